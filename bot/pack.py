@@ -1,0 +1,183 @@
+"""Loading and validating knowledge packs: a folder of YAML files.
+
+A pack folder holds an optional `pack.yaml` (metadata) and any number of entry
+files. An entry file holds one entry (a mapping), a list of entries, or a
+mapping with an `entries:` list. Every problem is reported with file, line and
+entry id; a pack with any problem is refused as a whole, so the bot never starts
+half-empty.
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, Iterable
+
+import yaml
+
+from .types import Entry, Pack, PackError, PackInfo, PackProblem
+
+META_FILE = "pack.yaml"
+REQUIRED = ("id", "n", "question", "answer")
+LIST_FIELDS = ("links", "aliases", "keywords")
+TEXT_FIELDS = ("question", "answer", "answer_en", "section", "subsection", "url", "body")
+KNOWN = set(REQUIRED) | set(LIST_FIELDS) | set(TEXT_FIELDS)
+ID_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,79}$")
+
+
+def entry_files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if p.suffix in (".yaml", ".yml") and p.name != META_FILE)
+
+
+def _compose(path: Path, problems: list[PackProblem]) -> tuple[Any, Any]:
+    """Parse a YAML file into (node, data); node keeps line numbers for messages."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        problems.append(PackProblem(str(path), 0, "", f"cannot read: {exc}"))
+        return None, None
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark else 0
+        problems.append(PackProblem(str(path), line, "", f"bad YAML: {getattr(exc, 'problem', None) or exc}"))
+        return None, None
+    finally:
+        loader.dispose()
+    return node, data
+
+
+def _entry_nodes(node: Any, data: Any) -> Iterable[tuple[Any, Any]]:
+    """Yield (mapping node, mapping data) for every entry in a parsed file."""
+    if isinstance(data, dict) and "entries" in data:
+        sub = next(v for k, v in node.value if k.value == "entries")
+        yield from zip(sub.value, data["entries"]) if isinstance(data["entries"], list) else [(sub, data["entries"])]
+    elif isinstance(data, list):
+        yield from zip(node.value, data)
+    else:
+        yield node, data
+
+
+def _line_of(node: Any, key: str | None = None) -> int:
+    if key is not None and isinstance(getattr(node, "value", None), list):
+        for k, v in node.value:
+            if getattr(k, "value", None) == key:
+                return k.start_mark.line + 1
+    return node.start_mark.line + 1 if node is not None else 0
+
+
+def _as_list(value: Any) -> tuple[str, ...] | None:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, list) and all(isinstance(v, (str, int, float)) for v in value):
+        return tuple(str(v).strip() for v in value if str(v).strip())
+    return None
+
+
+def parse_entry(node: Any, data: Any, file: str, problems: list[PackProblem]) -> Entry | None:
+    """Check one entry mapping; on any problem record it and return None."""
+    if not isinstance(data, dict):
+        problems.append(PackProblem(file, _line_of(node), "", "an entry must be a mapping of fields"))
+        return None
+    eid = str(data.get("id") or "")
+    before = len(problems)
+
+    def bad(key: str | None, msg: str) -> None:
+        problems.append(PackProblem(file, _line_of(node, key), eid, msg))
+
+    for key in REQUIRED:
+        if key not in data or data[key] is None or (isinstance(data[key], str) and not data[key].strip()):
+            bad(key if key in data else None, f"missing or empty field '{key}'")
+    if eid and not ID_RE.match(eid):
+        bad("id", f"id '{eid}' is not a slug (lowercase letters, digits, '.', '_' or '-')")
+    n = data.get("n")
+    if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 0):
+        bad("n", f"'n' must be a non-negative whole number, not {n!r}")
+    for key in TEXT_FIELDS:
+        if data.get(key) is not None and not isinstance(data[key], (str, int, float)):
+            bad(key, f"'{key}' must be text")
+    lists = {}
+    for key in LIST_FIELDS:
+        lists[key] = _as_list(data.get(key))
+        if lists[key] is None:
+            bad(key, f"'{key}' must be a list of strings")
+    for key in sorted(set(data) - KNOWN):
+        bad(key, f"unknown field '{key}'")
+    if len(problems) > before:
+        return None
+    return Entry(
+        id=eid,
+        n=int(n),
+        question=str(data["question"]).strip(),
+        answer=str(data["answer"]).strip(),
+        section=str(data.get("section") or "").strip(),
+        subsection=str(data.get("subsection") or "").strip(),
+        url=str(data.get("url") or "").strip(),
+        answer_en=str(data.get("answer_en") or "").strip(),
+        links=lists["links"] or (),
+        aliases=lists["aliases"] or (),
+        keywords=lists["keywords"] or (),
+        body=str(data.get("body") or "").strip(),
+        source=file,
+    )
+
+
+def _load_info(folder: Path, problems: list[PackProblem]) -> PackInfo:
+    meta = folder / META_FILE
+    if not meta.exists():
+        return PackInfo(name=folder.name)
+    _, data = _compose(meta, problems)
+    if data is None:
+        return PackInfo(name=folder.name)
+    if not isinstance(data, dict):
+        problems.append(PackProblem(str(meta), 1, "", "pack.yaml must be a mapping"))
+        return PackInfo(name=folder.name)
+    fields = {k: str(data[k]) for k in ("title", "author", "source_url", "license", "description") if data.get(k)}
+    return PackInfo(name=str(data.get("name") or folder.name), **fields)
+
+
+def check_pack(folder: str | Path) -> tuple[Pack | None, list[PackProblem]]:
+    """Load a pack and list every problem; the pack is None when there is any."""
+    folder = Path(folder)
+    problems: list[PackProblem] = []
+    if not folder.is_dir():
+        return None, [PackProblem(str(folder), 0, "", "not a folder")]
+    info = _load_info(folder, problems)
+    entries: list[Entry] = []
+    seen: dict[str, str] = {}
+    files = entry_files(folder)
+    if not files:
+        problems.append(PackProblem(str(folder), 0, "", "no entry files (*.yaml) in the pack"))
+    for path in files:
+        node, data = _compose(path, problems)
+        if node is None:
+            if data is None and not any(p.file == str(path) for p in problems):
+                problems.append(PackProblem(str(path), 0, "", "empty file"))
+            continue
+        for enode, edata in _entry_nodes(node, data):
+            entry = parse_entry(enode, edata, str(path), problems)
+            if entry is None:
+                continue
+            if entry.id in seen:
+                problems.append(
+                    PackProblem(str(path), _line_of(enode, "id"), entry.id, f"duplicate id (also in {seen[entry.id]})")
+                )
+                continue
+            seen[entry.id] = f"{path}:{_line_of(enode, 'id')}"
+            entries.append(entry)
+    if problems:
+        return None, problems
+    entries.sort(key=lambda e: (e.n, e.id))
+    return Pack(info=info, entries=tuple(entries), path=str(folder)), []
+
+
+def load_pack(folder: str | Path) -> Pack:
+    """Load a pack or raise PackError listing every problem."""
+    pack, problems = check_pack(folder)
+    if pack is None:
+        raise PackError(problems)
+    return pack
