@@ -9,7 +9,9 @@ import sys
 from pathlib import Path
 from typing import Callable, Optional, Sequence
 
+from .config import ConfigError, load_config, with_thresholds
 from .pack import check_pack
+from .types import Mode, PackError
 
 DEFAULT_PACK = Path(__file__).resolve().parent.parent / "knowledge" / "docker-faq"
 
@@ -49,9 +51,124 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def _load(args: argparse.Namespace):
+    """Config and engine for commands that match; errors end the command with a message."""
+    from .engine import Engine
+
+    config = load_config(getattr(args, "config", None))
+    config = with_thresholds(config, reply=getattr(args, "threshold", None), ambient=getattr(args, "ambient", None))
+    packs = getattr(args, "pack", None) or config.packs
+    return config, Engine.from_packs(packs, config.thresholds)
+
+
+def _result_json(result) -> dict:
+    top = result.candidates[0].entry if result.candidates else None
+    return {
+        "answered": result.answered,
+        "decision": result.decision.value,
+        "reason": result.reason.value,
+        "lang": result.lang,
+        "id": top.id if result.answered and top else None,
+        "n": top.n if result.answered and top else None,
+        "question": top.question if result.answered and top else None,
+        "url": top.url if result.answered and top else None,
+        "answer": result.answer_text() or None,
+        "score": result.score,
+        "candidates": [
+            {"id": c.entry.id, "n": c.entry.n, "question": c.entry.question, "score": c.score, "url": c.entry.url}
+            for c in result.candidates
+        ],
+    }
+
+
+def _cmd_ask(args: argparse.Namespace) -> int:
+    from adapters.console.render import render_result
+
+    _, engine = _load(args)
+    result = engine.ask(" ".join(args.question), Mode.AMBIENT if args.ambient_mode else Mode.REPLY)
+    if args.json:
+        print(json.dumps(_result_json(result), ensure_ascii=False))
+    else:
+        print(render_result(result, verbose=True))
+    return 0 if result.answered else 1
+
+
+def _cmd_chat(args: argparse.Namespace) -> int:
+    from adapters.console.chat import run_console
+
+    config, engine = _load(args)
+    return run_console(engine, config, direct=args.direct)
+
+
+def _cmd_eval(args: argparse.Namespace) -> int:
+    from .evaluate import evaluate, format_report, plot_sweep, read_rows
+
+    _, engine = _load(args)
+    try:
+        rows = read_rows(args.file)
+    except (OSError, ValueError) as exc:
+        print(f"faqbot: {exc}", file=sys.stderr)
+        return 2
+    sweep = [round(0.05 * i, 2) for i in range(4, 20)]
+    report = evaluate(engine, rows, sweep=sweep, worst=args.worst)
+    if args.json:
+        print(json.dumps(report.to_json(), ensure_ascii=False))
+    else:
+        print(format_report(report, engine.thresholds))
+    if args.plot:
+        plot_sweep(report, args.plot)
+        if not args.json:
+            print(f"\nsweep plot written to {args.plot}")
+    return 0
+
+
+def _cmd_bench(args: argparse.Namespace) -> int:
+    from .bench import format_bench, run_bench
+
+    config = load_config(getattr(args, "config", None))
+    result = run_bench(args.pack or config.packs, config.thresholds, entries=args.entries, queries=args.queries)
+    print(json.dumps(result, ensure_ascii=False) if args.json else format_bench(result))
+    return 0
+
+
+def _add_engine_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", help="configuration file (default: $FAQBOT_CONFIG or built-in defaults)")
+    p.add_argument("--pack", action="append", help="knowledge pack folder (repeatable; default: from config)")
+    p.add_argument("--threshold", type=float, help="reply threshold (overrides the config)")
+    p.add_argument("--ambient", type=float, help="ambient threshold (overrides the config)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="faqbot", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    ask = sub.add_parser("ask", help="answer one question and exit (exit 1 when the bot would not answer)")
+    ask.add_argument("question", nargs="+")
+    ask.add_argument("--json", action="store_true", help="print one JSON object")
+    ask.add_argument("--ambient-mode", action="store_true", help="decide as for an overheard message")
+    _add_engine_options(ask)
+    ask.set_defaults(func=_cmd_ask)
+
+    chat = sub.add_parser("chat", help="the console adapter: talk to the bot as in a group chat")
+    chat.add_argument("--direct", action="store_true", help="treat every line as addressed to the bot")
+    _add_engine_options(chat)
+    chat.set_defaults(func=_cmd_chat)
+
+    ev = sub.add_parser("eval", help="accuracy on a labelled TSV (query, expected, lang, note)")
+    ev.add_argument("file")
+    ev.add_argument("--json", action="store_true")
+    ev.add_argument("--worst", type=int, default=10, help="how many misses to list")
+    ev.add_argument("--plot", help="save the precision/coverage sweep as a PNG")
+    _add_engine_options(ev)
+    ev.set_defaults(func=_cmd_eval)
+
+    bench = sub.add_parser("bench", help="cold start, match latency, throughput and memory")
+    bench.add_argument("--entries", type=int, default=10_000, help="size of the synthetic pack")
+    bench.add_argument("--queries", type=int, default=2000, help="queries timed per pack")
+    bench.add_argument("--json", action="store_true")
+    bench.add_argument("--config")
+    bench.add_argument("--pack", action="append")
+    bench.set_defaults(func=_cmd_bench)
 
     knowledge = sub.add_parser("knowledge", help="import, validate and review knowledge packs")
     ksub = knowledge.add_subparsers(dest="knowledge_command", metavar="ACTION")
@@ -74,7 +191,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if func is None:
         parser.print_help()
         return 2
-    return func(args)
+    try:
+        return func(args)
+    except ConfigError as exc:
+        print(f"faqbot: {exc}", file=sys.stderr)
+        return 2
+    except PackError as exc:
+        print(f"faqbot: refusing to start: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

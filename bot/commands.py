@@ -1,0 +1,88 @@
+"""The `/faq` command language, shared by every adapter.
+
+`/faq <words>` asks; `/faq list [section]`, `/faq show <id|n>`, `/faq help`,
+`/faq add 问题 | 回答`, `/faq forget <id>` are sub-commands. Parsing is pure;
+adapters decide where the text came from (a Slack slash command has no
+prefix, a QQ message has `/faq` or `#faq` in front).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import Enum
+from typing import Optional, Sequence
+
+DEFAULT_PREFIXES = ("/faq", "#faq")
+
+
+class CommandKind(str, Enum):
+    ASK = "ask"
+    HELP = "help"
+    LIST = "list"
+    SHOW = "show"
+    ADD = "add"
+    FORGET = "forget"
+
+
+@dataclass(frozen=True)
+class Command:
+    kind: CommandKind
+    arg: str = ""
+
+
+_SUBCOMMANDS = {
+    "help": CommandKind.HELP, "帮助": CommandKind.HELP, "-h": CommandKind.HELP, "--help": CommandKind.HELP,
+    "list": CommandKind.LIST, "ls": CommandKind.LIST, "列表": CommandKind.LIST,
+    "show": CommandKind.SHOW, "more": CommandKind.SHOW, "查看": CommandKind.SHOW,
+    "add": CommandKind.ADD, "添加": CommandKind.ADD,
+    "forget": CommandKind.FORGET, "删除": CommandKind.FORGET,
+}
+
+USAGE_ZH = (
+    "用法：\n"
+    "/faq <问题或关键词>  查找答案\n"
+    "/faq list [分类]  列出条目\n"
+    "/faq show <编号|id>  查看完整回答\n"
+    "/faq help  显示本帮助"
+)
+USAGE_EN = (
+    "Usage:\n"
+    "/faq <question or keywords>  look up an answer\n"
+    "/faq list [section]  list entries\n"
+    "/faq show <n|id>  the full answer\n"
+    "/faq help  this help"
+)
+
+
+def parse_command(args: str) -> Command:
+    """Parse what follows `/faq` (a Slack slash command's text, or the rest of a chat line)."""
+    text = (args or "").strip()
+    if not text:
+        return Command(CommandKind.HELP)
+    head, _, rest = text.partition(" ")
+    kind = _SUBCOMMANDS.get(head.lower())
+    if kind is None:
+        return Command(CommandKind.ASK, text)
+    rest = rest.strip()
+    if kind in (CommandKind.SHOW, CommandKind.FORGET) and not rest:
+        return Command(CommandKind.HELP)
+    return Command(kind, rest)
+
+
+def strip_prefix(text: str, prefixes: Sequence[str] = DEFAULT_PREFIXES) -> Optional[str]:
+    """The arguments of a chat line that starts with a command prefix, else None."""
+    stripped = (text or "").lstrip()
+    for prefix in sorted(prefixes, key=len, reverse=True):
+        if stripped[: len(prefix)].lower() == prefix.lower():
+            rest = stripped[len(prefix):]
+            if not rest or rest[0].isspace():
+                return rest.strip()
+    return None
+
+
+def split_pair(text: str) -> Optional[tuple[str, str]]:
+    """`问题 | 回答` into (question, answer); None unless both sides have text."""
+    parts = re.split(r"\s*[|｜]\s*", text or "", maxsplit=1)
+    if len(parts) != 2 or not parts[0].strip() or not parts[1].strip():
+        return None
+    return parts[0].strip(), parts[1].strip()

@@ -1,0 +1,222 @@
+"""The bot's one configuration file (YAML), read into typed, validated values.
+
+Secrets never live here: Slack tokens and the OneBot access token come from the
+environment. Every problem names the key and what is wrong with it, and stops
+the start; unknown keys are errors too, because a misspelt key silently
+ignored is a setting that does not do what its author thinks.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields, is_dataclass
+from pathlib import Path
+from typing import Any, Optional, get_args, get_origin, get_type_hints
+
+import yaml
+
+from .types import Thresholds
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_PACK_DIR = REPO_ROOT / "knowledge" / "docker-faq"
+
+
+class ConfigError(ValueError):
+    def __init__(self, key: str, problem: str, source: str = ""):
+        self.key, self.problem, self.source = key, problem, source
+        where = f"{source}: " if source else ""
+        super().__init__(f"{where}config key '{key}': {problem}")
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    per_minute: int = 6  # answers per channel/group per minute
+    burst: int = 3
+
+
+@dataclass(frozen=True)
+class Maintainers:
+    slack: tuple[str, ...] = ()  # Slack user ids (U…)
+    qq: tuple[str, ...] = ()  # QQ numbers, as strings
+    qq_group_admins: bool = False  # group owners/admins (sender.role) count as maintainers
+    slack_usergroup: str = ""  # a Slack user group id (S…) whose members count as maintainers
+
+
+@dataclass(frozen=True)
+class Learning:
+    slack_teach_emoji: str = "books"
+    slack_wrong_emoji: str = "x"
+    qq_teach_emoji: str = "76"  # QQ face id (76 = 赞 / thumbs up)
+    qq_wrong_emoji: str = "123"
+    max_question_chars: int = 500
+    max_answer_chars: int = 2000
+
+
+@dataclass(frozen=True)
+class SlackConfig:
+    enabled: bool = False
+    mode: str = "socket"  # socket | http
+    host: str = "0.0.0.0"
+    port: int = 3000
+    ambient_channels: tuple[str, ...] = ()
+    rate_limit: RateLimit = RateLimit()
+    # overrides for running against a mock Slack; normally taken from SLACK_API_URL
+    api_url: str = ""
+
+
+@dataclass(frozen=True)
+class QQConfig:
+    enabled: bool = False
+    ws_url: str = ""  # forward WebSocket to the OneBot implementation
+    reverse_host: str = ""  # listen for a reverse WebSocket when set
+    reverse_port: int = 8081
+    command_prefixes: tuple[str, ...] = ("/faq", "#faq")
+    ambient_groups: tuple[str, ...] = ()
+    rate_limit: RateLimit = RateLimit()
+    send_interval_s: float = 1.0  # minimum gap between two messages to one group
+    request_timeout_s: float = 10.0
+    reconnect_max_s: float = 30.0
+
+
+@dataclass(frozen=True)
+class HttpConfig:
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    port: int = 9090  # /healthz and /metrics
+
+
+@dataclass(frozen=True)
+class LogConfig:
+    format: str = "plain"  # plain | json
+    level: str = "INFO"
+
+
+@dataclass(frozen=True)
+class Config:
+    packs: tuple[str, ...] = (str(DEFAULT_PACK_DIR),)
+    data_dir: str = "data"
+    thresholds: Thresholds = Thresholds()
+    maintainers: Maintainers = Maintainers()
+    learning: Learning = Learning()
+    slack: SlackConfig = SlackConfig()
+    qq: QQConfig = QQConfig()
+    http: HttpConfig = HttpConfig()
+    log: LogConfig = LogConfig()
+    reload: bool = True  # watch pack folders and reload on change
+    shutdown_grace_s: float = 10.0
+
+
+_CHOICES = {"slack.mode": ("socket", "http"), "log.format": ("plain", "json")}
+
+
+def _coerce(value: Any, hint: Any, key: str, source: str) -> Any:
+    origin = get_origin(hint)
+    if is_dataclass(hint):
+        return _build(hint, value, key, source)
+    if origin is tuple:
+        if value is None:
+            return ()
+        if isinstance(value, (str, int)):
+            value = [value]
+        if not isinstance(value, list):
+            raise ConfigError(key, f"must be a list, not {type(value).__name__}", source)
+        inner = get_args(hint)[0]
+        return tuple(_coerce(v, inner, f"{key}[{i}]", source) for i, v in enumerate(value))
+    if hint is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(key, f"must be true or false, not {value!r}", source)
+        return value
+    if hint is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(key, f"must be a whole number, not {value!r}", source)
+        return value
+    if hint is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(key, f"must be a number, not {value!r}", source)
+        return float(value)
+    if hint is str:
+        if isinstance(value, (dict, list)) or value is None:
+            raise ConfigError(key, f"must be text, not {type(value).__name__}", source)
+        return str(value)
+    return value
+
+
+def _build(cls: Any, data: Any, prefix: str, source: str) -> Any:
+    if data is None:
+        return cls()
+    if not isinstance(data, dict):
+        raise ConfigError(prefix or "(top level)", "must be a mapping", source)
+    hints = get_type_hints(cls)
+    names = {f.name for f in fields(cls)}
+    for key in data:
+        if key not in names:
+            full = f"{prefix}.{key}" if prefix else str(key)
+            raise ConfigError(full, f"unknown key (known: {', '.join(sorted(names))})", source)
+    values = {}
+    for name in data:
+        full = f"{prefix}.{name}" if prefix else name
+        values[name] = _coerce(data[name], hints[name], full, source)
+        if full in _CHOICES and values[name] not in _CHOICES[full]:
+            raise ConfigError(full, f"must be one of {', '.join(_CHOICES[full])}, not {values[name]!r}", source)
+    return cls(**values)
+
+
+def _check(config: Config, source: str) -> None:
+    t = config.thresholds
+    for name in ("reply", "ambient", "suggest", "margin", "decisive"):
+        value = getattr(t, name)
+        if not 0.0 <= value <= 1.0:
+            raise ConfigError(f"thresholds.{name}", f"must be between 0 and 1, not {value}", source)
+    if t.suggest > t.reply:
+        raise ConfigError("thresholds.suggest", f"must not be above thresholds.reply ({t.reply})", source)
+    if t.ambient < t.reply:
+        raise ConfigError("thresholds.ambient", f"must not be below thresholds.reply ({t.reply}): ambient answers must be surer", source)
+    if not 1 <= t.max_candidates <= 10:
+        raise ConfigError("thresholds.max_candidates", "must be between 1 and 10", source)
+    if not config.packs:
+        raise ConfigError("packs", "needs at least one pack folder", source)
+    for port_key, port in (("slack.port", config.slack.port), ("qq.reverse_port", config.qq.reverse_port), ("http.port", config.http.port)):
+        if not 0 <= port <= 65535:
+            raise ConfigError(port_key, f"must be a TCP port (0-65535), not {port}", source)
+    for key, rl in (("slack.rate_limit", config.slack.rate_limit), ("qq.rate_limit", config.qq.rate_limit)):
+        if rl.per_minute < 1 or rl.burst < 1:
+            raise ConfigError(key, "per_minute and burst must be at least 1", source)
+    if config.qq.enabled and not (config.qq.ws_url or config.qq.reverse_host):
+        raise ConfigError("qq.ws_url", "QQ is enabled but neither qq.ws_url nor qq.reverse_host is set", source)
+    if config.qq.ws_url and not config.qq.ws_url.startswith(("ws://", "wss://")):
+        raise ConfigError("qq.ws_url", f"must start with ws:// or wss://, not {config.qq.ws_url!r}", source)
+
+
+def parse_config(data: Any, source: str = "", base_dir: Optional[Path] = None) -> Config:
+    config = _build(Config, data, "", source)
+    if base_dir is not None:
+        # relative paths in a config file are relative to that file, not to the working directory
+        packs = tuple(str((base_dir / p).resolve()) if not Path(p).is_absolute() else p for p in config.packs)
+        data_dir = config.data_dir if Path(config.data_dir).is_absolute() else str((base_dir / config.data_dir).resolve())
+        config = Config(**{**{f.name: getattr(config, f.name) for f in fields(Config)}, "packs": packs, "data_dir": data_dir})
+    _check(config, source)
+    return config
+
+
+def load_config(path: Optional[str | Path] = None) -> Config:
+    """Read a config file; with no path, $FAQBOT_CONFIG or the built-in defaults."""
+    path = path or os.environ.get("FAQBOT_CONFIG")
+    if not path:
+        config = Config()
+        _check(config, "")
+        return config
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError("(file)", f"cannot read {path}: {exc.strerror or exc}", str(path)) from exc
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f" at line {mark.line + 1}" if mark else ""
+        raise ConfigError("(file)", f"bad YAML{line}: {getattr(exc, 'problem', exc)}", str(path)) from exc
+    return parse_config(data or {}, str(path), path.parent)
+
+
+def with_thresholds(config: Config, **changes: float) -> Config:
+    values = {f.name: getattr(config.thresholds, f.name) for f in fields(Thresholds)}
+    values.update({k: v for k, v in changes.items() if v is not None})
+    return Config(**{**{f.name: getattr(config, f.name) for f in fields(Config)}, "thresholds": Thresholds(**values)})

@@ -1,0 +1,96 @@
+"""Text normalisation and tokenisation shared by indexing and matching.
+
+Chat messages arrive full of platform markup (Slack `<@U…>`, QQ `[CQ:…]`),
+full-width characters and pasted shell output. Everything is folded to one
+form here, keeping command-line tokens (`-p`, `--link`, `docker-compose.yml`,
+`/var/run/docker.sock`) whole, because they are often the most telling part.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from .types import LANG_EN, LANG_ZH
+
+# Reading more than this never changes the answer and keeps every message bounded in time.
+MAX_INPUT_CHARS = 20_000
+MAX_MATCH_CHARS = 1_500
+
+_CQ_CODE = re.compile(r"\[CQ:[^\]]{0,2000}\]")
+_SLACK_LINK_LABEL = re.compile(r"<(?:https?|mailto):[^>|]{0,2000}\|([^>]{0,500})>")
+_SLACK_MARKUP = re.compile(r"<[@#!][^>]{0,200}>")
+_URL = re.compile(r"(?:https?|ftp)://[^\s<>\"'，。）]+|\bwww\.[^\s<>\"'，。）]+")
+_MENTION = re.compile(r"(?<![\w.])@[^\s@:：,，]{1,40}")
+_CONTROL = re.compile(r"[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff]")
+_SPACE = re.compile(r"\s+")
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_LATIN_WORD = re.compile(r"[a-zA-Z]{2,}")
+
+# Command-aware word tokens: flags (-p, --link), paths (/var/run/docker.sock),
+# file names (docker-compose.yml), image refs (nginx:latest), versions (17.05).
+_WORD = re.compile(r"--?[a-z][a-z0-9-]*|/?[a-z0-9_][a-z0-9_.:/@+=-]*")
+_TRIM = ".:,;=/-"
+_SPLIT = re.compile(r"[./:_=@+-]+")
+
+STOP_WORDS = frozenset(
+    """a an the is are was were be been being am do does did doing have has had i me my we our you your he she it its
+    they them their this that these those what which who whom how why when where there here and or but if then else so
+    to of in on at by for with from into onto about as up down out over under again just only also too very can could
+    should would will shall may might must not no nor than any some all each both more most other such own same s t
+    get got getting use using used want need try trying tried way ways thing things anyone someone somebody something
+    please help thanks thank hi hello hey ok okay yes yeah like make made still even really after before while because
+    know let lets one two via per etc im ive dont doesnt cant isnt wont its thats whats hows e.g i.e""".split()
+)
+
+
+def normalize(text: str, max_chars: int = MAX_MATCH_CHARS) -> str:
+    """Fold a raw chat message into the text the matcher reads."""
+    if not text:
+        return ""
+    text = text[:MAX_INPUT_CHARS]
+    text = _CQ_CODE.sub(" ", text)
+    text = _SLACK_LINK_LABEL.sub(r" \1 ", text)
+    text = _SLACK_MARKUP.sub(" ", text)
+    text = unicodedata.normalize("NFKC", text)
+    text = _CONTROL.sub(" ", text)
+    text = _URL.sub(" ", text)
+    text = _MENTION.sub(" ", text)
+    text = text.casefold()
+    text = _SPACE.sub(" ", text).strip()
+    return text[:max_chars]
+
+
+def detect_lang(text: str) -> str:
+    """'en' when the message is written in English, else 'zh' (Chinese or mixed)."""
+    cjk = len(_CJK.findall(text))
+    if cjk == 0:
+        return LANG_EN if _LATIN_WORD.search(text) else LANG_ZH
+    latin = sum(len(w) for w in _LATIN_WORD.findall(text))
+    # A Chinese sentence with commands in it is Chinese; an English one quoting a
+    # Chinese word is English.
+    return LANG_EN if cjk * 6 < latin and cjk <= 4 else LANG_ZH
+
+
+def word_tokens(text: str) -> list[str]:
+    """Command-aware word tokens of normalised text, plus the parts of compound tokens."""
+    out: list[str] = []
+    for raw in _WORD.findall(text):
+        token = raw if raw.startswith("-") and len(raw) > 1 and raw[1] != "-" and len(raw) <= 3 else raw.strip(_TRIM) or raw
+        if raw.startswith("--") and len(raw) > 2:
+            token = raw.rstrip(_TRIM)
+        if not token or token in STOP_WORDS:
+            continue
+        out.append(token)
+        parts = [p for p in _SPLIT.split(token) if p]
+        if len(parts) > 1:
+            out.extend(p for p in parts if len(p) > 1 and p not in STOP_WORDS)
+    return out
+
+
+def cjk_text(text: str) -> str:
+    """Only the CJK runs of a text, separated by spaces, for character n-grams."""
+    return " ".join(re.findall(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+", text))
+
+
+def has_content(text: str) -> bool:
+    return bool(_CJK.search(text) or re.search(r"[a-z0-9]", text))
