@@ -131,6 +131,18 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_platform(args: argparse.Namespace) -> int:
+    """`faqbot slack` / `faqbot qq`: one adapter in the foreground."""
+    import logging
+
+    from .serve import build_context, load_service, run_services
+
+    config = load_config(getattr(args, "config", None))
+    logging.basicConfig(level=config.log.level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    ctx = build_context(config)
+    return run_services(ctx, [load_service(args.platform, ctx)])
+
+
 def _add_engine_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", help="configuration file (default: $FAQBOT_CONFIG or built-in defaults)")
     p.add_argument("--pack", action="append", help="knowledge pack folder (repeatable; default: from config)")
@@ -169,6 +181,11 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--config")
     bench.add_argument("--pack", action="append")
     bench.set_defaults(func=_cmd_bench)
+
+    for platform, text in (("slack", "run the Slack adapter (Socket Mode or HTTP)"), ("qq", "run the QQ adapter (OneBot v11)")):
+        p = sub.add_parser(platform, help=text)
+        p.add_argument("--config", help="configuration file (default: $FAQBOT_CONFIG or built-in defaults)")
+        p.set_defaults(func=_cmd_platform, platform=platform)
 
     knowledge = sub.add_parser("knowledge", help="import, validate and review knowledge packs")
     ksub = knowledge.add_subparsers(dest="knowledge_command", metavar="ACTION")
