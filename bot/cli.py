@@ -150,6 +150,18 @@ def _add_engine_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--ambient", type=float, help="ambient threshold (overrides the config)")
 
 
+def _cmd_calibrate(args: argparse.Namespace) -> int:
+    from .calibration import fit_calibration, save_calibration
+    from .pack import load_pack
+
+    folder = args.dir or str(DEFAULT_PACK)
+    pack = load_pack(folder)
+    calibration, stats = fit_calibration(pack.entries, pack.negatives, folds=args.folds)
+    path = save_calibration(folder, calibration, stats)
+    print(f"calibrated on {stats['samples']} held-out phrasings ({stats['right']} matched rightly); written to {path}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="faqbot", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -198,6 +210,10 @@ def build_parser() -> argparse.ArgumentParser:
     val = ksub.add_parser("validate", help="check packs; exit 1 when any is broken")
     val.add_argument("dirs", nargs="*", help=f"pack folders (default: {DEFAULT_PACK.name})")
     val.set_defaults(func=_cmd_validate)
+    cal = ksub.add_parser("calibrate", help="fit the confidence calibrator on the pack's own aliases and negatives")
+    cal.add_argument("dir", nargs="?", help=f"pack folder (default: {DEFAULT_PACK.name})")
+    cal.add_argument("--folds", type=int, default=5)
+    cal.set_defaults(func=_cmd_calibrate)
     return parser
 
 

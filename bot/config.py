@@ -49,6 +49,9 @@ class Learning:
     qq_wrong_emoji: str = "123"
     max_question_chars: int = 500
     max_answer_chars: int = 2000
+    first_learned_n: int = 1001  # learned entries are numbered from here (or above the packs' highest n)
+    remembered_events: int = 1000  # latest gesture keys kept to recognise a redelivered event
+    refit_delay_s: float = 2.0  # after a burst of teaching, refit the index in the background (0: at once, in line)
 
 
 @dataclass(frozen=True)
@@ -61,6 +64,8 @@ class SlackConfig:
     rate_limit: RateLimit = RateLimit()
     # overrides for running against a mock Slack; normally taken from SLACK_API_URL
     api_url: str = ""
+    # threads that answer after each ack; Slack API calls block, so a few run at once
+    workers: int = 8
 
 
 @dataclass(frozen=True)
@@ -75,6 +80,13 @@ class QQConfig:
     send_interval_s: float = 1.0  # minimum gap between two messages to one group
     request_timeout_s: float = 10.0
     reconnect_max_s: float = 30.0
+    # other bots in the groups (QQ numbers): never answered, so two bots cannot talk in a loop
+    ignore_users: tuple[str, ...] = ()
+    # how long a "did you mean" list can still be picked from by number
+    candidates_ttl_s: float = 600.0
+    # replies waiting for one group's send slot beyond this many are dropped (and counted):
+    # a flood must not turn into minutes of stale answers, or an unbounded queue
+    send_backlog: int = 20
 
 
 @dataclass(frozen=True)

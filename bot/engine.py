@@ -3,18 +3,76 @@
 Adapters call `Engine.ask(text, mode)` and render the MatchResult they get.
 The engine owns the index and swaps it atomically when knowledge changes
 (reload, learned pairs), so concurrent readers always see a whole index.
+Learned knowledge (bot.learning) arrives as a LearnedOverlay: entries and
+phrasings on top of the packs, and (query, entry) pairs maintainers rejected.
 """
 from __future__ import annotations
 
 import threading
-from typing import Iterable, Optional, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Iterable, Mapping, Optional, Sequence
 
-from .matcher import Index, Weights, build_index, rank
+from rapidfuzz import fuzz
+
+from .calibration import load_calibration
+from .matcher import Calibration, Index, Weights, build_index, rank
 from .normalize import detect_lang, has_content, normalize
 from .pack import load_pack
 from .types import Candidate, Decision, Entry, MatchResult, Mode, Pack, Reason, Thresholds
 
 RANK_DEPTH = 8
+# A rejected question also blocks near-identical wordings (a typo, a trailing "?"),
+# but not a genuinely different question that happens to share words.
+REJECT_SIMILARITY = 95
+
+
+@dataclass(frozen=True)
+class LearnedOverlay:
+    """Knowledge taught in chat, applied on top of the packs.
+
+    `revision` grows with every change in the store; an older overlay arriving
+    late (another thread committed after it) is ignored.
+    """
+
+    revision: int = 0
+    entries: tuple[Entry, ...] = ()
+    aliases: tuple[tuple[str, str], ...] = ()  # (entry id, phrasing), in the order learned
+    rejections: tuple[tuple[str, str], ...] = ()  # (normalised query, entry id)
+
+
+@dataclass(frozen=True)
+class _State:
+    """Everything ask() reads, swapped as one reference so readers never mix versions."""
+
+    index: Index
+    overlay: LearnedOverlay = LearnedOverlay()
+    rejected: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # entry id -> normalised queries
+
+
+def _rejection_map(overlay: LearnedOverlay) -> dict[str, tuple[str, ...]]:
+    out: dict[str, tuple[str, ...]] = {}
+    for query, entry_id in overlay.rejections:
+        out[entry_id] = out.get(entry_id, ()) + (query,)
+    return out
+
+
+def is_rejected(rejected: Mapping[str, tuple[str, ...]], entry_id: str, norm: str) -> bool:
+    queries = rejected.get(entry_id, ())
+    return any(q == norm or fuzz.ratio(q, norm) >= REJECT_SIMILARITY for q in queries)
+
+
+def _with_learned(index: Index, entries: Sequence[Entry], aliases: Sequence[tuple[str, str]]) -> Index:
+    """Add learned entries and phrasings in the vocabulary already fitted (no refit)."""
+    taken = {e.id for e in index.entries}
+    for entry in entries:
+        if entry.id not in taken:  # a pack entry wins over a learned one with the same id
+            index = index.with_entry(entry)
+            taken.add(entry.id)
+    position = {e.id: i for i, e in enumerate(index.entries)}
+    for entry_id, text in aliases:
+        if entry_id in position:  # aliases of entries a pack reload removed stay dormant
+            index = index.with_phrasings(position[entry_id], [text])
+    return index
 
 
 def decide(candidates: Sequence[Candidate], thresholds: Thresholds, mode: Mode) -> tuple[Decision, Reason]:
@@ -40,12 +98,16 @@ class Engine:
         thresholds: Thresholds = Thresholds(),
         weights: Weights = Weights(),
         packs: Sequence[Pack] = (),
+        negatives: Sequence[str] = (),
     ):
         self.thresholds = thresholds
         self.weights = weights
         self.packs = tuple(packs)
-        self._lock = threading.Lock()  # serialises writers; readers take the current index lock-free
-        self._index: Index = build_index(list(entries), weights)
+        self.negatives = tuple(negatives) or tuple(n for p in packs for n in p.negatives)
+        self.calibration = load_calibration(packs) or Calibration()
+        self._lock = threading.Lock()  # serialises writers; readers take the current state lock-free
+        self._pack_entries: tuple[Entry, ...] = tuple(entries)
+        self._state = _State(build_index(list(self._pack_entries), weights, self.negatives, self.calibration))
 
     @classmethod
     def from_packs(cls, folders: Sequence[str], thresholds: Thresholds = Thresholds(), weights: Weights = Weights()) -> "Engine":
@@ -55,11 +117,19 @@ class Engine:
     # -- reading -----------------------------------------------------------
     @property
     def index(self) -> Index:
-        return self._index
+        return self._state.index
 
     @property
     def entries(self) -> tuple[Entry, ...]:
-        return self._index.entries
+        return self._state.index.entries
+
+    @property
+    def pack_entries(self) -> tuple[Entry, ...]:
+        return self._pack_entries
+
+    @property
+    def learned(self) -> LearnedOverlay:
+        return self._state.overlay
 
     def ask(self, text: str, mode: Mode | str = Mode.REPLY, depth: int = 0) -> MatchResult:
         """Match one message. `depth` keeps more ranked candidates (for evaluation)."""
@@ -68,9 +138,14 @@ class Engine:
         lang = detect_lang(norm)
         if not has_content(norm):
             return MatchResult(text, norm, lang, mode, Decision.NONE, Reason.EMPTY)
-        index = self._index
+        state = self._state
+        index = state.index
         ranked = rank(index, norm, k=max(RANK_DEPTH, depth))
-        candidates = tuple(Candidate(index.entries[s.index], round(s.score, 4)) for s in ranked)
+        candidates = tuple(
+            Candidate(index.entries[s.index], round(s.score, 4))
+            for s in ranked
+            if not is_rejected(state.rejected, index.entries[s.index].id, norm)
+        )
         candidates = candidates[: max(depth or self.thresholds.max_candidates, 1)]
         decision, reason = decide(candidates, self.thresholds, mode)
         return MatchResult(text, norm, lang, mode, decision, reason, candidates)
@@ -78,28 +153,96 @@ class Engine:
     def find(self, key: str | int) -> Optional[Entry]:
         """An entry by id or by number n (as typed after `/faq show`)."""
         key = str(key).strip().lstrip("#")
-        for entry in self._index.entries:
+        for entry in self._state.index.entries:
             if entry.id == key or (key.isdigit() and entry.n == int(key)):
                 return entry
         return None
 
     def sections(self) -> list[str]:
         seen: list[str] = []
-        for entry in self._index.entries:
+        for entry in self._state.index.entries:
             if entry.section and entry.section not in seen:
                 seen.append(entry.section)
         return seen
 
     def list_entries(self, section: str = "") -> list[Entry]:
         if not section:
-            return list(self._index.entries)
+            return list(self._state.index.entries)
         want = section.casefold()
-        return [e for e in self._index.entries if want in e.section.casefold() or want in e.subsection.casefold()]
+        return [e for e in self._state.index.entries if want in e.section.casefold() or want in e.subsection.casefold()]
 
     # -- changing ----------------------------------------------------------
     def replace_entries(self, entries: Iterable[Entry], packs: Sequence[Pack] = ()) -> None:
-        index = build_index(list(entries), self.weights)
+        """Swap the pack entries (reload); learned knowledge stays applied on top."""
+        negatives = tuple(n for p in packs for n in p.negatives) if packs else self.negatives
+        entries = tuple(entries)
+        overlay = self._state.overlay
+        index = self._compose(entries, overlay, negatives)  # the slow part, outside the lock
         with self._lock:
-            self._index = index
+            current = self._state
+            if current.overlay is not overlay:  # learned meanwhile: add it, or start over after a removal
+                grown = self._extend(_State(index, overlay), current.overlay)
+                index = grown if grown is not None else self._compose(entries, current.overlay, negatives)
+            self._pack_entries = entries
+            self.negatives = negatives
+            self._state = _State(index, current.overlay, _rejection_map(current.overlay))
             if packs:
                 self.packs = tuple(packs)
+
+    def apply_learned(self, overlay: LearnedOverlay, rebuild: bool = False) -> bool:
+        """Make learned knowledge answerable now; False when `overlay` is older than what is applied.
+
+        An overlay that only adds to the current one (the usual teach) grows the
+        index without a rebuild; removals (undo, forget) rebuild from the packs,
+        and so does `rebuild` (at start, when there is time to fit learned words).
+        """
+        with self._lock:
+            current = self._state
+            if overlay.revision < current.overlay.revision:
+                return False
+            index = None if rebuild else self._extend(current, overlay)
+            if index is None:
+                index = self._compose(self._pack_entries, overlay)
+            self._state = _State(index, overlay, _rejection_map(overlay))
+            return True
+
+    @staticmethod
+    def _extend(current: _State, overlay: LearnedOverlay) -> Optional[Index]:
+        """The current index grown by what `overlay` adds; None when it also removes something."""
+        old_entries, old_aliases = set(current.overlay.entries), set(current.overlay.aliases)
+        if not old_entries <= set(overlay.entries) or not old_aliases <= set(overlay.aliases):
+            return None
+        added = [e for e in overlay.entries if e not in old_entries]
+        return _with_learned(current.index, added, [a for a in overlay.aliases if a not in old_aliases])
+
+    def refit(self) -> bool:
+        """Rebuild the index with learned entries in the fitted vocabulary.
+
+        An entry added in place is vectorised in the packs' vocabulary, so its
+        words the packs never use do not count until a refit. The rebuild runs
+        outside the lock (ask() and teaching go on); what was learned meanwhile
+        is added on top before the swap. False when a reload or a removal won.
+        """
+        with self._lock:
+            pack_entries, negatives, start = self._pack_entries, self.negatives, self._state
+        index = self._compose(pack_entries, start.overlay, negatives)
+        with self._lock:
+            current = self._state
+            if self._pack_entries is not pack_entries or self.negatives is not negatives:
+                return False
+            if current.overlay is not start.overlay:
+                index = self._extend(_State(index, start.overlay), current.overlay)
+                if index is None:
+                    return False
+            self._state = _State(index, current.overlay, current.rejected)
+            return True
+
+    def _compose(self, pack_entries: Sequence[Entry], overlay: LearnedOverlay, negatives: Optional[Sequence[str]] = None) -> Index:
+        # Learned entries and aliases join the fit, so a rebuild gives their words a place in the vocabulary.
+        pack_ids = {e.id for e in pack_entries}
+        learned_aliases: dict[str, tuple[str, ...]] = {}
+        for entry_id, text in overlay.aliases:
+            learned_aliases[entry_id] = learned_aliases.get(entry_id, ()) + (text,)
+        entries = [*pack_entries, *(e for e in overlay.entries if e.id not in pack_ids)]
+        entries = [replace(e, aliases=e.aliases + learned_aliases[e.id]) if e.id in learned_aliases else e for e in entries]
+        return build_index(entries, self.weights, self.negatives if negatives is None else negatives, self.calibration)

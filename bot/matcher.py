@@ -1,24 +1,33 @@
 """Ranking: a TF-IDF classifier fused with a fuzzy keyword matcher.
 
-Every entry is represented by its phrasings (question and aliases, one row
-each) and by a profile (everything it says, body included). A message is
-scored against both with TF-IDF over command-aware word tokens and character
-n-grams (Chinese has no spaces), then the best candidates get a fuzzy pass
-over their keywords and phrasings (rapidfuzz) that catches typos and pasted
-error lines. The fused score is a confidence in [0, 1].
+Messages and knowledge share one TF-IDF space (scikit-learn's transformer over
+command-aware word tokens and character n-grams; Chinese has no spaces). Three
+kinds of evidence are read from it:
+
+- similarity: cosine to each entry's phrasings (question, aliases) and to its
+  profile (everything it says, body included), plus a fuzzy pass (rapidfuzz)
+  over the best candidates' keywords and phrasings for typos and pasted errors;
+- a multinomial naive Bayes classifier whose classes are the entries plus one
+  "out of scope" class trained on the pack's negatives;
+- how far the message is from the known out-of-scope phrasings.
+
+A small logistic calibrator (bot/calibration.py) turns that evidence into a
+confidence in [0, 1]: the estimated probability that the answer is right.
 
 An Index is immutable once built; adding learned phrasings makes a new one
 that shares the fitted vocabulary, so readers never see a half-updated index.
 """
 from __future__ import annotations
 
+import math
+from collections import Counter
 from dataclasses import dataclass, replace
-from typing import Sequence
+from typing import Callable, Optional, Sequence
 
 import numpy as np
 import scipy.sparse as sp
-from rapidfuzz import fuzz
-from sklearn.feature_extraction.text import TfidfVectorizer
+from rapidfuzz import fuzz, process
+from sklearn.feature_extraction.text import TfidfTransformer
 from sklearn.preprocessing import normalize as l2_normalize
 
 from .normalize import normalize, word_tokens
@@ -43,7 +52,10 @@ class Weights:
     profile: float = 0.25
     keyword: float = 0.35
     fuzzy_phrasing: float = 0.15
+    negative: float = 1.0  # how hard a closer out-of-scope phrasing pulls the confidence down
+    negative_slack: float = 0.05
     scale: float = 1.25
+    nb_alpha: float = 0.01  # naive Bayes smoothing
 
 
 @dataclass(frozen=True)
@@ -52,27 +64,121 @@ class Scored:
     score: float
 
 
-def _analyzer_words(text: str) -> list[str]:
-    return word_tokens(text)
+def char_ngrams(text: str) -> list[str]:
+    """Character 2- and 3-grams inside each space-separated run, padded with a
+    space at both ends (so word starts and ends count), as char_wb does."""
+    out: list[str] = []
+    for word in text.split():
+        padded = f" {word} "
+        out.extend([padded[i : i + 2] for i in range(len(padded) - 1)])
+        out.extend([padded[i : i + 3] for i in range(2 if len(padded) == 3 else 0, len(padded) - 2)])
+    return out
+
+
+class _Block:
+    """One TF-IDF block (words or characters): a vocabulary built while counting,
+    and scikit-learn's TfidfTransformer for the sublinear tf, idf and L2 norm."""
+
+    def __init__(self, analyze: Callable[[str], list[str]]):
+        self.analyze = analyze
+        self.vocabulary: dict[str, int] = {}
+        self.tfidf = TfidfTransformer(sublinear_tf=True)
+
+    def _counts(self, docs: Sequence[str], grow: bool) -> sp.csr_matrix:
+        vocab = self.vocabulary
+        indptr = [0]
+        indices: list[int] = []
+        data: list[int] = []
+        for doc in docs:
+            if grow:
+                ids = [vocab.setdefault(f, len(vocab)) for f in self.analyze(doc)]
+            else:
+                ids = [i for i in map(vocab.get, self.analyze(doc)) if i is not None]
+            counted = Counter(ids)
+            indices.extend(counted.keys())
+            data.extend(counted.values())
+            indptr.append(len(indices))
+        return sp.csr_matrix(
+            (np.asarray(data, dtype=np.float64), np.asarray(indices, dtype=np.int64), np.asarray(indptr, dtype=np.int64)),
+            shape=(len(docs), max(len(vocab), 1)),
+        )
+
+    def fit_transform(self, docs: Sequence[str]) -> sp.csr_matrix:
+        counts = self._counts(docs, grow=True)
+        out = self.tfidf.fit_transform(counts)
+        self.idf = self.tfidf.idf_
+        return out
+
+    def transform(self, docs: Sequence[str]) -> sp.csr_matrix:
+        return self.tfidf.transform(self._counts(docs, grow=False))
+
+    def query(self, text: str) -> tuple[np.ndarray, np.ndarray]:
+        counted = Counter(i for i in map(self.vocabulary.get, self.analyze(text)) if i is not None)
+        if not counted:
+            return np.empty(0, dtype=np.int64), np.empty(0)
+        fids = np.fromiter(counted.keys(), dtype=np.int64, count=len(counted))
+        tf = 1.0 + np.log(np.fromiter(counted.values(), dtype=np.float64, count=len(counted)))
+        v = tf * self.idf[fids]
+        return fids, v / np.linalg.norm(v)
 
 
 class Vectorizer:
-    """Word + character TF-IDF, stacked and L2-normalised as one vector."""
+    """Word + character TF-IDF, each block L2-normalised, weighted, stacked and
+    normalised again. Documents are counted in one pass while the vocabulary is
+    built; a single query takes a direct path with the same arithmetic."""
 
     def __init__(self, weights: Weights):
         self.weights = weights
-        self.words = TfidfVectorizer(analyzer=_analyzer_words, sublinear_tf=True, lowercase=False)
-        self.chars = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 3), sublinear_tf=True, lowercase=False)
+        self.blocks = ((_Block(word_tokens), weights.word), (_Block(char_ngrams), weights.char))
 
-    def fit(self, docs: Sequence[str]) -> "Vectorizer":
-        self.words.fit(docs)
-        self.chars.fit(docs)
-        return self
+    def fit_transform(self, docs: Sequence[str]) -> sp.csr_matrix:
+        """Fit the vocabulary and return the documents' rows (one pass over the text)."""
+        parts = [block.fit_transform(docs) * weight for block, weight in self.blocks]
+        self.width = sum(p.shape[1] for p in parts)
+        return l2_normalize(sp.hstack(parts, format="csr"))
 
     def transform(self, docs: Sequence[str]) -> sp.csr_matrix:
-        w = self.words.transform(docs) * self.weights.word
-        c = self.chars.transform(docs) * self.weights.char
-        return l2_normalize(sp.hstack([w, c], format="csr"))
+        return l2_normalize(sp.hstack([block.transform(docs) * weight for block, weight in self.blocks], format="csr"))
+
+    def query(self, text: str) -> tuple[np.ndarray, np.ndarray]:
+        """(feature ids, weights) of one text, equal to a row of transform([text])."""
+        ids: list[np.ndarray] = []
+        vals: list[np.ndarray] = []
+        offset = 0
+        for block, weight in self.blocks:
+            fids, v = block.query(text)
+            ids.append(fids + offset)
+            vals.append(v * weight)
+            offset += max(len(block.vocabulary), 1)
+        fids, v = np.concatenate(ids), np.concatenate(vals)
+        norm = np.linalg.norm(v)
+        return (fids, v / norm) if norm else (fids[:0], v[:0])
+
+
+class Postings:
+    """A document-term matrix kept by column, so a query touches only the
+    documents that share a feature with it."""
+
+    def __init__(self, matrix: sp.csr_matrix):
+        self.matrix = matrix.tocsc()
+        self.rows = matrix.shape[0]
+
+    def grow(self, extra: sp.csr_matrix) -> "Postings":
+        return Postings(sp.vstack([self.matrix.tocsr(), extra], format="csr"))
+
+    def scores(self, fids: np.ndarray, vals: np.ndarray) -> np.ndarray:
+        m = self.matrix
+        if not len(fids) or not self.rows:
+            return np.zeros(self.rows)
+        starts = m.indptr[fids]
+        lengths = m.indptr[fids + 1] - starts
+        total = int(lengths.sum())
+        if not total:
+            return np.zeros(self.rows)
+        # positions of every posting of every query feature, without a Python loop
+        take = np.repeat(starts - np.cumsum(lengths) + lengths, lengths) + np.arange(total)
+        weights = m.data[take] * np.repeat(vals, lengths)
+        return np.bincount(m.indices[take], weights=weights, minlength=self.rows)
 
 
 def _keywords(entry: Entry) -> tuple[str, ...]:
@@ -102,59 +208,85 @@ def _profile(entry: Entry) -> str:
 class Index:
     entries: tuple[Entry, ...]
     vectorizer: Vectorizer
-    phrasings: sp.csr_matrix  # one row per phrasing
-    phrasing_text: tuple[str, ...]
+    phrasings: Postings  # one row per phrasing
     phrasing_owner: np.ndarray  # entry position of each phrasing row
-    profiles: sp.csr_matrix  # one row per entry
+    entry_phrasings: tuple[tuple[str, ...], ...]  # normalised phrasings of each entry
+    profiles: Postings  # one row per entry
+    negatives: Postings  # one row per out-of-scope phrasing
     keywords: tuple[tuple[str, ...], ...]
     weights: Weights
+    nb: NaiveBayes  # class 0: out of scope; class i + 1: entries[i]
+    calibration: "Calibration"
 
     def __len__(self) -> int:
         return len(self.entries)
 
     def with_phrasings(self, owner: int, texts: Sequence[str]) -> "Index":
         """A new index with extra phrasings for an existing entry (learned aliases)."""
-        norms = [t for t in (normalize(x) for x in texts) if t]
+        known = set(self.entry_phrasings[owner])
+        norms = list(dict.fromkeys(t for t in (normalize(x) for x in texts) if t and t not in known))
         if not norms:
             return self
+        per_entry = list(self.entry_phrasings)
+        per_entry[owner] = per_entry[owner] + tuple(norms)
         rows = self.vectorizer.transform(norms)
         return replace(
             self,
-            phrasings=sp.vstack([self.phrasings, rows], format="csr"),
-            phrasing_text=self.phrasing_text + tuple(norms),
+            nb=self.nb.add(owner + 1, rows),
+            phrasings=self.phrasings.grow(rows),
             phrasing_owner=np.concatenate([self.phrasing_owner, np.full(len(norms), owner)]),
+            entry_phrasings=tuple(per_entry),
         )
 
     def with_entry(self, entry: Entry) -> "Index":
         """A new index with one more entry, in the vocabulary already fitted."""
         owner = len(self.entries)
+        answers = [d for d in (normalize(entry.answer), normalize(entry.answer_en), *map(normalize, entry.keywords)) if d]
+        # the new class starts from its answers and keywords; with_phrasings adds the phrasings
         grown = replace(
             self,
+            nb=self.nb.add(owner + 1, self.vectorizer.transform(answers or [normalize(entry.question)])),
             entries=self.entries + (entry,),
-            profiles=sp.vstack([self.profiles, self.vectorizer.transform([_profile(entry)])], format="csr"),
+            profiles=self.profiles.grow(self.vectorizer.transform([_profile(entry)])),
             keywords=self.keywords + (_keywords(entry),),
+            entry_phrasings=self.entry_phrasings + ((),),
         )
         return grown.with_phrasings(owner, _phrasings(entry))
 
 
-def build_index(entries: Sequence[Entry], weights: Weights = Weights()) -> Index:
-    phrasing_text: list[str] = []
-    owners: list[int] = []
-    for pos, entry in enumerate(entries):
-        for text in _phrasings(entry):
-            phrasing_text.append(text)
-            owners.append(pos)
+def build_index(
+    entries: Sequence[Entry],
+    weights: Weights = Weights(),
+    negatives: Sequence[str] = (),
+    calibration: Optional["Calibration"] = None,
+) -> Index:
+    per_entry = [tuple(_phrasings(e)) for e in entries]
+    phrasing_text = [t for texts in per_entry for t in texts]
+    owners = [pos for pos, texts in enumerate(per_entry) for _ in texts]
     profiles = [_profile(e) for e in entries]
-    vectorizer = Vectorizer(weights).fit(phrasing_text + profiles or ["empty"])
+    negative_text = [t for t in (normalize(n) for n in negatives) if t]
+    extra_docs = [(pos, d) for pos, e in enumerate(entries) for d in _training_docs(e) if d not in per_entry[pos]]
+    vectorizer = Vectorizer(weights)
+    matrix = vectorizer.fit_transform(phrasing_text + profiles + negative_text + [d for _, d in extra_docs] or ["empty"])
+    cut1, cut2 = len(phrasing_text), len(phrasing_text) + len(profiles)
+    cut3 = cut2 + len(negative_text)
+    # classifier documents: phrasings, the negatives (class 0), keywords and answers
+    nb_rows = sp.vstack([matrix[:cut1], matrix[cut2:]], format="csr")
+    nb_labels = np.concatenate(
+        [np.asarray(owners, dtype=np.int64) + 1, np.zeros(len(negative_text), dtype=np.int64), np.asarray([p for p, _ in extra_docs], dtype=np.int64) + 1]
+    )
     return Index(
         entries=tuple(entries),
         vectorizer=vectorizer,
-        phrasings=vectorizer.transform(phrasing_text) if phrasing_text else sp.csr_matrix((0, 1)),
-        phrasing_text=tuple(phrasing_text),
+        phrasings=Postings(matrix[:cut1]),
         phrasing_owner=np.asarray(owners, dtype=np.int64),
-        profiles=vectorizer.transform(profiles),
+        entry_phrasings=tuple(per_entry),
+        profiles=Postings(matrix[cut1:cut2]),
+        negatives=Postings(matrix[cut2:cut3]),
         keywords=tuple(_keywords(e) for e in entries),
         weights=weights,
+        nb=NaiveBayes.fit(nb_rows, nb_labels, len(entries) + 1, weights.nb_alpha),
+        calibration=calibration or Calibration(),
     )
 
 
@@ -172,36 +304,171 @@ def keyword_score(keywords: Sequence[str], text: str) -> float:
     return best
 
 
+def fuzzy_phrasing_score(phrasings: Sequence[str], text: str) -> float:
+    """Closest phrasing by edit distance: typos that split character n-grams."""
+    found = process.extractOne(text, phrasings, scorer=fuzz.ratio) if phrasings else None
+    best = found[1] / 100.0 if found else 0.0
+    return max(0.0, (best - 0.5) * 2)
+
+
+class NaiveBayes:
+    """Multinomial naive Bayes over the TF-IDF rows, kept sparse.
+
+    Per class c and feature f, log θ_cf = log(C_cf + α) − log(T_c + αV). Splitting
+    out the zero counts gives score(c, q) = Σq·k_c + Σ_f q_f·log(1 + C_cf/α) with
+    k_c = log α − log(T_c + αV): the second term is a sparse dot product, so the
+    model costs memory in proportion to the counts, not classes × vocabulary,
+    and a class or a document is added exactly by adding counts. Classes are
+    equally likely a priori (the number of aliases says nothing about how often
+    a question is asked). Equivalent to scikit-learn's MultinomialNB with
+    fit_prior=False; a test checks that.
+    """
+
+    def __init__(self, counts: sp.csr_matrix, alpha: float):
+        self.counts = counts.tocsr()
+        self.alpha = alpha
+        width = counts.shape[1]
+        totals = np.asarray(self.counts.sum(axis=1)).ravel()
+        self.const = np.log(alpha) - np.log(totals + alpha * width)
+        weights = self.counts.copy()
+        weights.data = np.log1p(weights.data / alpha)
+        self.weights = Postings(weights)
+
+    @classmethod
+    def fit(cls, rows: sp.csr_matrix, labels: np.ndarray, classes: int, alpha: float) -> "NaiveBayes":
+        onehot = sp.csr_matrix((np.ones(len(labels)), (labels, np.arange(len(labels)))), shape=(classes, len(labels)))
+        return cls(onehot @ rows, alpha)
+
+    def add(self, cls_row: int, rows: sp.csr_matrix) -> "NaiveBayes":
+        """A new model with `rows` counted for class `cls_row` (a new class when it is the next one)."""
+        extra = sp.csr_matrix(rows.sum(axis=0))
+        counts = self.counts
+        if cls_row == counts.shape[0]:
+            counts = sp.vstack([counts, extra], format="csr")
+        else:
+            bump = sp.csr_matrix((extra.data, (np.full(extra.nnz, cls_row), extra.indices)), shape=counts.shape)
+            counts = (counts + bump).tocsr()
+        return NaiveBayes(counts, self.alpha)
+
+    def log_posterior(self, fids: np.ndarray, vals: np.ndarray) -> np.ndarray:
+        joint = vals.sum() * self.const + self.weights.scores(fids, vals)
+        return joint - np.logaddexp.reduce(joint)
+
+
+@dataclass(frozen=True)
+class Signals:
+    """The evidence behind one candidate's confidence (features of the calibrator)."""
+
+    posterior: float  # classifier probability of this entry
+    out_of_scope: float  # classifier probability of the out-of-scope class
+    runner_up: float  # classifier probability of the best other entry
+    similarity: float  # fused similarity score
+    phrasing: float
+    profile: float
+    keyword: float
+    fuzzy: float
+    negative: float  # best cosine to an out-of-scope phrasing
+    similarity_margin: float  # similarity minus the best other candidate's
+    agrees: bool  # the classifier's and the similarity's favourites coincide
+
+
+def _training_docs(entry: Entry) -> list[str]:
+    docs = list(_phrasings(entry)) + [normalize(k) for k in entry.keywords] + [normalize(entry.answer), normalize(entry.answer_en)]
+    return [d for d in docs if d]
+
+
+def _logit(p: float) -> float:
+    p = min(max(p, 1e-6), 1 - 1e-6)
+    return math.log(p / (1 - p))
+
+
+FEATURES = ("posterior", "out_of_scope", "similarity", "phrasing", "keyword", "similarity_margin", "agrees", "runner_up")
+
+
+def feature_vector(sig: Signals) -> list[float]:
+    return [
+        _logit(sig.posterior),
+        _logit(sig.out_of_scope),
+        sig.similarity,
+        sig.phrasing,
+        sig.keyword,
+        sig.similarity_margin,
+        float(sig.agrees),
+        _logit(sig.runner_up),
+    ]
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """Logistic map from a candidate's evidence to P(answer is right).
+
+    The default coefficients were fitted by `faqbot knowledge calibrate` on the
+    Docker pack (held-out aliases and negatives, never an evaluation set); a
+    pack can carry its own in calibration.yaml.
+    """
+
+    coef: tuple[float, ...] = (0.46, -0.03, 3.6, -0.99, 1.11, -2.23, -0.04, -0.32)
+    intercept: float = -1.31
+
+    def confidence(self, sig: Signals) -> float:
+        z = self.intercept + sum(c * x for c, x in zip(self.coef, feature_vector(sig)))
+        return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
+
+
 def rank(index: Index, text: str, k: int = 5) -> list[Scored]:
     """Entries most likely to answer the (already normalised) text, best first."""
+    return [Scored(pos, score) for pos, score, _ in rank_with_signals(index, text, k)]
+
+
+def rank_with_signals(index: Index, text: str, k: int = 5) -> list[tuple[int, float, Signals]]:
     if not text or not len(index):
         return []
     w = index.weights
-    q = index.vectorizer.transform([text])
+    fids, vals = index.vectorizer.query(text)
+    if not len(fids):
+        return []
     n = len(index.entries)
     phr = np.zeros(n)
-    if index.phrasings.shape[0]:
-        sims = (index.phrasings @ q.T).toarray().ravel()
-        np.maximum.at(phr, index.phrasing_owner, sims)
-    prof = (index.profiles @ q.T).toarray().ravel()
+    sims = index.phrasings.scores(fids, vals)
+    hit = np.flatnonzero(sims)
+    np.maximum.at(phr, index.phrasing_owner[hit], sims[hit])
+    prof = index.profiles.scores(fids, vals)
+    neg_sims = index.negatives.scores(fids, vals)
+    neg = float(neg_sims.max()) if len(neg_sims) else 0.0
     base = w.phrasing * phr + w.profile * prof
-    pool = np.argsort(-base)[: max(FUZZY_POOL, k)]
-    scored: list[Scored] = []
+    posterior = np.exp(index.nb.log_posterior(fids, vals))
+    by_class = np.argsort(-posterior[1:])
+    pool = list(dict.fromkeys([int(p) for p in np.argsort(-base)[: max(FUZZY_POOL, k)]] + [int(p) for p in by_class[:5]]))
+    similarity = {}
     for pos in pool:
         kw = keyword_score(index.keywords[pos], text)
-        fz = _fuzzy_phrasing(index, int(pos), text)
+        fz = fuzzy_phrasing_score(index.entry_phrasings[pos], text)
         raw = base[pos] + w.keyword * kw + w.fuzzy_phrasing * fz
-        scored.append(Scored(int(pos), float(min(1.0, raw * w.scale))))
-    scored.sort(key=lambda s: -s.score)
-    return scored[:k]
-
-
-def _fuzzy_phrasing(index: Index, pos: int, text: str) -> float:
-    """Closest phrasing by edit distance: typos that split character n-grams."""
-    best = 0.0
-    rows = np.flatnonzero(index.phrasing_owner == pos)
-    for row in rows:
-        phrasing = index.phrasing_text[row]
-        score = fuzz.ratio(phrasing, text) / 100.0
-        best = max(best, score)
-    return max(0.0, (best - 0.5) * 2)
+        # a message closer to a known out-of-scope phrasing than to this entry's
+        # own phrasings is probably not this entry's question
+        raw -= w.negative * max(0.0, neg - phr[pos] + w.negative_slack)
+        similarity[pos] = (float(min(1.0, max(0.0, raw * w.scale))), kw, fz)
+    best_sim = max(similarity, key=lambda p: similarity[p][0])
+    top_two = sorted((v[0] for v in similarity.values()), reverse=True)[:2] + [0.0]
+    top_classes = [int(p) for p in by_class[:2]]
+    out = []
+    for pos in pool:
+        sim, kw, fz = similarity[pos]
+        other_sim = top_two[1] if top_two[0] == sim else top_two[0]
+        other_class = top_classes[1] if top_classes[0] == pos else top_classes[0]
+        sig = Signals(
+            posterior=float(posterior[pos + 1]),
+            out_of_scope=float(posterior[0]),
+            runner_up=float(posterior[other_class + 1]) if n > 1 else 0.0,
+            similarity=sim,
+            phrasing=float(phr[pos]),
+            profile=float(prof[pos]),
+            keyword=kw,
+            fuzzy=fz,
+            negative=neg,
+            similarity_margin=sim - other_sim,
+            agrees=pos == best_sim == top_classes[0],
+        )
+        out.append((pos, index.calibration.confidence(sig), sig))
+    out.sort(key=lambda item: -item[1])
+    return out[:k]

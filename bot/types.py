@@ -59,6 +59,9 @@ class Pack:
     info: PackInfo
     entries: tuple[Entry, ...]
     path: str = ""
+    # phrasings of questions the pack does NOT answer (negatives.yaml): a message
+    # closer to one of these than to any entry is left unanswered
+    negatives: tuple[str, ...] = ()
 
 
 class Decision(str, Enum):

@@ -1,0 +1,178 @@
+"""The conversation in a QQ group: which messages the bot answers, and with what.
+
+A group message is, in order of precedence:
+- a command (`/faq …`, `#faq …`): answered, no @ needed;
+- a number picking from a "did you mean" list: in reply to that list, or @-ing the bot;
+- a question @-ing the bot (anywhere in the message): answered, or candidates,
+  or a brief "I don't know". With a quote, the quoted message is the question;
+- in an ambient group, anything else: answered only when the engine is sure
+  at the ambient bar, a few times a minute at most, never the same entry twice
+  in a row, never to the bot itself or to the configured other bots.
+
+The handler decides; it returns an `Outgoing` (or None) and leaves sending,
+throttling and the network to the service. The only I/O it does is reading a
+quoted message back through the injected `fetch`.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Awaitable, Callable, Optional
+
+from adapters.text import answer_text, entry_full_text, entry_list_text, result_text
+from bot.commands import USAGE_EN, USAGE_ZH, CommandKind, parse_command, strip_prefix
+from bot.normalize import detect_lang
+from bot.runtime import BotContext
+from bot.types import LANG_EN, LANG_ZH, MatchResult, Mode, Reason
+
+from .addressing import Addressing, address, pick_number
+from .events import Event, FetchedMessage, GroupMessage
+from .memory import Expiring, SentMessages, SentRecord
+from .throttle import MAX_GROUPS, TokenBucket
+
+PLATFORM = "qq"
+# An overheard question gets the same entry again only after this long: that
+# stops two bots (or a bot and a repeater) from trading one answer forever.
+REPEAT_WINDOW_S = 3600.0
+
+Fetch = Callable[[str, str], Awaitable[Optional[FetchedMessage]]]
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    self_id: str  # the account that sends it
+    body: str  # plain text; it only ever goes into a text segment
+    record: SentRecord  # what it answers: quote, asker, entry, candidates
+
+    @property
+    def group_id(self) -> str:
+        return self.record.group_id
+
+
+def _t(lang: str, zh: str, en: str) -> str:
+    return en if lang == LANG_EN else zh
+
+
+class Handler:
+    def __init__(self, ctx: BotContext, fetch: Fetch, clock: Callable[[], float] = time.monotonic):
+        qq = ctx.config.qq
+        self.ctx = ctx
+        self.fetch = fetch
+        self.clock = clock
+        self.prefixes = qq.command_prefixes
+        self.ambient_groups = frozenset(qq.ambient_groups)
+        self.ignored = frozenset(qq.ignore_users)
+        self.sent_messages = SentMessages(list_ttl=qq.candidates_ttl_s)
+        self._ambient_budget = TokenBucket(qq.rate_limit.per_minute, qq.rate_limit.burst)
+        self._last_entry: Expiring[str, str] = Expiring(MAX_GROUPS, REPEAT_WINDOW_S)
+
+    async def handle(self, event: Event, started: float) -> Optional[Outgoing]:
+        # Reactions (teaching) and meta events are parsed but not acted on yet.
+        if not isinstance(event, GroupMessage):
+            return None
+        if not event.self_id or event.user_id == event.self_id or event.user_id in self.ignored:
+            return None
+        addr = address(event.segments, event.self_id)
+        args = strip_prefix(addr.text, self.prefixes)
+        if args is not None:
+            return self._command(event, args, started)
+        now = self.clock()
+        number = pick_number(addr.text)
+        if number is not None:
+            listed = self.sent_messages.list_replied_to(addr.reply_to, now)
+            if listed is None and addr.mentioned:
+                listed = self.sent_messages.latest_list(event.group_id, event.user_id, now)
+            if listed is not None:
+                return self._pick(event, listed, number, started)
+        if addr.mentioned:
+            question, quote = await self._question(event, addr, now)
+            return self._ask(event, question, quote, started) if question else None
+        if event.group_id in self.ambient_groups and addr.text:
+            return self._overheard(event, addr.text, started)
+        return None
+
+    def sent(self, out: Outgoing, message_id: str) -> None:
+        """The implementation accepted `out` as message `message_id`."""
+        if message_id:
+            self.sent_messages.sent(message_id, out.record, self.clock())
+
+    # -- the kinds of message ------------------------------------------------
+    async def _question(self, event: GroupMessage, addr: Addressing, now: float) -> tuple[str, str]:
+        """The question and the message to quote: the quoted message when there is one
+        (unless it is the bot's own), else the asker's words."""
+        to_bot = addr.reply_author == event.self_id or self.sent_messages.get(addr.reply_to, now) is not None
+        if addr.reply_to and not to_bot:
+            quoted = await self.fetch(event.self_id, addr.reply_to)
+            if quoted is not None and quoted.user_id != event.self_id:
+                text = address(quoted.segments, event.self_id).text
+                if text:
+                    return text, addr.reply_to
+        return addr.text, event.message_id
+
+    def _ask(self, event: GroupMessage, question: str, quote: str, started: float) -> Optional[Outgoing]:
+        result = self.ctx.engine.ask(question, Mode.REPLY)
+        if result.reason is Reason.EMPTY:
+            self.ctx.observe(PLATFORM, event.group_id, result, started, replied=False)
+            return None
+        return self._reply(event, result, quote, started)
+
+    def _reply(self, event: GroupMessage, result: MatchResult, quote: str, started: float) -> Outgoing:
+        now = self.clock()
+        entry = result.entry
+        record = SentRecord(
+            event.group_id, event.user_id, result.query, quote,
+            entry_id=entry.id if entry else "",
+            offered=tuple(c.entry for c in result.suggestions),
+            lang=result.lang,
+        )
+        if record.offered:
+            self.sent_messages.offered(record, now)
+        if entry:
+            self._last_entry.put(event.group_id, entry.id, now)
+        self.ctx.observe(PLATFORM, event.group_id, result, started, replied=True)
+        return Outgoing(event.self_id, result_text(result), record)
+
+    def _overheard(self, event: GroupMessage, text: str, started: float) -> Optional[Outgoing]:
+        result = self.ctx.engine.ask(text, Mode.AMBIENT)
+        now = self.clock()
+        entry = result.entry
+        speak = (
+            entry is not None
+            and self._last_entry.get(event.group_id, now) != entry.id
+            and self._ambient_budget.allow(event.group_id, now)
+        )
+        if not speak:
+            self.ctx.observe(PLATFORM, event.group_id, result, started, replied=False)
+            return None
+        return self._reply(event, result, event.message_id, started)
+
+    def _pick(self, event: GroupMessage, listed: SentRecord, number: int, started: float) -> Outgoing:
+        offered, lang = listed.offered, listed.lang
+        if 1 <= number <= len(offered):
+            entry = offered[number - 1]
+            self._last_entry.put(event.group_id, entry.id, self.clock())
+            body = answer_text(entry, lang)
+            record = SentRecord(event.group_id, event.user_id, listed.question, event.message_id, entry.id, lang=lang)
+        else:
+            body = _t(lang, f"请回复 1–{len(offered)} 之间的编号。", f"Please reply with a number from 1 to {len(offered)}.")
+            record = SentRecord(event.group_id, event.user_id, listed.question, event.message_id, lang=lang)
+        self.ctx.observe(PLATFORM, event.group_id, None, started, replied=True)
+        return Outgoing(event.self_id, body, record)
+
+    def _command(self, event: GroupMessage, args: str, started: float) -> Optional[Outgoing]:
+        command = parse_command(args)
+        if command.kind is CommandKind.ASK:
+            return self._ask(event, command.arg, event.message_id, started)
+        lang = detect_lang(command.arg) if command.arg else LANG_ZH
+        if command.kind is CommandKind.LIST:
+            body = entry_list_text(self.ctx.engine.list_entries(command.arg), lang)
+        elif command.kind is CommandKind.SHOW:
+            entry = self.ctx.engine.find(command.arg)
+            # the unknown key is not echoed: nothing a user typed comes back from the bot
+            body = entry_full_text(entry, lang) if entry else _t(lang, "没有这个条目，用 /faq list 查看编号。", "No such entry; see /faq list for the numbers.")
+        elif command.kind in (CommandKind.ADD, CommandKind.FORGET):
+            body = _t(lang, "在 QQ 里添加或删除条目还不支持。", "Adding or removing entries from QQ is not supported yet.")
+        else:
+            body = _t(lang, USAGE_ZH, USAGE_EN)
+        self.ctx.observe(PLATFORM, event.group_id, None, started, replied=True)
+        return Outgoing(event.self_id, body, SentRecord(event.group_id, event.user_id, args, event.message_id, lang=lang))

@@ -1,0 +1,105 @@
+"""The slack-bolt App: which listener handles what, and how requests are acked.
+
+Every listener is registered as ack + lazy work: the ack runs inline in the
+request (HTTP response or Socket Mode envelope ack), the work runs on the
+executor afterwards. So an ack never waits for the engine, Slack's Web API or
+a busy thread pool, and Slack's 3-second limit holds under load.
+"""
+from __future__ import annotations
+
+import functools
+import logging
+import re
+from dataclasses import dataclass
+from typing import Any, Callable, Optional
+
+from slack_bolt import App
+from slack_sdk import WebClient
+
+from bot.feedback import FeedbackStore
+from bot.runtime import BotContext
+
+from .ambient import AmbientGate
+from .answers import AnswerLog
+from .blocks import MORE, PICK_PREFIX, SHARE, VOTE_DOWN, VOTE_UP
+from .dedupe import new_memory, retry_filter
+from .executor import DrainableExecutor
+from .listeners import SlackBot
+from .poster import Poster
+
+log = logging.getLogger("faqbot.slack")
+
+COMMAND = "/faq"
+DEFAULT_WORKERS = 8
+
+
+@dataclass
+class SlackApp:
+    app: App
+    bot: SlackBot
+    executor: DrainableExecutor
+
+
+def _ack(ack: Callable[[], Any]) -> None:
+    ack()
+
+
+def _guarded(handler: Callable[..., None]) -> Callable[..., None]:
+    """A listener that logs its failure with a traceback instead of Bolt's one-liner."""
+
+    @functools.wraps(handler)  # Bolt injects arguments by the wrapped handler's parameter names
+    def run(**kwargs: Any) -> None:
+        try:
+            handler(**kwargs)
+        except Exception:
+            log.exception("slack listener %s failed", handler.__name__)
+
+    return run
+
+
+def build_app(
+    ctx: BotContext,
+    client: WebClient,
+    *,
+    signing_secret: str = "",
+    feedback: Optional[FeedbackStore] = None,
+    workers: int = DEFAULT_WORKERS,
+) -> SlackApp:
+    """The Bolt App over `client` (whose base URL may point at a mock Slack).
+
+    `signing_secret` is required for HTTP mode (Bolt answers 401 to a bad
+    signature); Socket Mode requests are not signed and skip that check.
+    """
+    slack = ctx.config.slack
+    executor = DrainableExecutor(max(workers, 1))
+    seen = new_memory()
+    bot = SlackBot(
+        ctx,
+        Poster(client),
+        feedback or FeedbackStore(ctx.config.data_dir),
+        AmbientGate(slack.ambient_channels, slack.rate_limit),
+        seen,
+        AnswerLog(),
+    )
+    app = App(
+        client=client,
+        signing_secret=signing_secret,
+        # auth.test runs on the first request (and the service checks the token
+        # at start), so building the App does no network I/O
+        token_verification_enabled=False,
+        process_before_response=True,
+        listener_executor=executor,
+        logger=logging.getLogger("faqbot.slack.bolt"),
+        name="faqbot",
+    )
+    app.use(retry_filter(seen, ctx.metrics))
+    lazy = {name: _guarded(getattr(bot, name)) for name in ("on_mention", "on_message", "on_command", "on_vote", "on_pick", "on_share", "on_more")}
+    app.event("app_mention")(ack=_ack, lazy=[lazy["on_mention"]])
+    app.event("message")(ack=_ack, lazy=[lazy["on_message"]])
+    app.command(COMMAND)(ack=_ack, lazy=[lazy["on_command"]])
+    app.action(VOTE_UP)(ack=_ack, lazy=[lazy["on_vote"]])
+    app.action(VOTE_DOWN)(ack=_ack, lazy=[lazy["on_vote"]])
+    app.action(re.compile(rf"^{PICK_PREFIX}\d+$"))(ack=_ack, lazy=[lazy["on_pick"]])
+    app.action(SHARE)(ack=_ack, lazy=[lazy["on_share"]])
+    app.action(MORE)(ack=_ack, lazy=[lazy["on_more"]])
+    return SlackApp(app, bot, executor)

@@ -1,0 +1,261 @@
+"""Block Kit rendering of engine values. Pure: engine values in, SlackMessage out.
+
+Every user-visible string goes through `escape.inert` (or `markdown_to_mrkdwn`,
+which starts with it), so nothing rendered here can ping or inject markup.
+Buttons carry an ActionValue (entry id, query, language, score) so a click can
+be handled without any server-side state, even after a restart.
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Optional, Sequence
+
+from adapters.text import entry_list_text, unknown_text
+from bot.commands import USAGE_EN, USAGE_ZH
+from bot.types import LANG_EN, Decision, Entry, MatchResult
+
+from .escape import fit, inert, link, markdown_to_mrkdwn
+
+# Block Kit limits (api.slack.com/reference/block-kit): we stay under them.
+SECTION_CHARS = 2900
+BUTTON_LABEL_CHARS = 75
+FALLBACK_CHARS = 3000
+QUERY_IN_VALUE_CHARS = 300  # a button value holds at most 2000 characters
+MAX_BLOCKS = 50
+
+VOTE_UP = "faq_vote_up"
+VOTE_DOWN = "faq_vote_down"
+SHARE = "faq_share"
+MORE = "faq_more"
+USER_ID = re.compile(r"[UW][A-Z0-9]{2,20}\Z")  # only a real user id may become a <@…> mention
+PICK_PREFIX = "faq_pick_"  # faq_pick_1 … faq_pick_N: action ids must be unique in a message
+
+
+@dataclass(frozen=True)
+class SlackMessage:
+    """What to post: the notification/fallback text and the blocks."""
+
+    text: str
+    blocks: tuple[dict, ...] = ()
+
+    def as_kwargs(self) -> dict:
+        return {"text": self.text, "blocks": list(self.blocks)}
+
+
+@dataclass(frozen=True)
+class ActionValue:
+    """What a button needs to know about the answer it belongs to."""
+
+    entry_id: str
+    query: str = ""
+    lang: str = "zh"
+    score: float = 0.0
+
+    def encode(self) -> str:
+        return json.dumps(
+            {"e": self.entry_id, "q": self.query[:QUERY_IN_VALUE_CHARS], "l": self.lang, "s": round(self.score, 3)},
+            ensure_ascii=False, separators=(",", ":"),
+        )
+
+    @classmethod
+    def decode(cls, raw: object) -> Optional["ActionValue"]:
+        """None for anything a button of ours could not have sent."""
+        if not isinstance(raw, str):
+            return None
+        try:
+            data = json.loads(raw)
+        except ValueError:
+            return None
+        if not isinstance(data, dict) or not isinstance(data.get("e"), str) or not data["e"]:
+            return None
+        score = data.get("s", 0.0)
+        return cls(
+            entry_id=data["e"],
+            query=str(data.get("q", ""))[:QUERY_IN_VALUE_CHARS],
+            lang=LANG_EN if data.get("l") == LANG_EN else "zh",
+            score=float(score) if isinstance(score, (int, float)) and not isinstance(score, bool) else 0.0,
+        )
+
+
+def _t(lang: str, zh: str, en: str) -> str:
+    return en if lang == LANG_EN else zh
+
+
+def _section(mrkdwn: str) -> dict:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": fit(mrkdwn, SECTION_CHARS)}}
+
+
+def _context(*mrkdwn: str) -> dict:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": fit(t, SECTION_CHARS)} for t in mrkdwn if t]}
+
+
+def _button(action_id: str, label: str, value: str = "", style: str = "") -> dict:
+    button = {"type": "button", "action_id": action_id, "text": {"type": "plain_text", "text": fit(label, BUTTON_LABEL_CHARS), "emoji": True}}
+    if value:
+        button["value"] = value
+    if style:
+        button["style"] = style
+    return button
+
+
+def _actions(*buttons: dict) -> dict:
+    return {"type": "actions", "elements": list(buttons)}
+
+
+def _sections(mrkdwn: str) -> list[dict]:
+    """Long text as several sections, split at line ends (a section holds ~3000 characters)."""
+    chunks: list[str] = []
+    current = ""
+    for line in mrkdwn.splitlines():
+        if current and len(current) + 1 + len(line) > SECTION_CHARS:
+            chunks.append(current)
+            current = ""
+        current = f"{current}\n{line}" if current else line
+    if current.strip():
+        chunks.append(current)
+    return [_section(chunk) for chunk in chunks]
+
+
+def _plain_fallback(text: str) -> str:
+    return fit(inert(text), FALLBACK_CHARS)
+
+
+def _title(entry: Entry) -> str:
+    return f"#{entry.n} {entry.question}"
+
+
+def percent(score: float) -> str:
+    return f"{round(max(0.0, min(score, 1.0)) * 100)}%"
+
+
+def _vote_buttons(value: ActionValue) -> list[dict]:
+    raw = value.encode()
+    return [
+        _button(VOTE_UP, _t(value.lang, "👍 有用", "👍 Helpful"), raw),
+        _button(VOTE_DOWN, _t(value.lang, "👎 没用", "👎 Not helpful"), raw),
+    ]
+
+
+def answer_message(
+    entry: Entry,
+    value: ActionValue,
+    *,
+    shareable: bool = False,
+    shared_by: str = "",
+    echo_query: bool = False,
+) -> SlackMessage:
+    """A short answer, the link to the entry, a context line and the buttons.
+
+    shareable: an ephemeral answer gets "Share in channel"; shared_by: the
+    Slack user id who shared it; echo_query: show what was asked (for answers
+    that are not posted under the question itself).
+    """
+    lang = value.lang
+    answer = entry.answer_for(lang)
+    blocks: list[dict] = []
+    if shared_by and USER_ID.match(shared_by):
+        blocks.append(_context(_t(lang, f"<@{shared_by}> 分享了一个回答", f"<@{shared_by}> shared an answer")))
+    if echo_query and value.query:
+        blocks.append(_context(_t(lang, "问：", "Q: ") + inert(value.query)))
+    blocks.append(_section(markdown_to_mrkdwn(answer)))
+    meta = [f"📖 {link(entry.url, _title(entry))}"]
+    if value.score > 0:
+        meta.append(_t(lang, f"匹配度 {percent(value.score)}", f"{percent(value.score)} match"))
+    blocks.append(_context(" · ".join(meta)))
+    buttons = _vote_buttons(value) + [_button(MORE, _t(lang, "详细", "More"), value.encode())]
+    if shareable:
+        buttons.append(_button(SHARE, _t(lang, "发到频道", "Share in channel"), value.encode(), style="primary"))
+    blocks.append(_actions(*buttons))
+    return SlackMessage(_plain_fallback(answer), tuple(blocks))
+
+
+def suggestions_message(result: MatchResult) -> SlackMessage:
+    """ "Did you mean": one button per candidate; a click posts that answer."""
+    lang = result.lang
+    head = _t(lang, "不太确定你问的是哪个，是不是：", "Not sure which one you mean. Did you mean:")
+    buttons = []
+    lines = [head]
+    for i, cand in enumerate(result.suggestions, 1):
+        value = ActionValue(cand.entry.id, result.query, lang, cand.score)
+        buttons.append(_button(f"{PICK_PREFIX}{i}", f"{i}. {cand.entry.question}", value.encode()))
+        lines.append(f"{i}. {cand.entry.question}")
+    blocks = [_section(inert(head))]
+    if buttons:
+        blocks.append(_actions(*buttons))
+    return SlackMessage(_plain_fallback("\n".join(lines)), tuple(blocks))
+
+
+def unknown_message(lang: str) -> SlackMessage:
+    text = unknown_text(lang)
+    return SlackMessage(_plain_fallback(text), (_section(inert(text)),))
+
+
+def result_message(result: MatchResult, *, shareable: bool = False, echo_query: bool = False) -> SlackMessage:
+    """The reply to a direct question: an answer, candidates, or a brief "I don't know"."""
+    if result.decision is Decision.ANSWER and result.entry is not None:
+        value = ActionValue(result.entry.id, result.query, result.lang, result.score)
+        return answer_message(result.entry, value, shareable=shareable, echo_query=echo_query)
+    if result.decision is Decision.SUGGEST and result.suggestions:
+        return suggestions_message(result)
+    return unknown_message(result.lang)
+
+
+def entry_message(entry: Entry, value: ActionValue, *, shareable: bool = False) -> SlackMessage:
+    """The full entry (`/faq show`, the "More" button)."""
+    lang = value.lang
+    blocks: list[dict] = [_section(f"*{link(entry.url, _title(entry))}*")]
+    blocks += _sections(markdown_to_mrkdwn(entry.answer_for(lang)))
+    if entry.body:
+        blocks.append({"type": "divider"})
+        blocks += _sections(markdown_to_mrkdwn(entry.body))
+    if entry.links:
+        blocks.append(_context(*(link(u, u) for u in entry.links[:10])))
+    buttons = _vote_buttons(value)
+    if shareable:
+        buttons.append(_button(SHARE, _t(lang, "发到频道", "Share in channel"), value.encode(), style="primary"))
+    # keep the buttons even when a long body would push past the block limit
+    blocks = blocks[: MAX_BLOCKS - 1] + [_actions(*buttons)]
+    return SlackMessage(_plain_fallback(f"{_title(entry)}\n{entry.answer_for(lang)}"), tuple(blocks))
+
+
+def list_message(entries: Sequence[Entry], lang: str, section: str = "") -> SlackMessage:
+    text = entry_list_text(list(entries), lang)
+    head = _t(lang, f"共 {len(entries)} 条", f"{len(entries)} entries")
+    if section:
+        head = _t(lang, f"“{section}”：", f"“{section}”: ") + head
+    blocks = [_context(inert(head))] + _sections(inert(text))
+    return SlackMessage(_plain_fallback(text), tuple(blocks[:MAX_BLOCKS]))
+
+
+def usage_message(lang: Optional[str] = None) -> SlackMessage:
+    """Usage in the asker's language; both languages when we cannot tell."""
+    if lang is None:
+        text = f"{USAGE_EN}\n\n{USAGE_ZH}"
+    else:
+        text = _t(lang, USAGE_ZH, USAGE_EN)
+    return SlackMessage(_plain_fallback(text), (_section(f"```{inert(text)}```"),))
+
+
+def notice_message(text: str) -> SlackMessage:
+    """A one-line note (thanks, errors); the text is made inert like everything else."""
+    return SlackMessage(_plain_fallback(text), (_section(inert(text)),))
+
+
+def thanks_text(lang: str, up: bool) -> str:
+    if up:
+        return _t(lang, "谢谢反馈！👍", "Thanks for the feedback! 👍")
+    return _t(lang, "谢谢反馈，维护者会看看这条回答哪里不对。", "Thanks, the maintainers will look at what is wrong with this answer.")
+
+
+def missing_entry_text(lang: str, key: str) -> str:
+    return _t(lang, f"没有找到条目 {key}，用 /faq list 看看有哪些。", f"No entry {key}. Try /faq list.")
+
+
+def cannot_post_text(lang: str) -> str:
+    return _t(lang, "我没法在这个频道发消息，先用 /invite 把我拉进来吧。", "I can't post in this channel; /invite me first.")
+
+
+def teaching_text(lang: str) -> str:
+    return _t(lang, "在 Slack 里还不能这样教我，请联系维护者。", "Teaching the bot from Slack is not available yet; ask a maintainer.")

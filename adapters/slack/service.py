@@ -1,0 +1,106 @@
+"""`faqbot slack`: the Slack adapter as a Service (start/stop).
+
+Socket Mode (default): slack_bolt's SocketModeHandler on slack_sdk's built-in
+client, which gets its websocket URL from `apps.connections.open` through the
+same WebClient as everything else, so it runs behind NAT and against a mock
+Slack alike. HTTP mode: SlackHttpServer on slack.host:slack.port, path
+/slack/events.
+"""
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+import time
+from typing import Optional
+
+from slack_bolt.adapter.socket_mode import SocketModeHandler
+from slack_sdk.errors import SlackApiError, SlackClientError
+
+from bot.config import ConfigError
+from bot.feedback import FeedbackStore
+from bot.runtime import BotContext
+
+from .app import SlackApp, build_app
+from .http_server import SlackHttpServer
+from .settings import SlackSettings, web_client
+
+log = logging.getLogger("faqbot.slack")
+
+
+class SlackService:
+    name = "slack"
+
+    def __init__(self, ctx: BotContext, settings: SlackSettings, feedback: Optional[FeedbackStore] = None):
+        self.ctx = ctx
+        self.settings = settings
+        self.client = web_client(settings)
+        self.slack: SlackApp = build_app(
+            ctx, self.client, signing_secret=settings.signing_secret, feedback=feedback, workers=settings.workers
+        )
+        self._http: Optional[SlackHttpServer] = None
+        self._socket: Optional[SocketModeHandler] = None
+
+    @property
+    def port(self) -> int:
+        """The HTTP port actually bound (useful with port 0)."""
+        return self._http.port if self._http else 0
+
+    def _check_token(self) -> None:
+        """Fail at start, with the reason, rather than on the first message."""
+        try:
+            identity = self.client.auth_test()
+        except SlackApiError as exc:
+            raise ConfigError("SLACK_BOT_TOKEN", f"Slack refused it: {exc.response.get('error', exc)}") from exc
+        except (SlackClientError, OSError) as exc:
+            raise ConfigError("SLACK_API_URL", f"cannot reach Slack at {self.settings.api_url}: {exc}") from exc
+        log.info("slack: signed in as %s (%s) in %s", identity.get("user"), identity.get("user_id"), identity.get("team"))
+
+    def start(self) -> None:
+        self._check_token()
+        if self.settings.mode == "http":
+            self._http = SlackHttpServer(self.slack.app, self.settings.host, self.settings.port)
+            self._http.start()
+            log.info("slack: HTTP mode, events at http://%s:%d/slack/events", self.settings.host, self.port)
+            return
+        self._socket = SocketModeHandler(self.slack.app, app_token=self.settings.app_token, web_client=self.client, logger=logging.getLogger("faqbot.slack.socket"))
+        try:
+            self._socket.connect()
+        except SlackApiError as exc:
+            self._socket.close()
+            raise ConfigError("SLACK_APP_TOKEN", f"Slack refused a Socket Mode connection: {exc.response.get('error', exc)}") from exc
+        log.info("slack: Socket Mode connected")
+
+    def stop(self, timeout: float) -> None:
+        """Stop taking events, then let the answers in flight finish within `timeout`."""
+        deadline = time.monotonic() + max(timeout, 0.0)
+        if self._http is not None:
+            self._http.stop()
+        if self._socket is not None:
+            # close() waits for its own worker threads; bound that by the grace period too
+            closer = threading.Thread(target=_close_socket_mode, args=(self._socket,), name="faqbot-slack-close", daemon=True)
+            closer.start()
+            closer.join(max(deadline - time.monotonic(), 0.0))
+        if not self.slack.executor.wait_idle(max(deadline - time.monotonic(), 0.0)):
+            log.warning("slack: %d answers still in flight at shutdown", self.slack.executor.pending)
+        self.slack.executor.shutdown(wait=False, cancel_futures=True)
+
+
+def _close_socket_mode(handler: SocketModeHandler) -> None:
+    client = handler.client
+    client.auto_reconnect_enabled = False  # dropping the socket below must not look like an outage
+    # slack_sdk's built-in client waits in recv() (3 s timeout) holding the lock that
+    # close() needs, and its message loop waits 1 s on its queue: wake both, so a
+    # shutdown takes milliseconds instead of seconds.
+    sock = getattr(client.current_session, "sock", None)
+    if sock is not None:
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+    client.message_queue.put(None)
+    handler.close()
+
+
+def build_service(ctx: BotContext) -> SlackService:
+    return SlackService(ctx, SlackSettings.resolve(ctx.config.slack))

@@ -1,0 +1,473 @@
+"""Teaching the bot in chat: the rules behind every gesture.
+
+Adapters recognise a gesture (a teach emoji on a thread reply, `/faq add`, a
+"wrong" emoji on the bot's answer, a removed reaction) and call one method of
+`Learner`; everything else lives here: who may teach, what text is kept,
+whether a new question duplicates an entry, and how a gesture is undone.
+Every call returns a TeachOutcome the adapter acknowledges with; none raises
+for bad input or a failing disk.
+
+Each gesture carries an event key that names it (platform, channel, message,
+user, emoji). The same key delivered twice changes nothing the second time;
+undo(key) reverts exactly what that gesture did.
+"""
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+from dataclasses import dataclass, replace
+from datetime import datetime, timezone
+from enum import Enum
+from pathlib import Path
+from typing import Callable, Optional
+
+from .config import Config, ConfigError
+from .engine import Engine, LearnedOverlay, is_rejected
+from .normalize import detect_lang, has_content, normalize
+from .store import LEARNED_SECTION, AuditRecord, EventState, ExportReport, Knowledge, LearnedAlias, LearnedEntry
+from .store import LearnedStore, Rejection, Source, StoreError, export_pack
+from .types import LANG_EN, Entry, Mode
+
+log = logging.getLogger("faqbot.learning")
+
+ELLIPSIS = "…"
+
+
+class Action(str, Enum):
+    CREATED = "created"
+    ALIAS_ADDED = "alias_added"
+    REJECTED = "rejected"
+    UNDONE = "undone"
+    FORGOTTEN = "forgotten"
+    DUPLICATE_EVENT = "duplicate_event"  # this gesture was already applied: nothing changed
+    NOT_MAINTAINER = "not_maintainer"  # recorded in the audit log as a vote, nothing changed
+    NOTHING_TO_DO = "nothing_to_do"
+    INVALID = "invalid"
+    FAILED = "failed"  # the store could not be written: nothing was learned, say so
+
+    @property
+    def changed(self) -> bool:
+        return self in (Action.CREATED, Action.ALIAS_ADDED, Action.REJECTED, Action.UNDONE, Action.FORGOTTEN)
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who made a gesture. `role` is QQ's sender.role; `groups` the Slack user groups the adapter resolved."""
+
+    platform: str
+    user_id: str
+    role: str = ""
+    groups: tuple[str, ...] = ()
+
+    @property
+    def who(self) -> str:
+        return f"{self.platform}:{self.user_id}"
+
+
+@dataclass(frozen=True)
+class MessageRef:
+    platform: str
+    channel: str
+    message_id: str
+    permalink: str = ""
+
+
+@dataclass(frozen=True)
+class TeachOutcome:
+    action: Action
+    entry: Optional[Entry] = None  # the entry created, aliased, rejected, undone or forgotten
+    message: str = ""  # short, in the gesture's language, for the acknowledgement
+
+    @property
+    def changed(self) -> bool:
+        return self.action.changed
+
+
+# -- what text is kept ----------------------------------------------------------
+
+_SLACK_LINK = re.compile(r"<((?:https?|mailto):[^>|\s]{1,2000})(?:\|([^>]{0,500}))?>")
+_SLACK_CHANNEL = re.compile(r"<#[A-Z0-9]{1,40}(?:\|([^>]{0,200}))?>")
+_SLACK_MARKUP = re.compile(r"<[@!][^>]{0,200}>")  # users, <!here>, <!channel>, <!subteam^S…>, dates
+_CQ_CODE = re.compile(r"\[CQ:[^\]]{0,2000}\]")
+_MASS_MENTION = re.compile(r"(?<![\w.])[@＠](?:all|everyone|here|channel|全体成员|所有人)(?![\w])", re.I)
+_ENTITIES = (("&#91;", "["), ("&#93;", "]"), ("&#44;", ","), ("&lt;", "<"), ("&gt;", ">"), ("&amp;", "&"))
+_CONTROL = re.compile(r"[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff]")
+_BLANKS = re.compile(r"[ \t]+")
+_BLANK_LINES = re.compile(r"\n{3,}")
+
+
+def _strip_markup(text: str) -> str:
+    text = _CQ_CODE.sub(" ", text)
+    text = _SLACK_LINK.sub(lambda m: f"{m.group(2)} ({m.group(1)})" if m.group(2) else m.group(1), text)
+    text = _SLACK_CHANNEL.sub(lambda m: f"#{m.group(1)}" if m.group(1) else " ", text)
+    text = _SLACK_MARKUP.sub(" ", text)
+    return _MASS_MENTION.sub(" ", text)
+
+
+def clean_text(text: str, max_chars: int) -> str:
+    """Text as it may be stored and posted again: no mass mentions, no platform markup, capped.
+
+    Markup is stripped again after unescaping, so an escaped `&lt;!channel&gt;`
+    cannot turn into a live mention when the bot repeats it.
+    """
+    text = _strip_markup((text or "")[: max_chars * 4 + 4000])
+    for entity, char in _ENTITIES:
+        text = text.replace(entity, char)
+    text = _strip_markup(_CONTROL.sub(" ", text.replace("\r\n", "\n")))
+    lines = [_BLANKS.sub(" ", line).strip() for line in text.split("\n")]
+    text = _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
+    if len(text) > max_chars:
+        text = text[: max(max_chars - 1, 0)].rstrip() + ELLIPSIS
+    return text
+
+
+# -- acknowledgements ----------------------------------------------------------------
+
+# name: (zh, en); a message names the entry by its number and id so it can be shown or forgotten
+_MESSAGES = {
+    "created": ("学会了 #{n}（{id}）：{question}", "Learned #{n} ({id}): {question}"),
+    "duplicate_alias": ("已有答案 #{n}（{id}），已加为它的另一种问法，没有新建条目", "Already answered by #{n} ({id}): added as another phrasing of it, not a new entry"),
+    "alias": ("已把这个问法加到 #{n}（{id}）", "Added this phrasing to #{n} ({id})"),
+    "known_phrasing": ("#{n}（{id}）已经能回答这个问题，无需再学", "#{n} ({id}) already answers this question; nothing to learn"),
+    "alias_rejected": ("这个问题之前被标记为不该用 #{n} 回答；请先撤销那次标记", "This question was marked as not answered by #{n}; undo that first"),
+    "rejected": ("记下了：这个问题不再用 #{n}（{id}）回答", "Noted: this question will no longer get #{n} ({id})"),
+    "already_rejected": ("这个问题已标记为不用 #{n} 回答", "This question is already marked as not answered by #{n}"),
+    "undone": ("已撤销", "Undone"),
+    "nothing_to_undo": ("没有可撤销的操作", "Nothing to undo"),
+    "forgotten": ("已删除学到的条目 #{n}（{id}）", "Forgot learned entry #{n} ({id})"),
+    "not_learned": ("#{key} 不是学到的条目", "There is no learned entry {key}"),
+    "pack_entry": ("#{n}（{id}）来自知识包，不能在聊天里删除；请在 git 里改知识包", "#{n} ({id}) is from the knowledge pack: change the pack in git"),
+    "no_entry": ("没有条目 {key}", "There is no entry {key}"),
+    "duplicate_event": ("已经处理过了", "Already done"),
+    "not_maintainer": ("只有维护者可以教机器人", "Only maintainers can teach the bot"),
+    "no_answer": ("这个帖子还没有回答；请在回答上点表情", "This question has no answer yet: react to the answer instead"),
+    "no_question": ("找不到对应的问题；请在回复问题的那条消息上操作", "No question found: use it on a reply to the question"),
+    "empty": ("去掉提及和格式后没有剩下文字，没学", "Nothing left after removing mentions and markup; not learned"),
+    "failed": ("保存失败，什么都没学到；请稍后再试", "Could not save; nothing was learned. Try again later"),
+}
+
+
+def say(name: str, lang: str, **values: object) -> str:
+    zh, en = _MESSAGES[name]
+    return (en if lang == LANG_EN else zh).format(**values)
+
+
+def _say_entry(name: str, lang: str, entry: Entry) -> str:
+    return say(name, lang, n=entry.n, id=entry.id, question=entry.question)
+
+
+# -- learned knowledge as the engine sees it -------------------------------------------
+
+
+def to_entry(e: LearnedEntry) -> Entry:
+    return Entry(
+        id=e.id, n=e.n, question=e.question, answer=e.answer, section=LEARNED_SECTION,
+        url=e.source.permalink, source="learned", learned=True,
+    )
+
+
+def to_overlay(k: Knowledge) -> LearnedOverlay:
+    return LearnedOverlay(
+        revision=k.revision,
+        entries=tuple(to_entry(e) for e in k.entries),
+        aliases=tuple((a.entry_id, a.text) for a in k.aliases),
+        rejections=tuple((r.query, r.entry_id) for r in k.rejections),
+    )
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def _source(ref: Optional[MessageRef], question_ref: Optional[MessageRef] = None) -> Source:
+    if ref is None:
+        return Source()
+    ids = tuple(i for i in (ref.message_id, question_ref.message_id if question_ref else "") if i)
+    return Source(ref.platform, ref.channel, ids, ref.permalink)
+
+
+class _Refitter:
+    """Runs Engine.refit() in the background, once per burst of new entries.
+
+    A new entry answers at once in the packs' vocabulary; the refit gives its
+    own words weight too. Teaching never waits for it.
+    """
+
+    def __init__(self, engine: Engine, delay_s: float):
+        self._engine = engine
+        self._delay_s = delay_s
+        self._wake = threading.Event()
+        self._thread: Optional[threading.Thread] = None
+        self._start_lock = threading.Lock()
+
+    def request(self) -> None:
+        if self._delay_s <= 0:
+            self._engine.refit()
+            return
+        with self._start_lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="faqbot-refit", daemon=True)
+                self._thread.start()
+        self._wake.set()
+
+    def _run(self) -> None:
+        while True:
+            self._wake.wait()
+            time.sleep(self._delay_s)  # let a burst of teaching settle into one rebuild
+            self._wake.clear()
+            try:
+                self._engine.refit()
+            except Exception:  # the entries stay answerable as added; only the refinement is lost
+                log.exception("background refit failed")
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """What a gesture decided, before anything is written."""
+
+    outcome: TeachOutcome
+    knowledge: Optional[Knowledge] = None  # None: nothing to write
+    mark: EventState = EventState.APPLIED
+    detail: str = ""
+    probe: str = ""  # text that must be answered by outcome.entry once the change is applied
+
+
+class Learner:
+    """The rules, over one engine and one store. Thread-safe; one per process."""
+
+    def __init__(self, engine: Engine, store: LearnedStore, config: Config):
+        self.engine = engine
+        self.store = store
+        self.maintainers = config.maintainers
+        self.learning = config.learning
+        for key in ("max_question_chars", "max_answer_chars", "first_learned_n", "remembered_events"):
+            if getattr(self.learning, key) < 1:
+                raise ConfigError(f"learning.{key}", "must be at least 1")
+        if self.learning.refit_delay_s < 0:
+            raise ConfigError("learning.refit_delay_s", "must not be negative")
+        self._refitter = _Refitter(engine, self.learning.refit_delay_s)
+        # a damaged learned.yaml stops the start here, with its name; at start there is time to fit learned words
+        knowledge = store.load()
+        self.engine.apply_learned(to_overlay(knowledge), rebuild=bool(knowledge.entries or knowledge.aliases))
+
+    @classmethod
+    def open(cls, engine: Engine, config: Config) -> "Learner":
+        return cls(engine, LearnedStore(config.data_dir, keep_events=config.learning.remembered_events), config)
+
+    # -- who -------------------------------------------------------------------------
+    def is_maintainer(self, actor: Actor) -> bool:
+        m = self.maintainers
+        if actor.platform == "slack":
+            return actor.user_id in m.slack or bool(m.slack_usergroup and m.slack_usergroup in actor.groups)
+        if actor.platform == "qq":
+            return actor.user_id in m.qq or (m.qq_group_admins and actor.role in ("owner", "admin"))
+        return False
+
+    # -- gestures ------------------------------------------------------------------------
+    def teach_pair(
+        self, actor: Actor, question: str, answer: str, source: MessageRef, event_key: str,
+        lang: str = "", question_ref: Optional[MessageRef] = None, force_new: bool = False,
+    ) -> TeachOutcome:
+        """A question and its answer from the chat: a new entry, or an alias when the question is already answered.
+
+        `force_new` skips the duplicate check, for when a maintainer insists the
+        matched entry is a different question (e.g. `/faq add!`).
+        """
+        lang = lang or detect_lang(normalize(question or answer or ""))
+
+        def plan(k: Knowledge) -> _Plan:
+            if not (question or "").strip():
+                return _Plan(TeachOutcome(Action.NOTHING_TO_DO, None, say("no_question", lang)))
+            if not (answer or "").strip():
+                return _Plan(TeachOutcome(Action.NOTHING_TO_DO, None, say("no_answer", lang)))
+            q = clean_text(question, self.learning.max_question_chars)
+            a = clean_text(answer, self.learning.max_answer_chars)
+            if not has_content(normalize(q)) or not a:
+                return _Plan(TeachOutcome(Action.INVALID, None, say("empty", lang)))
+            result = self.engine.ask(q, Mode.REPLY)
+            if not force_new and result.candidates and result.score >= self.engine.thresholds.reply:
+                return self._alias_plan(k, actor, q, result.candidates[0].entry, event_key, lang, "duplicate_alias")
+            learned = LearnedEntry(
+                id="", n=0, question=q, answer=a, source=_source(source, question_ref),
+                created_by=actor.who, created_at=_now(), event=event_key,
+            )
+            learned = self._numbered(k, learned)
+            entry = to_entry(learned)
+            outcome = TeachOutcome(Action.CREATED, entry, _say_entry("created", lang, entry))
+            return _Plan(outcome, k.with_entry(learned), detail=q, probe=q)
+
+        return self._gesture(actor, "teach_pair", _source(source, question_ref), event_key, lang, plan)
+
+    def confirm_alias(
+        self, actor: Actor, question: str, entry_id: str, source: MessageRef, event_key: str, lang: str = ""
+    ) -> TeachOutcome:
+        """The teach emoji on the bot's own answer: the question that triggered it becomes an alias."""
+
+        def plan(k: Knowledge, entry: Entry, text: str, lang: str) -> _Plan:
+            return self._alias_plan(k, actor, text, entry, event_key, lang, "alias")
+
+        return self._on_answer(actor, "confirm_alias", question, entry_id, source, event_key, lang, plan)
+
+    def reject(
+        self, actor: Actor, question: str, entry_id: str, source: MessageRef, event_key: str, lang: str = ""
+    ) -> TeachOutcome:
+        """The "wrong" emoji on the bot's answer: this question must not map to that entry again."""
+
+        def plan(k: Knowledge, entry: Entry, text: str, lang: str) -> _Plan:
+            query = normalize(text)
+            if any(r.query == query and r.entry_id == entry.id for r in k.rejections):
+                return _Plan(TeachOutcome(Action.NOTHING_TO_DO, entry, _say_entry("already_rejected", lang, entry)))
+            rejection = Rejection(query, entry.id, actor.who, _now(), event_key)
+            outcome = TeachOutcome(Action.REJECTED, entry, _say_entry("rejected", lang, entry))
+            return _Plan(outcome, k.with_rejection(rejection), detail=query)
+
+        return self._on_answer(actor, "reject", question, entry_id, source, event_key, lang, plan)
+
+    def undo(self, actor: Actor, event_key: str, source: Optional[MessageRef] = None, lang: str = "zh") -> TeachOutcome:
+        """A removed reaction: revert exactly what the gesture with this key did."""
+
+        def plan(k: Knowledge) -> _Plan:
+            records = k.records_of(event_key) if event_key else ()
+            if not records:
+                return _Plan(TeachOutcome(Action.NOTHING_TO_DO, None, say("nothing_to_undo", lang)))
+            first = records[0]
+            entry = self.engine.find(first.id if isinstance(first, LearnedEntry) else first.entry_id)
+            return _Plan(
+                TeachOutcome(Action.UNDONE, entry, say("undone", lang)), k.without_event(event_key), EventState.UNDONE
+            )
+
+        return self._gesture(actor, "undo", _source(source), event_key, lang, plan, redelivery_check=False)
+
+    def forget(
+        self, actor: Actor, entry_id: str, source: Optional[MessageRef] = None, lang: str = "zh", event_key: str = ""
+    ) -> TeachOutcome:
+        """`/faq forget <id|n>`: remove a learned entry (and what was learned about it). Pack entries stay."""
+
+        def plan(k: Knowledge) -> _Plan:
+            learned = k.entry(entry_id)
+            if learned is None:
+                pack_entry = self.engine.find(entry_id)
+                if pack_entry is not None and not pack_entry.learned:
+                    return _Plan(TeachOutcome(Action.INVALID, pack_entry, _say_entry("pack_entry", lang, pack_entry)))
+                return _Plan(TeachOutcome(Action.NOTHING_TO_DO, None, say("not_learned", lang, key=entry_id)))
+            entry = to_entry(learned)
+            return _Plan(TeachOutcome(Action.FORGOTTEN, entry, _say_entry("forgotten", lang, entry)), k.without_entry(learned.id))
+
+        return self._gesture(actor, "forget", _source(source), event_key, lang, plan)
+
+    # -- review ------------------------------------------------------------------------------
+    def learned(self) -> Knowledge:
+        """What is learned now, on disk (other processes' changes included)."""
+        knowledge = self.store.load()
+        self._sync(knowledge)
+        return knowledge
+
+    def export(self, folder: str | Path) -> ExportReport:
+        return export_pack(self.store.load(), Path(folder))
+
+    # -- the machinery -------------------------------------------------------------------------
+    def _on_answer(
+        self, actor: Actor, action: str, question: str, entry_id: str, source: MessageRef, event_key: str, lang: str,
+        plan: Callable[[Knowledge, Entry, str, str], _Plan],
+    ) -> TeachOutcome:
+        """A gesture on the bot's answer: find the entry it gave and clean the question that triggered it."""
+        lang = lang or detect_lang(normalize(question or ""))
+
+        def checked(k: Knowledge) -> _Plan:
+            entry = self.engine.find(entry_id)
+            if entry is None:
+                return _Plan(TeachOutcome(Action.INVALID, None, say("no_entry", lang, key=entry_id)))
+            text = clean_text(question, self.learning.max_question_chars)
+            if not has_content(normalize(text)):
+                return _Plan(TeachOutcome(Action.INVALID, entry, say("empty", lang)))
+            return plan(k, entry, text, lang)
+
+        return self._gesture(actor, action, _source(source), event_key, lang, checked)
+
+    def _alias_plan(
+        self, k: Knowledge, actor: Actor, text: str, entry: Entry, event_key: str, lang: str, message: str
+    ) -> _Plan:
+        norm = normalize(text)
+        known = {normalize(t) for t in (entry.question, *entry.aliases)} | {normalize(a.text) for a in k.aliases_of(entry.id)}
+        if norm in known:
+            return _Plan(TeachOutcome(Action.NOTHING_TO_DO, entry, _say_entry("known_phrasing", lang, entry)))
+        if is_rejected({entry.id: tuple(r.query for r in k.rejections if r.entry_id == entry.id)}, entry.id, norm):
+            # as the engine would: an alias it then filtered out would be a lie to the maintainer
+            return _Plan(TeachOutcome(Action.INVALID, entry, _say_entry("alias_rejected", lang, entry)))
+        alias = LearnedAlias(entry.id, text, actor.who, _now(), event_key)
+        outcome = TeachOutcome(Action.ALIAS_ADDED, entry, _say_entry(message, lang, entry))
+        return _Plan(outcome, k.with_alias(alias), detail=text, probe=text)
+
+    def _numbered(self, k: Knowledge, learned: LearnedEntry) -> LearnedEntry:
+        """The next free number, above every pack entry; its id never collides with a pack id."""
+        pack = self.engine.pack_entries
+        taken = {e.id for e in pack} | {e.id for e in k.entries}
+        n = max([k.next_n, self.learning.first_learned_n, *(e.n + 1 for e in pack), *(e.n + 1 for e in k.entries)])
+        while f"learned-{n}" in taken:
+            n += 1
+        return replace(learned, id=f"learned-{n}", n=n)
+
+    def _gesture(
+        self, actor: Actor, action: str, src: Source, event_key: str, lang: str,
+        plan: Callable[[Knowledge], _Plan], redelivery_check: bool = True,
+    ) -> TeachOutcome:
+        """Check the actor, then plan and commit under the store lock, so the plan sees every other writer's change."""
+
+        def record(outcome: TeachOutcome, detail: str = "") -> AuditRecord:
+            return AuditRecord(
+                at=_now(), who=actor.who, platform=src.platform or actor.platform, channel=src.channel,
+                message_ids=src.message_ids, action=action, event=event_key, result=outcome.action.value,
+                entry_id=outcome.entry.id if outcome.entry else "", detail=detail[:200],
+            )
+
+        committed: Optional[Knowledge] = None
+        try:
+            with self.store.transaction() as txn:
+                if not self.is_maintainer(actor):
+                    done = _Plan(TeachOutcome(Action.NOT_MAINTAINER, None, say("not_maintainer", lang)))
+                elif redelivery_check and event_key and txn.knowledge.has_applied(event_key):
+                    done = _Plan(TeachOutcome(Action.DUPLICATE_EVENT, None, say("duplicate_event", lang)))
+                else:
+                    self._sync(txn.knowledge)  # duplicate checks must see what other processes learned
+                    done = plan(txn.knowledge)
+                if done.knowledge is not None:
+                    changed = done.knowledge
+                    if event_key:
+                        changed = changed.marked(event_key, done.mark, _now(), self.learning.remembered_events)
+                    committed = txn.commit(changed)
+                txn.audit(record(done.outcome, done.detail))
+        except Exception as exc:  # a bug or a full disk must cost one gesture, not the adapter's event loop
+            if committed is None:
+                log.error("%s by %s not saved: %s", action, actor.who, exc, exc_info=not isinstance(exc, StoreError))
+                return TeachOutcome(Action.FAILED, None, say("failed", lang))
+            log.exception("%s by %s: saved, but finishing failed", action, actor.who)
+        try:
+            if committed is not None:
+                self._sync(committed)
+                self._make_answerable(done)
+        except Exception:  # saved on disk; the engine catches up at the next change or restart
+            log.exception("%s by %s: saved, but not yet applied to the engine", action, actor.who)
+        return done.outcome
+
+    def _make_answerable(self, done: _Plan) -> None:
+        """Refit at once when the text taught does not yet answer with its entry.
+
+        Added in place, a text is read in the vocabulary the packs were fitted on;
+        one made of words the packs never use matches nothing until a refit.
+        """
+        entry = done.outcome.entry
+        if done.probe and entry is not None:
+            answered = self.engine.ask(done.probe).entry
+            if answered is None or answered.id != entry.id:
+                self.engine.refit()
+
+    def _sync(self, knowledge: Knowledge) -> None:
+        before = self.engine.learned
+        if knowledge.revision == before.revision:
+            return
+        overlay = to_overlay(knowledge)
+        known = {e.id for e in before.entries}
+        if self.engine.apply_learned(overlay) and any(e.id not in known for e in overlay.entries):
+            self._refitter.request()
