@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import Callable, Optional, Sequence
 
+from . import learning_cli
 from .config import ConfigError, load_config, with_thresholds
 from .pack import check_pack
 from .types import Mode, PackError
@@ -210,6 +211,7 @@ def build_parser() -> argparse.ArgumentParser:
     val = ksub.add_parser("validate", help="check packs; exit 1 when any is broken")
     val.add_argument("dirs", nargs="*", help=f"pack folders (default: {DEFAULT_PACK.name})")
     val.set_defaults(func=_cmd_validate)
+    learning_cli.register(ksub)
     cal = ksub.add_parser("calibrate", help="fit the confidence calibrator on the pack's own aliases and negatives")
     cal.add_argument("dir", nargs="?", help=f"pack folder (default: {DEFAULT_PACK.name})")
     cal.add_argument("--folds", type=int, default=5)

@@ -209,10 +209,11 @@ class Engine:
     @staticmethod
     def _extend(current: _State, overlay: LearnedOverlay) -> Optional[Index]:
         """The current index grown by what `overlay` adds; None when it also removes something."""
-        old_entries, old_aliases = set(current.overlay.entries), set(current.overlay.aliases)
-        if not old_entries <= set(overlay.entries) or not old_aliases <= set(overlay.aliases):
+        # learned entries never change in place (a new one gets a new id), so ids tell what was added
+        old_ids, old_aliases = {e.id for e in current.overlay.entries}, set(current.overlay.aliases)
+        if not old_ids <= {e.id for e in overlay.entries} or not old_aliases <= set(overlay.aliases):
             return None
-        added = [e for e in overlay.entries if e not in old_entries]
+        added = [e for e in overlay.entries if e.id not in old_ids]
         return _with_learned(current.index, added, [a for a in overlay.aliases if a not in old_aliases])
 
     def refit(self) -> bool:

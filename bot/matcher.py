@@ -90,13 +90,15 @@ class _Block:
         indices: list[int] = []
         data: list[int] = []
         for doc in docs:
-            if grow:
-                ids = [vocab.setdefault(f, len(vocab)) for f in self.analyze(doc)]
-            else:
-                ids = [i for i in map(vocab.get, self.analyze(doc)) if i is not None]
-            counted = Counter(ids)
-            indices.extend(counted.keys())
-            data.extend(counted.values())
+            counted = Counter(self.analyze(doc))  # count strings first: one lookup per distinct feature
+            for feature, count in counted.items():
+                fid = vocab.get(feature)
+                if fid is None:
+                    if not grow:
+                        continue
+                    fid = vocab[feature] = len(vocab)
+                indices.append(fid)
+                data.append(count)
             indptr.append(len(indices))
         return sp.csr_matrix(
             (np.asarray(data, dtype=np.float64), np.asarray(indices, dtype=np.int64), np.asarray(indptr, dtype=np.int64)),

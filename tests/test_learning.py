@@ -30,8 +30,10 @@ MAINTAINER = Actor("slack", "UMAINT")
 QQ_ADMIN = Actor("qq", "20002", role="admin")
 STRANGER = Actor("slack", "USTRANGER")
 
-NEW_Q = "如何查看容器的日志？"
-NEW_A = "用 `docker logs -f <容器名>` 查看实时日志。"
+# Taught questions share no words with the sample pack, so what they do cannot hinge on ranking details.
+NEW_Q = "编排文件里的变量没有替换"
+NEW_A = "把变量写进 `.env` 或导出到环境里，再用 `docker compose config` 检查。"
+OTHER_Q, OTHER_A = "磁盘配额满了写不进去", "清理 `docker system df` 里列出的大户，或者扩容。"
 SRC = MessageRef("slack", "C1", "1700000000.000200", "https://example.slack.com/archives/C1/p1700000000000200")
 ROOT = MessageRef("slack", "C1", "1700000000.000100")
 
@@ -163,7 +165,7 @@ def test_a_question_already_answered_becomes_an_alias_not_a_duplicate(learner: L
     assert "slow-pull" in outcome.message and "#1" in outcome.message
     knowledge = learner.learned()
     assert knowledge.entries == () and [(a.entry_id, a.text) for a in knowledge.aliases] == [("slow-pull", question)]
-    assert len(sample_engine.entries) == 6 and sample_engine.ask(question).score == 1.0
+    assert len(sample_engine.entries) == 6 and answered_by(sample_engine, question) == "slow-pull"
 
 
 def test_a_maintainer_can_insist_on_a_new_entry(learner: Learner, sample_engine: Engine):
@@ -224,11 +226,11 @@ def test_undo_removes_a_new_pair_and_a_readded_reaction_teaches_it_again(learner
 
 
 def test_confirming_a_phrasing_and_undoing_it(learner: Learner, sample_engine: Engine):
-    question = "镜像仓库连不上，超时"
+    question = OTHER_Q
     assert answered_by(sample_engine, question) is None
-    outcome = learner.confirm_alias(QQ_ADMIN, question, "slow-pull", SRC, "qq:emoji_like:g1:555:20002:76")
-    assert outcome.action is Action.ALIAS_ADDED and outcome.entry.id == "slow-pull"
-    assert answered_by(sample_engine, question) == "slow-pull"
+    outcome = learner.confirm_alias(QQ_ADMIN, question, "volume-vs-bind", SRC, "qq:emoji_like:g1:555:20002:76")
+    assert outcome.action is Action.ALIAS_ADDED and outcome.entry.id == "volume-vs-bind"
+    assert answered_by(sample_engine, question) == "volume-vs-bind"
     assert learner.undo(QQ_ADMIN, "qq:emoji_like:g1:555:20002:76").action is Action.UNDONE
     assert answered_by(sample_engine, question) is None and learner.learned().aliases == ()
 
@@ -309,7 +311,8 @@ def test_stored_text_is_clean_and_capped(sample_engine: Engine, data_dir: Path):
     )
     assert outcome.action is Action.CREATED
     stored = learner.learned().entries[0]
-    assert stored.question.startswith(NEW_Q) and len(stored.question) == 20 and "<!" not in stored.question
+    assert stored.question.startswith(NEW_Q) and stored.question.endswith("…") and len(stored.question) <= 20
+    assert "<!" not in stored.question
     assert stored.answer == "答案" * 14 + "答…" and "@" not in stored.answer
 
 
@@ -342,7 +345,7 @@ def test_a_restart_loads_everything_learned(learner: Learner, sample_engine: Eng
     assert answered_by(engine, "镜像仓库连不上，超时") == "slow-pull"
     assert "slow-pull" not in [c.entry.id for c in engine.ask("拉镜像太慢了").candidates]
     assert teach_new(restarted).action is Action.DUPLICATE_EVENT
-    assert restarted.teach_pair(MAINTAINER, "怎么进入正在运行的容器", "docker exec -it 容器 sh", SRC, key(282)).entry.n == 1002
+    assert restarted.teach_pair(MAINTAINER, OTHER_Q, OTHER_A, SRC, key(282)).entry.n == 1002
 
 
 def test_a_pack_reload_keeps_learned_knowledge(learner: Learner, sample_engine: Engine, sample_pack_dir: Path):
@@ -358,7 +361,7 @@ def test_a_pack_reload_keeps_learned_knowledge(learner: Learner, sample_engine: 
 
 def test_an_older_overlay_never_replaces_a_newer_one(sample_engine: Engine):
     entry = Entry(id="learned-1001", n=1001, question=NEW_Q, answer=NEW_A, learned=True)
-    assert sample_engine.apply_learned(LearnedOverlay(revision=2, entries=(entry,)))
+    assert sample_engine.apply_learned(LearnedOverlay(revision=2, entries=(entry,)), rebuild=True)
     assert not sample_engine.apply_learned(LearnedOverlay(revision=1))
     assert answered_by(sample_engine, NEW_Q) == "learned-1001"
 
@@ -393,7 +396,7 @@ def _teach_and_die(data_dir: Path, pack_dir: Path) -> None:
     engine = Engine.from_packs([str(pack_dir)], THRESHOLDS)
     learner = Learner.open(engine, make_config(data_dir))
     os.replace = lambda *a, **k: os._exit(17)  # the process dies after writing the temporary file
-    teach_new(learner, n=2, question="怎么进入正在运行的容器", answer="docker exec -it 容器 sh")
+    teach_new(learner, n=2, question=OTHER_Q, answer=OTHER_A)
     os._exit(0)
 
 
@@ -408,7 +411,7 @@ def test_a_teach_cut_short_by_a_crash_was_never_acknowledged(learner: Learner, s
     assert [e.question for e in restarted.learned().entries] == [NEW_Q]
     assert answered_by(engine, NEW_Q) == "learned-1001"
     # the gesture was not applied, so its redelivery is applied now rather than dropped as a duplicate
-    again = teach_new(restarted, n=2, question="怎么进入正在运行的容器", answer="docker exec -it 容器 sh")
+    again = teach_new(restarted, n=2, question=OTHER_Q, answer=OTHER_A)
     assert again.action is Action.CREATED
 
 
@@ -506,7 +509,7 @@ def run_cli(*argv: str) -> tuple[int, str, str]:
 
 def test_export_writes_a_valid_pack_for_review(learner: Learner, tmp_path: Path):
     teach_new(learner)
-    learner.teach_pair(MAINTAINER, "怎么进入正在运行的容器", "docker exec -it 容器 sh\n或者 docker attach", SRC, key(300))
+    learner.teach_pair(MAINTAINER, OTHER_Q, OTHER_A + "\n或者换一块大盘", SRC, key(300))
     learner.confirm_alias(MAINTAINER, "容器日志怎么看", "learned-1001", SRC, key(301))
     learner.confirm_alias(MAINTAINER, "镜像仓库连不上，超时", "slow-pull", SRC, key(302))
     learner.reject(MAINTAINER, "拉镜像太慢了", "slow-pull", SRC, key(303))
@@ -517,7 +520,7 @@ def test_export_writes_a_valid_pack_for_review(learner: Learner, tmp_path: Path)
     assert problems == [] and [e.id for e in pack.entries] == ["learned-1001", "learned-1002"]
     first = pack.entries[0]
     assert first.answer == NEW_A and first.aliases == ("容器日志怎么看",) and first.url == SRC.permalink
-    assert pack.entries[1].answer == "docker exec -it 容器 sh\n或者 docker attach"
+    assert pack.entries[1].answer == OTHER_A + "\n或者换一块大盘"
     assert "by slack:UMAINT" in (folder / "1001.yaml").read_text(encoding="utf-8").splitlines()[0]
     assert yaml.safe_load((folder / "extra" / "aliases.yaml").read_text(encoding="utf-8")) == {"slow-pull": ["镜像仓库连不上，超时"]}
     assert yaml.safe_load((folder / "extra" / "rejections.yaml").read_text(encoding="utf-8"))[0]["entry_id"] == "slow-pull"

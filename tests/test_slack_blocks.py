@@ -10,7 +10,7 @@ from adapters.slack.blocks import (
     answer_message, entry_message, list_message, notice_message, result_message, usage_message,
 )
 from bot.commands import USAGE_EN, USAGE_ZH
-from bot.types import Decision, Mode
+from bot.types import Candidate, Decision, MatchResult, Mode, Reason
 from slack_mock import buttons, visible_text
 
 
@@ -39,8 +39,7 @@ def _within_limits(message):
 
 
 def test_a_confident_answer_has_answer_link_context_and_vote_buttons(sample_engine):
-    result = sample_engine.ask("docker pull is very slow", Mode.REPLY)
-    assert result.decision is Decision.ANSWER
+    result = _result(sample_engine, Decision.ANSWER, ("slow-pull", 1.0), ("sock-permission", 0.2), query="docker pull is very slow")
     message = result_message(result)
     text = _mrkdwn(message)
     assert "registry mirror" in text  # the English answer for an English question
@@ -53,7 +52,8 @@ def test_a_confident_answer_has_answer_link_context_and_vote_buttons(sample_engi
 
 
 def test_a_chinese_question_gets_the_chinese_answer_and_labels(sample_engine):
-    message = result_message(sample_engine.ask("拉镜像太慢了"), shareable=True, echo_query=True)
+    result = _result(sample_engine, Decision.ANSWER, ("slow-pull", 0.97), query="拉镜像太慢了", lang="zh")
+    message = result_message(result, shareable=True, echo_query=True)
     assert "镜像加速器" in _mrkdwn(message) and "匹配度" in _mrkdwn(message)
     assert "问：拉镜像太慢了" in _mrkdwn(message)
     labels = [b["text"]["text"] for b in _buttons(message)]
@@ -61,12 +61,18 @@ def test_a_chinese_question_gets_the_chinese_answer_and_labels(sample_engine):
     assert _buttons(message)[-1]["action_id"] == SHARE
 
 
+def _result(engine, decision, *scored, query="container", lang="en"):
+    """A MatchResult as the engine would give it (rendering is tested apart from scoring)."""
+    candidates = tuple(Candidate(engine.find(entry_id), score) for entry_id, score in scored)
+    reason = {Decision.ANSWER: Reason.CONFIDENT, Decision.SUGGEST: Reason.LOW_CONFIDENCE, Decision.NONE: Reason.NO_MATCH}[decision]
+    return MatchResult(query, query, lang, Mode.REPLY, decision, reason, candidates)
+
+
 def test_low_confidence_offers_at_most_three_candidate_buttons(sample_engine):
-    result = sample_engine.ask("container", Mode.REPLY)
-    assert result.decision is Decision.SUGGEST
+    result = _result(sample_engine, Decision.SUGGEST, ("exits-immediately", 0.4), ("start-on-boot", 0.38), ("expose-vs-p", 0.3))
     message = result_message(result)
     buttons = _buttons(message)
-    assert 1 <= len(buttons) <= 3
+    assert len(buttons) == 3
     assert [b["action_id"] for b in buttons] == [f"{PICK_PREFIX}{i}" for i in range(1, len(buttons) + 1)]
     picked = [ActionValue.decode(b["value"]).entry_id for b in buttons]
     assert picked == [c.entry.id for c in result.suggestions]
@@ -75,8 +81,7 @@ def test_low_confidence_offers_at_most_three_candidate_buttons(sample_engine):
 
 
 def test_nothing_close_says_so_briefly_and_points_at_faq(sample_engine):
-    result = sample_engine.ask("restart", Mode.REPLY)
-    assert result.decision is Decision.NONE
+    result = _result(sample_engine, Decision.NONE, ("start-on-boot", 0.1), query="xyzzy")
     message = result_message(result)
     assert "/faq list" in message.text
     assert _buttons(message) == []

@@ -15,6 +15,7 @@ from adapters.slack.blocks import MORE, SHARE, VOTE_DOWN, VOTE_UP, ActionValue
 from bot.config import Config, RateLimit, SlackConfig
 from bot.feedback import FeedbackStore
 from bot.runtime import BotContext
+from bot.types import Decision, Mode
 from slack_mock import (
     APP_TOKEN, BOT_TOKEN, BOT_USER_ID, BotUnderTest, MockSlack, buttons, mention, message, shown,
 )
@@ -54,6 +55,27 @@ def bot(mock, sample_engine, data_dir, transport):
     running.stop()
 
 
+def _top(engine, query: str) -> float:
+    return engine.ask(query, Mode.REPLY).score
+
+
+def _tune(engine, monkeypatch, **bars) -> None:
+    """Set the engine's bars around the scores it gives, so a test states the
+    situation it needs (sure, unsure, clueless) however the matcher scores."""
+    monkeypatch.setattr(engine, "thresholds", replace(engine.thresholds, margin=0.0, **bars))
+
+
+def _unsure(engine, monkeypatch, query: str) -> None:
+    bar = min(_top(engine, query) + 0.001, 1.0)
+    _tune(engine, monkeypatch, reply=bar, ambient=bar, suggest=0.0)
+    assert engine.ask(query, Mode.REPLY).decision is Decision.SUGGEST
+
+
+def _clueless(engine, monkeypatch, query: str) -> None:
+    _tune(engine, monkeypatch, reply=1.0, ambient=1.0, suggest=1.0)
+    assert engine.ask(query, Mode.REPLY).decision is Decision.NONE
+
+
 def _button(call, action_id):
     return next(b for b in buttons(call.params["blocks"]) if b["action_id"] == action_id)
 
@@ -91,7 +113,8 @@ def test_a_mention_inside_a_thread_is_answered_in_that_thread(bot, mock):
     assert "镜像加速器" in shown(call) and "👍 有用" in shown(call)
 
 
-def test_an_unsure_mention_offers_candidates_and_a_click_posts_that_answer(bot, mock, sample_engine):
+def test_an_unsure_mention_offers_candidates_and_a_click_posts_that_answer(bot, mock, sample_engine, monkeypatch):
+    _unsure(sample_engine, monkeypatch, "container")
     event = mention("container")
     bot.event(event)
     [offer] = mock.wait_for("chat.postMessage")
@@ -106,8 +129,9 @@ def test_an_unsure_mention_offers_candidates_and_a_click_posts_that_answer(bot, 
 
 
 @http_only
-def test_with_nothing_close_it_says_so_briefly_and_points_at_faq(bot, mock):
-    bot.event(mention("restart"))
+def test_with_nothing_close_it_says_so_briefly_and_points_at_faq(bot, mock, sample_engine, monkeypatch):
+    _clueless(sample_engine, monkeypatch, "xyzzy plugh")
+    bot.event(mention("xyzzy plugh"))
     [call] = mock.wait_for("chat.postMessage")
     assert "/faq list" in shown(call) and buttons(call.params["blocks"]) == []
     bot.idle()
@@ -157,13 +181,16 @@ def test_the_bot_never_answers_itself_or_other_bots(bot, mock):
 
 # -- ambient mode ----------------------------------------------------------------
 @http_only
-def test_ambient_answers_only_when_very_sure_in_a_thread_once_per_thread(bot, mock):
+def test_ambient_answers_only_when_very_sure_in_a_thread_once_per_thread(bot, mock, sample_engine, monkeypatch):
+    sure, fair = _top(sample_engine, ANSWERABLE), _top(sample_engine, "container")
+    _tune(sample_engine, monkeypatch, reply=fair, ambient=(sure + fair) / 2)
+    assert sample_engine.ask("container", Mode.REPLY).answered and not sample_engine.ask("container", Mode.AMBIENT).answered
     first = message(ANSWERABLE, channel=AMBIENT)
     bot.event(first)
     [call] = mock.wait_for("chat.postMessage")
     assert call.params["thread_ts"] == first["ts"]
     bot.event(message("how to run docker without sudo", channel=AMBIENT, thread_ts=first["ts"]))  # same thread
-    bot.event(message("docker slow", channel=AMBIENT))  # a reply would answer; ambient must be surer
+    bot.event(message("container", channel=AMBIENT))  # a reply would answer; ambient must be surer
     bot.event(message(ANSWERABLE, channel="C0001"))  # ambient is off in other channels
     bot.idle()
     assert len(mock.calls("chat.postMessage")) == 1
@@ -259,7 +286,8 @@ def test_share_where_the_bot_is_not_a_member_explains_instead(bot, mock):
 
 
 @http_only
-def test_picking_from_a_private_list_replaces_it_with_the_answer(bot, mock):
+def test_picking_from_a_private_list_replaces_it_with_the_answer(bot, mock, sample_engine, monkeypatch):
+    _unsure(sample_engine, monkeypatch, "container")
     bot.command("container")
     [offer] = mock.wait_for("chat.postEphemeral")
     first = buttons(offer.params["blocks"])[0]

@@ -2,6 +2,7 @@
 real HTTP server and Bolt App (nothing may reach a listener unverified)."""
 from __future__ import annotations
 
+import http.client
 import json
 import time
 import urllib.request
@@ -69,8 +70,13 @@ def test_other_paths_methods_and_malformed_bodies_are_refused(bot, mock):
     with pytest.raises(urllib.error.HTTPError) as get:
         urllib.request.urlopen(bot.events_url, timeout=5)
     assert get.value.code == 405
-    huge = b"x" * (2 << 20)
-    assert post(bot.events_url, huge, "application/json", signed_headers(b""))[0] == 413
+    # announces 2 MiB: refused on the header alone, before anything is buffered
+    conn = http.client.HTTPConnection("127.0.0.1", bot.service.port, timeout=5)
+    conn.putrequest("POST", "/slack/events")
+    conn.putheader("Content-Length", str(2 << 20))
+    conn.endheaders()
+    assert conn.getresponse().status == 413
+    conn.close()
     bad_utf8 = b"\xff\xfe{"
     assert post(bot.events_url, bad_utf8, "application/json")[0] == 400
     garbage = b"{not json"

@@ -40,6 +40,7 @@ class SlackService:
         )
         self._http: Optional[SlackHttpServer] = None
         self._socket: Optional[SocketModeHandler] = None
+        self.closed = threading.Event()  # set once stop() no longer takes events
 
     @property
     def port(self) -> int:
@@ -67,7 +68,8 @@ class SlackService:
         try:
             self._socket.connect()
         except SlackApiError as exc:
-            self._socket.close()
+            _close_socket_mode(self._socket)
+            self._socket = None
             raise ConfigError("SLACK_APP_TOKEN", f"Slack refused a Socket Mode connection: {exc.response.get('error', exc)}") from exc
         log.info("slack: Socket Mode connected")
 
@@ -81,6 +83,7 @@ class SlackService:
             closer = threading.Thread(target=_close_socket_mode, args=(self._socket,), name="faqbot-slack-close", daemon=True)
             closer.start()
             closer.join(max(deadline - time.monotonic(), 0.0))
+        self.closed.set()
         if not self.slack.executor.wait_idle(max(deadline - time.monotonic(), 0.0)):
             log.warning("slack: %d answers still in flight at shutdown", self.slack.executor.pending)
         self.slack.executor.shutdown(wait=False, cancel_futures=True)
