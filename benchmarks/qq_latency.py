@@ -15,7 +15,7 @@ Two runs:
 - paced: events sent at a fixed rate without waiting (open loop), which also
   shows queueing when the bot is busy.
 
-    .venv/bin/python benchmarks/qq_latency.py [--events 1000] [--rate 200] [--pack DIR] [--in-process]
+    .venv/bin/python benchmarks/qq_latency.py [--events 1000] [--rate 100] [--pack DIR] [--in-process]
 """
 from __future__ import annotations
 
@@ -130,7 +130,7 @@ def bot_thread(ctx: BotContext) -> Iterator[None]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--events", type=int, default=1000, help="events per run (after a warm-up of 50)")
-    parser.add_argument("--rate", type=float, default=200.0, help="events per second in the paced run")
+    parser.add_argument("--rate", type=float, default=100.0, help="events per second in the paced run")
     parser.add_argument("--pack", action="append", help="knowledge pack folder (default: the tests' sample pack)")
     parser.add_argument("--in-process", action="store_true", help="run the bot as a thread of this process")
     args = parser.parse_args()

@@ -25,12 +25,18 @@ from .pack import CALIBRATION_FILE
 
 
 def fit_calibration(
-    entries: Sequence[Entry], negatives: Sequence[str], weights: Weights = Weights(), folds: int = 5, seed: int = 1
+    entries: Sequence[Entry],
+    negatives: Sequence[Sequence[str]],
+    weights: Weights = Weights(),
+    folds: int = 5,
+    seed: int = 1,
 ) -> tuple[Calibration, dict]:
     from sklearn.linear_model import LogisticRegression
 
     rng = random.Random(seed)
-    items = [("alias", e.id, a) for e in entries for a in e.aliases] + [("negative", "", n) for n in negatives]
+    items = [("alias", e.id, a) for e in entries for a in e.aliases] + [
+        ("negative", str(t), n) for t, topic in enumerate(negatives) for n in topic
+    ]
     fold_of = {item: rng.randrange(folds) for item in items}
     xs: list[list[float]] = []
     ys: list[int] = []
@@ -38,7 +44,7 @@ def fit_calibration(
         kept = [
             replace(e, aliases=tuple(a for a in e.aliases if fold_of[("alias", e.id, a)] != k)) for e in entries
         ]
-        kept_negatives = [n for n in negatives if fold_of[("negative", "", n)] != k]
+        kept_negatives = [tuple(n for n in topic if fold_of[("negative", str(t), n)] != k) for t, topic in enumerate(negatives)]
         index = build_index(kept, weights, kept_negatives)
         for kind, entry_id, text in (item for item in items if fold_of[item] == k):
             ranked = rank_with_signals(index, normalize(text), 1)

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import Callable, Optional, Sequence
 
-from . import learning_cli
+from . import app, learning_cli
 from .config import ConfigError, load_config, with_thresholds
 from .pack import check_pack
 from .types import Mode, PackError
@@ -199,6 +199,8 @@ def build_parser() -> argparse.ArgumentParser:
         p = sub.add_parser(platform, help=text)
         p.add_argument("--config", help="configuration file (default: $FAQBOT_CONFIG or built-in defaults)")
         p.set_defaults(func=_cmd_platform, platform=platform)
+
+    app.register(sub)
 
     knowledge = sub.add_parser("knowledge", help="import, validate and review knowledge packs")
     ksub = knowledge.add_subparsers(dest="knowledge_command", metavar="ACTION")

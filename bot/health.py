@@ -3,7 +3,7 @@
 A stdlib HTTP server in its own daemon threads, one per connection, with a
 socket timeout: a slow or stuck scraper holds only its own thread and never
 the adapters. /healthz answers 200 only while the bot is running with
-knowledge loaded; while starting or stopping it answers 503 so that an
+knowledge loaded (the engine is built before anything starts); while starting or stopping it answers 503 so that an
 orchestrator routes nothing to a bot that would not answer.
 
 `python -m bot.health` probes the endpoint of the configured bot (the Docker
@@ -20,10 +20,12 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Optional, Sequence
+from typing import TYPE_CHECKING, Optional, Sequence
 
 from .config import ConfigError, HttpConfig, load_config
-from .runtime import BotContext
+
+if TYPE_CHECKING:  # the probe (python -m bot.health) runs every 30 s: it must not load the engine
+    from .runtime import BotContext
 
 CLIENT_TIMEOUT_S = 10.0
 PROBE_TIMEOUT_S = 3.0
@@ -45,13 +47,10 @@ class HealthState:
 
 
 def health_report(ctx: BotContext, state: HealthState) -> tuple[int, dict]:
-    entries = len(ctx.engine.entries)
     status = state.phase
-    if status == RUNNING and entries == 0:
-        status = "no knowledge"
     body = {
         "status": status,
-        "entries": entries,
+        "entries": len(ctx.engine.entries),
         "uptime": round(state.uptime(), 1),
         "adapters": list(state.adapters),
     }

@@ -146,7 +146,7 @@ def parse_markdown(text: str, base_url: str = "") -> tuple[dict, list[ImportedEn
         # their own; a question whose answer starts straight with sub-headings is
         # still an entry because its siblings are.
         titled = [h for h in siblings if not SKIP_HEADINGS.match(section_title(h.title))]
-        is_entry_level = sum(h.has_own_text() for h in titled) * 2 > len(titled)
+        is_entry_level = bool(titled) and sum(h.has_own_text() for h in titled) * 2 >= len(titled)
         for node in titled:
             if is_entry_level and (node.has_own_text() or node.children):
                 sections = [section_title(a.title) for a in ancestors]

@@ -56,6 +56,7 @@ class Weights:
     negative_slack: float = 0.05
     scale: float = 1.25
     nb_alpha: float = 0.01  # naive Bayes smoothing
+    nb_temperature: float = 3.0
 
 
 @dataclass(frozen=True)
@@ -217,8 +218,9 @@ class Index:
     negatives: Postings  # one row per out-of-scope phrasing
     keywords: tuple[tuple[str, ...], ...]
     weights: Weights
-    nb: NaiveBayes  # class 0: out of scope; class i + 1: entries[i]
+    nb: NaiveBayes  # classes [0, nb_offset): out-of-scope phrasings; nb_offset + i: entries[i]
     calibration: "Calibration"
+    nb_offset: int = 1
 
     def __len__(self) -> int:
         return len(self.entries)
@@ -234,7 +236,7 @@ class Index:
         rows = self.vectorizer.transform(norms)
         return replace(
             self,
-            nb=self.nb.add(owner + 1, rows),
+            nb=self.nb.add(owner + self.nb_offset, rows),
             phrasings=self.phrasings.grow(rows),
             phrasing_owner=np.concatenate([self.phrasing_owner, np.full(len(norms), owner)]),
             entry_phrasings=tuple(per_entry),
@@ -247,7 +249,7 @@ class Index:
         # the new class starts from its answers and keywords; with_phrasings adds the phrasings
         grown = replace(
             self,
-            nb=self.nb.add(owner + 1, self.vectorizer.transform(answers or [normalize(entry.question)])),
+            nb=self.nb.add(owner + self.nb_offset, self.vectorizer.transform(answers or [normalize(entry.question)])),
             entries=self.entries + (entry,),
             profiles=self.profiles.grow(self.vectorizer.transform([_profile(entry)])),
             keywords=self.keywords + (_keywords(entry),),
@@ -259,14 +261,18 @@ class Index:
 def build_index(
     entries: Sequence[Entry],
     weights: Weights = Weights(),
-    negatives: Sequence[str] = (),
+    negatives: Sequence[str | Sequence[str]] = (),
     calibration: Optional["Calibration"] = None,
 ) -> Index:
     per_entry = [tuple(_phrasings(e)) for e in entries]
     phrasing_text = [t for texts in per_entry for t in texts]
     owners = [pos for pos, texts in enumerate(per_entry) for _ in texts]
     profiles = [_profile(e) for e in entries]
-    negative_text = [t for t in (normalize(n) for n in negatives) if t]
+    # a negative is one phrasing, or a topic (several phrasings): each is one classifier class
+    topics = [[t for t in (normalize(x) for x in ((n,) if isinstance(n, str) else n)) if t] for n in negatives]
+    topics = [t for t in topics if t]
+    negative_text = [t for topic in topics for t in topic]
+    negative_class = [i for i, topic in enumerate(topics) for _ in topic]
     extra_docs = [(pos, d) for pos, e in enumerate(entries) for d in _training_docs(e) if d not in per_entry[pos]]
     vectorizer = Vectorizer(weights)
     matrix = vectorizer.fit_transform(phrasing_text + profiles + negative_text + [d for _, d in extra_docs] or ["empty"])
@@ -274,8 +280,15 @@ def build_index(
     cut3 = cut2 + len(negative_text)
     # classifier documents: phrasings, the negatives (class 0), keywords and answers
     nb_rows = sp.vstack([matrix[:cut1], matrix[cut2:]], format="csr")
+    # every negative topic is a class of its own: one big "out of scope" class
+    # would be too diffuse to beat a specific entry on a specific off-topic question
+    offset = max(len(topics), 1)
     nb_labels = np.concatenate(
-        [np.asarray(owners, dtype=np.int64) + 1, np.zeros(len(negative_text), dtype=np.int64), np.asarray([p for p, _ in extra_docs], dtype=np.int64) + 1]
+        [
+            np.asarray(owners, dtype=np.int64) + offset,
+            np.asarray(negative_class, dtype=np.int64),
+            np.asarray([p for p, _ in extra_docs], dtype=np.int64) + offset,
+        ]
     )
     return Index(
         entries=tuple(entries),
@@ -287,7 +300,8 @@ def build_index(
         negatives=Postings(matrix[cut2:cut3]),
         keywords=tuple(_keywords(e) for e in entries),
         weights=weights,
-        nb=NaiveBayes.fit(nb_rows, nb_labels, len(entries) + 1, weights.nb_alpha),
+        nb=NaiveBayes.fit(nb_rows, nb_labels, len(entries) + offset, weights.nb_alpha),
+        nb_offset=offset,
         calibration=calibration or Calibration(),
     )
 
@@ -352,8 +366,10 @@ class NaiveBayes:
             counts = (counts + bump).tocsr()
         return NaiveBayes(counts, self.alpha)
 
-    def log_posterior(self, fids: np.ndarray, vals: np.ndarray) -> np.ndarray:
-        joint = vals.sum() * self.const + self.weights.scores(fids, vals)
+    def log_posterior(self, fids: np.ndarray, vals: np.ndarray, temperature: float = 1.0) -> np.ndarray:
+        # naive Bayes is overconfident (its features are far from independent);
+        # a temperature softens the posterior without changing the ranking
+        joint = (vals.sum() * self.const + self.weights.scores(fids, vals)) / temperature
         return joint - np.logaddexp.reduce(joint)
 
 
@@ -380,7 +396,8 @@ def _training_docs(entry: Entry) -> list[str]:
 
 
 def _logit(p: float) -> float:
-    p = min(max(p, 1e-6), 1 - 1e-6)
+    # bounded, so that no single piece of evidence can decide alone
+    p = min(max(p, 0.01), 0.99)
     return math.log(p / (1 - p))
 
 
@@ -438,8 +455,10 @@ def rank_with_signals(index: Index, text: str, k: int = 5) -> list[tuple[int, fl
     neg_sims = index.negatives.scores(fids, vals)
     neg = float(neg_sims.max()) if len(neg_sims) else 0.0
     base = w.phrasing * phr + w.profile * prof
-    posterior = np.exp(index.nb.log_posterior(fids, vals))
-    by_class = np.argsort(-posterior[1:])
+    posterior = np.exp(index.nb.log_posterior(fids, vals, w.nb_temperature))
+    off = index.nb_offset
+    out_of_scope = float(posterior[:off].sum())
+    by_class = np.argsort(-posterior[off:])
     pool = list(dict.fromkeys([int(p) for p in np.argsort(-base)[: max(FUZZY_POOL, k)]] + [int(p) for p in by_class[:5]]))
     similarity = {}
     for pos in pool:
@@ -459,9 +478,9 @@ def rank_with_signals(index: Index, text: str, k: int = 5) -> list[tuple[int, fl
         other_sim = top_two[1] if top_two[0] == sim else top_two[0]
         other_class = top_classes[1] if top_classes[0] == pos else top_classes[0]
         sig = Signals(
-            posterior=float(posterior[pos + 1]),
-            out_of_scope=float(posterior[0]),
-            runner_up=float(posterior[other_class + 1]) if n > 1 else 0.0,
+            posterior=float(posterior[pos + off]),
+            out_of_scope=out_of_scope,
+            runner_up=float(posterior[other_class + off]) if n > 1 else 0.0,
             similarity=sim,
             phrasing=float(phr[pos]),
             profile=float(prof[pos]),

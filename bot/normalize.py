@@ -75,10 +75,9 @@ def word_tokens(text: str) -> list[str]:
     """Command-aware word tokens of normalised text, plus the parts of compound tokens."""
     out: list[str] = []
     for raw in _WORD.findall(text):
-        token = raw if raw.startswith("-") and len(raw) > 1 and raw[1] != "-" and len(raw) <= 3 else raw.strip(_TRIM) or raw
-        if raw.startswith("--") and len(raw) > 2:
-            token = raw.rstrip(_TRIM)
-        if not token or token in STOP_WORDS:
+        # trailing punctuation is sentence noise; a leading '-' (flag) or '/' (path) is meaning
+        token = raw.rstrip(_TRIM) if raw[0] in "-/" else raw.strip(_TRIM)
+        if not token or token in ("-", "--") or token in STOP_WORDS:
             continue
         out.append(token)
         parts = [p for p in _SPLIT.split(token) if p]

@@ -144,15 +144,15 @@ def _load_info(folder: Path, problems: list[PackProblem]) -> PackInfo:
     return PackInfo(name=str(data.get("name") or folder.name), **fields)
 
 
-def _load_negatives(folder: Path, problems: list[PackProblem]) -> tuple[str, ...]:
-    """negatives.yaml: a list of {topic, phrasings: [...]}, or a plain list of phrasings."""
+def _load_negatives(folder: Path, problems: list[PackProblem]) -> tuple[tuple[str, ...], ...]:
+    """negatives.yaml: a list of {topic, phrasings: [...]} (or of plain phrasings, each its own topic)."""
     path = folder / NEGATIVES_FILE
     if not path.exists():
         return ()
     node, data = _compose(path, problems)
     if data is None:
         return ()
-    out: list[str] = []
+    out: list[tuple[str, ...]] = []
     items = data if isinstance(data, list) else None
     if items is None:
         problems.append(PackProblem(str(path), 1, "", "negatives.yaml must be a list"))
@@ -163,7 +163,9 @@ def _load_negatives(folder: Path, problems: list[PackProblem]) -> tuple[str, ...
             topic = str(item.get("topic", "")) if isinstance(item, dict) else ""
             problems.append(PackProblem(str(path), _line_of(inode), topic, "'phrasings' must be a list of strings"))
             continue
-        out.extend(p.strip() for p in phrasings if p.strip())
+        topic = tuple(p.strip() for p in phrasings if p.strip())
+        if topic:
+            out.append(topic)
     return tuple(out)
 
 

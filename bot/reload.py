@@ -21,7 +21,7 @@ from typing import Callable, Optional, Sequence
 from .engine import Engine
 from .pack import check_pack
 from .runtime import Metrics
-from .types import Pack, PackProblem
+from .types import Pack, PackError, PackProblem
 
 log = logging.getLogger("faqbot.reload")
 
@@ -50,7 +50,8 @@ def fingerprint(folders: Sequence[str]) -> Fingerprint:
     return tuple(sorted(out))
 
 
-def check_packs(folders: Sequence[str]) -> tuple[list[Pack], list[PackProblem]]:
+def load_packs(folders: Sequence[str]) -> list[Pack]:
+    """Every pack, or PackError with every problem of all of them (an engine needs at least one entry)."""
     packs: list[Pack] = []
     problems: list[PackProblem] = []
     for folder in folders:
@@ -58,7 +59,11 @@ def check_packs(folders: Sequence[str]) -> tuple[list[Pack], list[PackProblem]]:
         problems.extend(found)
         if pack is not None:
             packs.append(pack)
-    return packs, problems
+    if not problems and not any(p.entries for p in packs):
+        problems.append(PackProblem(", ".join(str(f) for f in folders), 0, "", "the packs hold no entries"))
+    if problems:
+        raise PackError(problems)
+    return packs
 
 
 @dataclass(frozen=True)
@@ -97,13 +102,8 @@ class PackReloader:
     def reload(self, reason: str = "request") -> ReloadResult:
         """Check every pack and swap them in when all are valid; never raises for a bad pack."""
         with self._lock:
-            seen = fingerprint(self.folders)
-            try:
-                packs, problems = check_packs(self.folders)
-            except Exception as exc:  # a reload must never take the bot down with it
-                log.exception("reload (%s) failed unexpectedly", reason)
-                problems, packs = [PackProblem("", 0, "", f"unexpected error: {exc}")], []
-            self._seen = seen
+            self._seen = fingerprint(self.folders)
+            problems = self._swap()
             if problems:
                 result = ReloadResult(False, reason, len(self.engine.entries), tuple(problems))
                 self.metrics.inc("reload_failures")
@@ -114,12 +114,23 @@ class PackReloader:
                 for problem in problems:
                     log.error("reload problem: %s", problem)
             else:
-                self.engine.replace_entries([e for p in packs for e in p.entries], packs)
                 result = ReloadResult(True, reason, len(self.engine.entries))
                 self.metrics.inc("reloads")
                 log.info("knowledge reloaded (%s): %d entries from %s", reason, result.entries, ", ".join(self.folders))
         self.on_result(result)
         return result
+
+    def _swap(self) -> list[PackProblem]:
+        """Load every pack and hand them to the engine; the problems when that was refused."""
+        try:
+            packs = load_packs(self.folders)
+            self.engine.replace_entries([e for p in packs for e in p.entries], packs)
+            return []
+        except PackError as exc:
+            return exc.problems
+        except Exception as exc:  # a reload must never take the bot, or the watcher thread, down with it
+            log.exception("knowledge reload failed unexpectedly")
+            return [PackProblem(", ".join(self.folders), 0, "", f"unexpected error: {exc}")]
 
     def request(self) -> None:
         """Ask the watcher thread for a reload (safe from a signal handler: no lock the main thread holds)."""

@@ -61,7 +61,7 @@ class Pack:
     path: str = ""
     # phrasings of questions the pack does NOT answer (negatives.yaml): a message
     # closer to one of these than to any entry is left unanswered
-    negatives: tuple[str, ...] = ()
+    negatives: tuple[tuple[str, ...], ...] = ()  # topics, each a tuple of phrasings
 
 
 class Decision(str, Enum):
@@ -135,7 +135,9 @@ class MatchResult:
 class Thresholds:
     """Confidence bars. reply: asked directly; ambient: unsolicited, must be very sure."""
 
-    reply: float = 0.5
+    # confidences are calibrated probabilities that the answer is right (see
+    # bot/calibration.py); the figures in the README were measured at these
+    reply: float = 0.65
     ambient: float = 0.75
     # below reply but at or above this, offer "did you mean" candidates
     suggest: float = 0.25

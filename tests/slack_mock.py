@@ -159,9 +159,9 @@ class _ApiHandler(BaseHTTPRequestHandler):
 class _ApiServer(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, mock: "MockSlack"):
+    def __init__(self, mock: "MockSlack", port: int = 0):
         self.mock = mock
-        super().__init__(("127.0.0.1", 0), _ApiHandler)
+        super().__init__(("127.0.0.1", port), _ApiHandler)
 
 
 class MockSocketMode:
@@ -240,7 +240,7 @@ class MockSocketMode:
 
 
 class MockSlack:
-    def __init__(self, bot_user_id: str = BOT_USER_ID, bot_id: str = BOT_ID, team_id: str = TEAM_ID):
+    def __init__(self, bot_user_id: str = BOT_USER_ID, bot_id: str = BOT_ID, team_id: str = TEAM_ID, port: int = 0):
         self.bot_user_id, self.bot_id, self.team_id = bot_user_id, bot_id, team_id
         self._state = _State()
         self._cond = threading.Condition()
@@ -248,7 +248,7 @@ class MockSlack:
         self.replies: dict[tuple[str, str], list[dict]] = {}  # (channel, thread ts) -> messages
         self.usergroup_users: dict[str, list[str]] = {}
         self.permalink_base = "https://mock.slack.example/archives"
-        self._api = _ApiServer(self)
+        self._api = _ApiServer(self, port)
         self._api_thread = threading.Thread(target=self._api.serve_forever, args=(0.05,), name="mock-slack-api", daemon=True)
         self.socket = MockSocketMode()
         self._handlers: dict[str, Callable[[dict], dict]] = {
@@ -577,3 +577,36 @@ def visible_text(blocks: Any, text: str = "") -> str:
 
 def shown(call: Call) -> str:
     return visible_text(call.params.get("blocks"), str(call.params.get("text", "")))
+
+
+def _demo() -> None:
+    """`python tests/slack_mock.py [PORT]`: a mock Slack to run `faqbot slack` against
+    by hand. Each line typed here is sent to the bot as an @mention; what the bot
+    posts is printed."""
+    import sys
+
+    port = int(sys.argv[1]) if len(sys.argv) > 1 else 8888
+    with MockSlack(port=port) as mock:
+        print(f"mock Slack at {mock.api_url}; in another shell:\n"
+              f"  SLACK_API_URL={mock.api_url} SLACK_BOT_TOKEN={BOT_TOKEN} SLACK_APP_TOKEN={APP_TOKEN} faqbot slack\n"
+              "then type questions here (Ctrl-D to quit).", flush=True)
+        for line in sys.stdin:
+            if not line.strip():
+                continue
+            if not mock.socket.wait_connected(timeout=1):
+                print("(no bot connected yet)", flush=True)
+                continue
+            seen = len(mock.calls("chat.postMessage"))
+            mock.socket.send("events_api", event_callback(mention(line.strip())))
+            try:
+                reply = mock.wait_for("chat.postMessage", count=seen + 1, timeout=10)[-1]
+            except TimeoutError:
+                print("(no answer)", flush=True)
+                continue
+            text = visible_text(reply.params.get("blocks"), "")
+            text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")  # as Slack would show it
+            print("bot> " + text.replace("\n", "\n     "), flush=True)
+
+
+if __name__ == "__main__":
+    _demo()

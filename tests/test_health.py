@@ -53,14 +53,6 @@ def test_healthz_is_503_until_running_then_reports_the_knowledge(served) -> None
     assert get(server, "/healthz")[0] == 503
 
 
-def test_healthz_is_503_with_no_knowledge(ctx: BotContext, served) -> None:
-    server, state = served
-    state.phase = RUNNING
-    ctx.engine.replace_entries([])
-    status, _, body = get(server, "/healthz")
-    assert status == 503 and json.loads(body) == {**json.loads(body), "status": "no knowledge", "entries": 0}
-
-
 def test_healthz_shows_a_refused_reload_while_still_serving(served) -> None:
     server, state = served
     state.phase, state.reload_error = RUNNING, "1 problem(s), first: pack/002.yaml:3: unknown field"

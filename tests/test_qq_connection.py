@@ -18,8 +18,8 @@ from adapters.text import answer_text
 from bot.config import ConfigError
 from bot.types import Mode
 from fake_onebot import FakeOneBot, at, reply, text
-from test_qq_conversation import (  # noqa: F401 (fake is a fixture)
-    BOT, GROUP, TOKEN, ask, body, fake, qq_context, quoted, wait_remembered, wait_until,
+from test_qq_conversation import (  # noqa: F401 (fake and unsure_engine are fixtures)
+    BOT, GROUP, TOKEN, ask, body, fake, offer_list, qq_context, quoted, unsure_engine, wait_remembered, wait_until,
 )
 
 ALICE = 20001
@@ -31,8 +31,8 @@ def service(sample_engine):
     """Start a QQService for a context; stopped at the end of the test."""
     started: list[QQService] = []
 
-    def run(token: str = TOKEN, **qq) -> QQService:
-        svc = QQService(qq_context(sample_engine, qq.pop("url", ""), **qq), token)
+    def run(token: str = TOKEN, engine=sample_engine, **qq) -> QQService:
+        svc = QQService(qq_context(engine, qq.pop("url", ""), **qq), token)
         svc.start()
         started.append(svc)
         return svc
@@ -82,18 +82,16 @@ def test_reverse_port_in_use_fails_the_start(fake, service):
 
 
 # -- connection lost -----------------------------------------------------------------------------------------------
-def test_dropped_connection_is_restored_mid_conversation(fake, service, sample_engine):
-    svc = service(url=fake.url)
+def test_dropped_connection_is_restored_mid_conversation(fake, service, unsure_engine):
+    svc = service(url=fake.url, engine=unsure_engine)
     fake.wait_connected()
-    ask(fake, "restart docker container")  # a list of three
-    fake.wait_calls("send_group_msg")
+    offered, _, lang = offer_list(fake, svc, unsure_engine)
     fake.drop()
     fake.wait_connected()
     ask(fake, "2")  # the list survived the reconnect
     calls = fake.wait_calls("send_group_msg", 2)
     assert svc.ctx.metrics.value("reconnects", platform="qq") == 1
-    offered = sample_engine.ask("restart docker container", Mode.REPLY).suggestions
-    assert body(calls[1]) == answer_text(offered[1].entry, "en")
+    assert body(calls[1]) == answer_text(offered[1], lang)
 
 
 def test_implementation_restart_is_survived(fake, service):
@@ -132,26 +130,26 @@ def test_unreachable_implementation_is_retried_until_it_appears(service, caplog)
 
 
 # -- API calls ------------------------------------------------------------------------------------------------------------
-def test_responses_are_matched_by_echo_even_out_of_order(fake, service, sample_engine):
-    svc = service(url=fake.url)
+def test_responses_are_matched_by_echo_even_out_of_order(fake, service, unsure_engine):
+    svc = service(url=fake.url, engine=unsure_engine)
     fake.wait_connected()
-    questions = {GROUP: "restart docker container", GROUP + 1: "docker 容器", GROUP + 2: "容器 端口 卷"}
+    # three lists whose first candidates differ
+    questions = {GROUP: "容器开机自启", GROUP + 1: "卷和挂载目录有什么区别", GROUP + 2: "docker pull 好慢啊怎么办"}
+    firsts = {g: unsure_engine.ask(q, Mode.REPLY) for g, q in questions.items()}
+    expected = {g: answer_text(r.suggestions[0].entry, r.lang) for g, r in firsts.items()}
+    assert len(set(expected.values())) == 3
     fake.reorder_next(3)
     for group, question in questions.items():
         ask(fake, question, group)
     fake.wait_calls("send_group_msg", 3)
     for list_id in fake.bot_messages:
         wait_remembered(svc, list_id)
-    # each group picks from its own list by replying to it: that only works if every
+    # each group picks from its list by replying to it: that only works if every
     # send_group_msg response (and its message id) reached the call it belongs to
-    picks = {GROUP: 2, GROUP + 1: 2, GROUP + 2: 1}
-    for list_id, (group, number) in zip(list(fake.bot_messages), picks.items()):
-        fake.group_message(group, [reply(list_id), text(str(number))], ALICE)
-    answers = fake.wait_calls("send_group_msg", 6)[3:]
-    for call, (group, number) in zip(answers, picks.items()):
-        result = sample_engine.ask(questions[group], Mode.REPLY)
-        assert call.params["group_id"] == group
-        assert body(call) == answer_text(result.suggestions[number - 1].entry, result.lang)
+    for list_id, group in zip(list(fake.bot_messages), questions):
+        fake.group_message(group, [reply(list_id), text("1")], ALICE)
+    for call in fake.wait_calls("send_group_msg", 6)[3:]:
+        assert body(call) == expected[call.params["group_id"]]
 
 
 def test_failed_send_is_logged_and_the_bot_carries_on(fake, service, caplog):

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from adapters.qq.service import QQService
-from adapters.text import answer_text, entry_full_text, unknown_text
+from adapters.text import answer_text, entry_full_text, result_text, unknown_text
 from bot.commands import USAGE_ZH
 from bot.config import Config, QQConfig, RateLimit
 from bot.engine import Engine
@@ -28,7 +28,12 @@ TOKEN = "s3cret"
 BOT = 10001
 GROUP = 123456
 ALICE, BOB = 20001, 20002
-LIST_QUESTION = "restart docker container"  # the sample engine offers three candidates for it
+LIST_QUESTION = "restart docker container"
+# Engines whose decisions do not hang on how the matcher is tuned: one is never
+# sure enough to answer (every question gets a list of candidates), the other
+# never finds anything close.
+NEVER_SURE = Thresholds(reply=1.01, ambient=1.01, suggest=0.0)
+NEVER_CLOSE = Thresholds(reply=1.01, ambient=1.01, suggest=1.01)
 PROBE = "EXPOSE 和 -p 的区别"
 PROBE_ANSWER = "`EXPOSE` 只是声明端口"
 
@@ -43,6 +48,11 @@ def qq_context(engine: Engine, url: str, **qq) -> BotContext:
 def fake():
     with FakeOneBot(token=TOKEN, self_id=BOT) as bot:
         yield bot
+
+
+@pytest.fixture
+def unsure_engine(sample_pack_dir) -> Engine:
+    return Engine.from_packs([str(sample_pack_dir)], NEVER_SURE)
 
 
 @pytest.fixture
@@ -137,8 +147,8 @@ def test_english_question_gets_the_english_answer(fake, start):
     assert body(call).startswith("`EXPOSE` only documents a port") and "More: https://example.org/faq#ports" in body(call)
 
 
-def test_nothing_close_says_so_briefly(fake, start):
-    start()
+def test_nothing_close_says_so_briefly(fake, start, sample_pack_dir):
+    start(engine=Engine.from_packs([str(sample_pack_dir)], NEVER_CLOSE))
     ask(fake, "今天天气不错")
     (call,) = fake.wait_calls("send_group_msg")
     assert body(call) == unknown_text(LANG_ZH)
@@ -208,52 +218,61 @@ def test_not_a_command_when_the_prefix_is_part_of_a_word(fake, start):
 
 
 # -- candidates and picking ----------------------------------------------------------------------------------
-def _offer_list(fake: FakeOneBot, service: QQService, sample_engine: Engine) -> tuple[list, int]:
-    ask(fake, LIST_QUESTION)
-    (call,) = fake.wait_calls("send_group_msg")
-    wait_remembered(service, fake.bot_messages[0])
-    offered = [c.entry for c in sample_engine.ask(LIST_QUESTION, Mode.REPLY).suggestions]
-    lines = body(call).splitlines()
-    assert len(offered) == 3
-    assert [f"{i}. {e.question}" for i, e in enumerate(offered, 1)] == lines[1:4]
-    return offered, fake.bot_messages[0]
+def offer_list(fake: FakeOneBot, service: QQService, engine: Engine, question: str = LIST_QUESTION,
+               group: int = GROUP) -> tuple[list, int, str]:
+    """Ask a question the bot is unsure about: (the candidates offered, the list's message id, language)."""
+    before = len(fake.calls_of("send_group_msg"))
+    ask(fake, question, group)
+    call = fake.wait_calls("send_group_msg", before + 1)[-1]
+    list_id = fake.bot_messages[before]
+    wait_remembered(service, list_id)
+    result = engine.ask(question, Mode.REPLY)
+    offered = [c.entry for c in result.suggestions]
+    assert len(offered) >= 2 and body(call) == result_text(result)
+    assert body(call).splitlines()[1:len(offered) + 1] == [f"{i}. {e.question}" for i, e in enumerate(offered, 1)]
+    return offered, list_id, result.lang
 
 
-def test_mention_with_a_number_picks_a_candidate(fake, start, sample_engine):
-    offered, _ = _offer_list(fake, start(), sample_engine)
+def test_mention_with_a_number_picks_a_candidate(fake, start, unsure_engine):
+    offered, _, lang = offer_list(fake, start(engine=unsure_engine), unsure_engine)
     pick = fake.group_message(GROUP, [at(BOT), text(" 2")], ALICE)
     calls = fake.wait_calls("send_group_msg", 2)
     assert quoted(calls[1]) == str(pick)
-    assert body(calls[1]) == answer_text(offered[1], "en")
+    assert body(calls[1]) == answer_text(offered[1], lang)
 
 
-def test_replying_to_the_list_with_a_number_picks_from_it(fake, start, sample_engine):
-    offered, list_id = _offer_list(fake, start(), sample_engine)
-    fake.group_message(GROUP, [reply(list_id), at(BOT), text(" ３")], BOB)  # full-width digit
+def test_replying_to_the_list_with_a_number_picks_from_it(fake, start, unsure_engine):
+    offered, list_id, lang = offer_list(fake, start(engine=unsure_engine), unsure_engine)
+    last = len(offered)
+    fake.group_message(GROUP, [reply(list_id), at(BOT), text(f" {chr(0xFF10 + last)}")], BOB)  # full-width digit
     fake.group_message(GROUP, [reply(list_id), text("#1")], BOB)  # the automatic @ deleted
     calls = fake.wait_calls("send_group_msg", 3)
-    assert body(calls[1]) == answer_text(offered[2], "en")
-    assert body(calls[2]) == answer_text(offered[0], "en")
+    assert body(calls[1]) == answer_text(offered[last - 1], lang)
+    assert body(calls[2]) == answer_text(offered[0], lang)
 
 
-def test_a_number_outside_the_list_asks_again(fake, start, sample_engine):
-    _offer_list(fake, start(), sample_engine)
-    ask(fake, "7")
+def test_a_number_outside_the_list_asks_again(fake, start, unsure_engine):
+    offered, _, _ = offer_list(fake, start(engine=unsure_engine), unsure_engine)
+    ask(fake, str(len(offered) + 1))
     calls = fake.wait_calls("send_group_msg", 2)
-    assert body(calls[1]) == "Please reply with a number from 1 to 3."
+    assert body(calls[1]) == f"Please reply with a number from 1 to {len(offered)}."
 
 
-def test_a_bare_number_without_mention_or_reply_is_not_a_pick(fake, start, sample_engine):
-    _offer_list(fake, start(), sample_engine)
+def test_a_bare_number_without_mention_or_reply_is_not_a_pick(fake, start, unsure_engine):
+    offer_list(fake, start(engine=unsure_engine), unsure_engine)
     fake.group_message(GROUP, [text("2")], ALICE)
-    probe(fake, 2)
+    ask(fake, PROBE)  # the probe gets a list too, from this engine
+    sends = fake.wait_calls("send_group_msg", 2)
+    assert body(sends[1]) == result_text(unsure_engine.ask(PROBE, Mode.REPLY))
+    assert len(fake.calls_of("send_group_msg")) == 2
 
 
-def test_lists_are_kept_per_group(fake, start, sample_engine):
-    _offer_list(fake, start(), sample_engine)
-    ask(fake, "2", group=GROUP + 1)  # no list in that group: just a (meaningless) question
+def test_lists_are_kept_per_group(fake, start, unsure_engine):
+    offered, _, lang = offer_list(fake, start(engine=unsure_engine), unsure_engine)
+    ask(fake, "2", group=GROUP + 1)  # no list in that group: a question like any other
     calls = fake.wait_calls("send_group_msg", 2)
-    assert calls[1].params["group_id"] == GROUP + 1 and body(calls[1]) == unknown_text(LANG_ZH)
+    assert calls[1].params["group_id"] == GROUP + 1
+    assert body(calls[1]) == result_text(unsure_engine.ask("2", Mode.REPLY)) != answer_text(offered[1], lang)
 
 
 # -- ambient mode --------------------------------------------------------------------------------------------
@@ -269,7 +288,7 @@ def test_ambient_is_off_by_default(fake, start):
 def test_ambient_answers_only_when_sure_and_throttles_per_group(fake, start, entry):
     other = GROUP + 7
     start(ambient_groups=(str(GROUP), str(other)), rate_limit=RateLimit(per_minute=2, burst=2))
-    fake.group_message(GROUP, [text("docker 容器")], ALICE)  # not sure enough to speak unasked
+    fake.group_message(GROUP, [text("今天天气不错，中午吃什么")], ALICE)  # nothing to say unasked
     for question in AMBIENT_QUESTIONS:
         fake.group_message(GROUP, [text(question)], ALICE)
     fake.group_message(other, [text(AMBIENT_QUESTIONS[3])], BOB)  # another group has its own budget
@@ -344,13 +363,16 @@ def test_cq_codes_from_users_and_knowledge_stay_plain_text(fake, start, tmp_path
          "aliases": ["群里怎么通知所有人"]},
         {"id": "other", "n": 8, "question": "怎么通知 [CQ:at,qq=10001] 群主", "section": "s", "answer": "私聊"},
     ]
-    engine = Engine.from_packs([str(write_pack(tmp_path / "evil", SAMPLE_ENTRIES + evil))], Thresholds(reply=0.45, ambient=0.7, suggest=0.2))
-    start(engine=engine)
-    fake.group_message(GROUP, "[CQ:at,qq=10001] 群里怎么通知所有人 &#91;CQ:at,qq=all&#93;", ALICE)
-    fake.group_message(GROUP, [at(BOT), text(" 通知")], ALICE)  # a list of both questions
-    answer, listing = fake.wait_calls("send_group_msg", 2)
-    for call in (answer, listing):
+    engine = Engine.from_packs([str(write_pack(tmp_path / "evil", SAMPLE_ENTRIES + evil))], NEVER_SURE)
+    service = start(engine=engine)
+    fake.group_message(GROUP, "[CQ:at,qq=10001] 通知 &#91;CQ:at,qq=all&#93;", ALICE)
+    (listing,) = fake.wait_calls("send_group_msg")
+    offered = [c.entry.id for c in engine.ask("通知 [CQ:at,qq=all]", Mode.REPLY).suggestions]
+    assert {"evil", "other"} <= set(offered)  # the only entries that mention 通知
+    wait_remembered(service, fake.bot_messages[0])
+    fake.group_message(GROUP, [reply(fake.bot_messages[0]), text(str(offered.index("evil") + 1))], ALICE)
+    answer = fake.wait_calls("send_group_msg", 2)[1]
+    for call in (listing, answer):
         assert [s["type"] for s in call.params["message"]] == ["reply", "text"]
-    assert body(answer) == answer_text(engine.find("evil"), LANG_ZH)
-    assert "[CQ:at,qq=all]" in body(answer) and "[CQ:at,qq=all]" in body(listing)
-    assert "[CQ:at,qq=10001]" in body(listing)
+    assert "[CQ:at,qq=all]" in body(listing) and "[CQ:at,qq=10001]" in body(listing)
+    assert body(answer) == answer_text(engine.find("evil"), LANG_ZH) and "[CQ:at,qq=all]" in body(answer)

@@ -133,3 +133,14 @@ def test_fingerprint_sees_a_same_size_rewrite(sample_pack_dir: Path) -> None:
     tmp.write_text(text.replace("好慢", "很慢"), encoding="utf-8")  # same length in bytes, new inode
     tmp.replace(path)
     assert fingerprint([str(sample_pack_dir)]) != before
+
+
+def test_a_pack_emptied_of_entries_is_refused_rather_than_breaking_the_engine(sample_pack_dir: Path) -> None:
+    engine, metrics = _engine(sample_pack_dir), Metrics()
+    reloader = PackReloader(engine, [str(sample_pack_dir)], metrics, watch=False)
+    for path in sample_pack_dir.glob("0*.yaml"):
+        path.unlink()
+    (sample_pack_dir / "all.yaml").write_text("entries: []\n", encoding="utf-8")  # valid YAML, valid pack, nothing in it
+    result = reloader.reload()
+    assert not result.ok and "no entries" in result.problems[0].message
+    assert engine.ask("docker pull is very slow").answered and metrics.value("reload_failures") == 1

@@ -11,7 +11,7 @@ from dataclasses import replace
 
 import pytest
 
-from adapters.slack.blocks import MORE, SHARE, VOTE_DOWN, VOTE_UP, ActionValue
+from adapters.slack.blocks import MORE, SHARE, VOTE_DOWN, VOTE_UP, ActionValue, percent
 from bot.config import Config, RateLimit, SlackConfig
 from bot.feedback import FeedbackStore
 from bot.runtime import BotContext
@@ -86,7 +86,7 @@ def _ok(ack, transport):
 
 
 # -- mentions ------------------------------------------------------------------
-def test_a_mention_in_a_channel_is_answered_in_a_thread_under_it(bot, mock, transport):
+def test_a_mention_in_a_channel_is_answered_in_a_thread_under_it(bot, mock, transport, sample_engine):
     event = mention(ANSWERABLE, channel="C0001", user="U0042")
     assert _ok(bot.event(event), transport)
     [call] = mock.wait_for("chat.postMessage")
@@ -95,7 +95,7 @@ def test_a_mention_in_a_channel_is_answered_in_a_thread_under_it(bot, mock, tran
     text = shown(call)
     assert "registry mirror" in text  # the answer, in the question's language
     assert "<https://example.org/faq#slow-pull|#1 docker pull 好慢啊怎么办？>" in text  # link + title
-    assert "100% match" in text  # confidence
+    assert f"{percent(_top(sample_engine, ANSWERABLE))} match" in text  # confidence
     assert [b["action_id"] for b in buttons(call.params["blocks"])] == [VOTE_UP, VOTE_DOWN, MORE]
     bot.idle()
     record = bot.bot.answers.find("C0001", call.response["ts"])
@@ -126,6 +126,7 @@ def test_an_unsure_mention_offers_candidates_and_a_click_posts_that_answer(bot, 
     answer = mock.wait_for("chat.postMessage", 2)[1]
     assert answer.params["thread_ts"] == event["ts"]
     assert sample_engine.find(chosen).answer_en in shown(answer).replace("&lt;", "<").replace("&gt;", ">")
+    assert "match" not in shown(answer), "a chosen answer shows no match score"
 
 
 @http_only

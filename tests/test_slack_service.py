@@ -162,3 +162,13 @@ def test_faqbot_slack_runs_against_the_mock_and_stops_on_sigterm(mock, sample_pa
             _, stderr = proc.communicate()
     assert proc.returncode == 0, stderr
     assert "Traceback" not in stderr
+
+
+def test_the_manifest_asks_for_what_the_app_listens_to_and_no_more():
+    from adapters.slack.app import COMMAND
+
+    manifest = yaml.safe_load((REPO / "adapters" / "slack" / "manifest.yaml").read_text(encoding="utf-8"))
+    assert [c["command"] for c in manifest["features"]["slash_commands"]] == [COMMAND]
+    assert set(manifest["settings"]["event_subscriptions"]["bot_events"]) == {"app_mention", "message.channels", "message.groups"}
+    assert set(manifest["oauth_config"]["scopes"]["bot"]) == {"app_mentions:read", "chat:write", "commands", "channels:history", "groups:history"}
+    assert manifest["settings"]["interactivity"]["is_enabled"] and manifest["settings"]["socket_mode_enabled"]

@@ -135,9 +135,14 @@ class Link:
         echo = f"{self._echo_prefix}{next(self._counter)}"
         future: asyncio.Future = asyncio.get_running_loop().create_future()
         self._pending[echo] = future
+        frame = json.dumps({"action": action, "params": params, "echo": echo}, ensure_ascii=False)
+
+        async def roundtrip() -> ApiResult:
+            await self.ws.send(frame)  # can block too, when the other side stops reading
+            return await future
+
         try:
-            await self.ws.send(json.dumps({"action": action, "params": params, "echo": echo}, ensure_ascii=False))
-            return await asyncio.wait_for(future, self.timeout)
+            return await asyncio.wait_for(roundtrip(), self.timeout)
         except asyncio.TimeoutError:
             return ApiResult(False, RETCODE_TIMEOUT, message=f"no response to {action} within {self.timeout:g}s")
         except ConnectionClosed:

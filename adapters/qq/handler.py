@@ -70,6 +70,7 @@ class Handler:
         # Reactions (teaching) and meta events are parsed but not acted on yet.
         if not isinstance(event, GroupMessage):
             return None
+        # without the bot's own id neither an @ nor its own messages can be told: stay quiet
         if not event.self_id or event.user_id == event.self_id or event.user_id in self.ignored:
             return None
         addr = address(event.segments, event.self_id)

@@ -33,7 +33,10 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
-        self._send(404 if urlsplit(self.path).path != EVENTS_PATH else 405, b"", {"Allow": "POST"})
+        if urlsplit(self.path).path != EVENTS_PATH:
+            self._send(404)
+        else:
+            self._send(405, b"", {"Allow": "POST"})
 
     def do_POST(self) -> None:  # noqa: N802
         url = urlsplit(self.path)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import replace
 from typing import Any, Optional
 
 from bot.commands import CommandKind, parse_command
@@ -169,6 +170,7 @@ class SlackBot:
         if not read or entry is None:
             return
         click, value = read
+        value = replace(value, score=0.0)  # the asker chose it: the match score says nothing now
         if click.ephemeral:
             message = answer_message(entry, value, shareable=True, echo_query=True)
             if click.response_url:
