@@ -211,6 +211,10 @@ class MockSocketMode:
                     self._connections.remove(conn)
                 self._cond.notify_all()
 
+    def clear(self) -> None:
+        with self._cond:
+            self.acks.clear()
+
     def wait_connected(self, timeout: float = 5.0) -> bool:
         with self._cond:
             return self._cond.wait_for(lambda: bool(self._connections), timeout)
@@ -351,7 +355,7 @@ class MockSlack:
     def reset(self) -> None:
         with self._cond:
             self._state = _State()
-        self.socket.acks.clear()
+        self.socket.clear()
 
     # -- the Web API ----------------------------------------------------------
     def _handle(self, method: str, params: dict, headers: dict) -> tuple[int, Any, dict]:

@@ -22,6 +22,7 @@ import json
 import multiprocessing
 import re
 import time
+import urllib.error
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -34,6 +35,7 @@ from adapters.qq.events import GroupMessage, MetaEvent, Reaction, parse_event, p
 from adapters.qq.handler import Handler
 from adapters.qq.segments import MAX_SEGMENTS, MAX_TEXT_CHARS, Segment, parse_cq, parse_message, reply_message
 from adapters.qq.service import QQService
+from adapters.slack.http_server import MAX_BODY_BYTES
 from adapters.slack.payloads import read_click, read_command, read_said
 from bot.commands import CommandKind, parse_command, split_pair, strip_prefix
 from bot.config import Config, QQConfig, SlackConfig
@@ -43,7 +45,7 @@ from bot.runtime import BotContext
 from bot.types import Mode, Thresholds
 from conftest import write_pack
 from fake_onebot import FakeOneBot, at, text
-from slack_mock import BotUnderTest, MockSlack, event_callback, mention, new_ts
+from slack_mock import BotUnderTest, MockSlack, event_callback, http_body, mention, new_ts
 
 pytestmark = pytest.mark.filterwarnings("ignore:Generating overly large repr")
 HARD = settings(
@@ -295,8 +297,14 @@ _event_ids = itertools.count(1)
 def test_the_running_slack_adapter_survives_odd_events_and_still_answers(slack, events: list[dict]) -> None:
     mock, bot = slack
     for event in events:
-        status = bot.deliver("events_api", event_callback(wire(event), f"EvJunk{next(_event_ids)}"))
-        assert status < 500
+        payload = event_callback(wire(event), f"EvJunk{next(_event_ids)}")
+        oversized = len(http_body("events_api", payload)[0]) > MAX_BODY_BYTES
+        try:
+            status = bot.deliver("events_api", payload)
+        except urllib.error.URLError:  # refused before the body was read: the server closed on it
+            assert oversized, "the Slack endpoint dropped a request of a size Slack sends"
+            continue
+        assert status < 500 and (status == 413) == oversized
     probe = mention("docker pull is very slow")
     assert bot.event(probe, f"EvProbe{next(_event_ids)}") == 200
 

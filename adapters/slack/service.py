@@ -64,13 +64,19 @@ class SlackService:
             self._http.start()
             log.info("slack: HTTP mode, events at http://%s:%d/slack/events", self.settings.host, self.port)
             return
-        self._socket = SocketModeHandler(self.slack.app, app_token=self.settings.app_token, web_client=self.client, logger=logging.getLogger("faqbot.slack.socket"))
+        self._socket = SocketModeHandler(
+            self.slack.app, app_token=self.settings.app_token, web_client=self.client, logger=logging.getLogger("faqbot.slack.socket")
+        )
         try:
             self._socket.connect()
         except SlackApiError as exc:
             _close_socket_mode(self._socket)
             self._socket = None
             raise ConfigError("SLACK_APP_TOKEN", f"Slack refused a Socket Mode connection: {exc.response.get('error', exc)}") from exc
+        except (SlackClientError, OSError) as exc:
+            _close_socket_mode(self._socket)
+            self._socket = None
+            raise ConfigError("SLACK_API_URL", f"cannot open a Socket Mode connection via {self.settings.api_url}: {exc}") from exc
         log.info("slack: Socket Mode connected")
 
     def stop(self, timeout: float) -> None:
