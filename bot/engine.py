@@ -148,6 +148,10 @@ class Engine:
         )
         candidates = candidates[: max(depth or self.thresholds.max_candidates, 1)]
         decision, reason = decide(candidates, self.thresholds, mode)
+        if decision is Decision.SUGGEST and not depth:
+            # a "did you mean" list names only candidates with some real support
+            floor = self.thresholds.suggest / 2
+            candidates = candidates[:1] + tuple(c for c in candidates[1:] if c.score >= floor)
         return MatchResult(text, norm, lang, mode, decision, reason, candidates)
 
     def find(self, key: str | int) -> Optional[Entry]:
