@@ -20,6 +20,7 @@ that shares the fitted vocabulary, so readers never see a half-updated index.
 from __future__ import annotations
 
 import math
+import re
 from array import array
 from collections import Counter
 from dataclasses import dataclass, replace
@@ -31,7 +32,7 @@ from rapidfuzz import fuzz, process
 from sklearn.feature_extraction.text import TfidfTransformer
 from sklearn.preprocessing import normalize as l2_normalize
 
-from .normalize import normalize, word_tokens
+from .normalize import content_cjk, normalize, word_tokens
 from .types import Entry
 
 MIN_KEYWORD_CHARS = 4
@@ -41,6 +42,7 @@ DECISIVE_KEYWORD_CHARS = 18
 FUZZY_KEYWORD_CUTOFF = 86
 FUZZY_POOL = 12
 PROFILE_BODY_CHARS = 4000
+COMMON_POSTINGS = 5000
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,7 @@ class Weights:
     scale: float = 1.25
     nb_alpha: float = 0.01  # naive Bayes smoothing
     nb_temperature: float = 3.0
+    out_of_scope_prior: float = 0.3
 
 
 @dataclass(frozen=True)
@@ -66,10 +69,16 @@ class Scored:
     score: float
 
 
+_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+
+
 def char_ngrams(text: str) -> list[str]:
     """Character 2- and 3-grams inside each space-separated run, padded with a
-    space at both ends (so word starts and ends count), as char_wb does."""
-    out: list[str] = []
+    space at both ends (so word starts and ends count), as char_wb does; plus
+    single Chinese characters, which often carry a word's meaning alone (慢, 卡,
+    挂) where the bigram around them differs (巨慢 / 特别慢)."""
+    text = content_cjk(text)
+    out: list[str] = _HAN.findall(text)
     for word in text.split():
         padded = f" {word} "
         out.extend([padded[i : i + 2] for i in range(len(padded) - 1)])
@@ -166,8 +175,12 @@ class Postings:
     documents that share a feature with it."""
 
     def __init__(self, matrix: sp.csr_matrix):
-        self.matrix = matrix.tocsc()
+        # float32 halves the memory of large packs; scores are summed in float64
+        self.matrix = matrix.tocsc().astype(np.float32)
         self.rows = matrix.shape[0]
+        # in a large index a feature found in this many documents has a tiny idf and
+        # costs more time than it adds information: queries skip it
+        self.common = max(COMMON_POSTINGS, self.rows // 5)
 
     def grow(self, extra: sp.csr_matrix) -> "Postings":
         return Postings(sp.vstack([self.matrix.tocsr(), extra], format="csr"))
@@ -178,6 +191,9 @@ class Postings:
             return np.zeros(self.rows)
         starts = m.indptr[fids]
         lengths = m.indptr[fids + 1] - starts
+        if lengths.max(initial=0) > self.common:
+            keep = lengths <= self.common
+            starts, lengths, vals = starts[keep], lengths[keep], vals[keep]
         total = int(lengths.sum())
         if not total:
             return np.zeros(self.rows)
@@ -344,14 +360,20 @@ class NaiveBayes:
     """
 
     def __init__(self, counts: sp.csr_matrix, alpha: float):
-        self.counts = counts.tocsr()
         self.alpha = alpha
         width = counts.shape[1]
-        totals = np.asarray(self.counts.sum(axis=1)).ravel()
-        self.const = np.log(alpha) - np.log(totals + alpha * width)
-        weights = self.counts.copy()
+        self.totals = np.asarray(counts.sum(axis=1)).ravel()
+        self.const = np.log(alpha) - np.log(self.totals + alpha * width)
+        weights = counts.tocsr(copy=True)
         weights.data = np.log1p(weights.data / alpha)
+        # only the weights are kept: the counts are α·expm1(w), recovered when a class grows
         self.weights = Postings(weights)
+
+    @property
+    def counts(self) -> sp.csr_matrix:
+        counts = self.weights.matrix.tocsr().astype(np.float64)
+        counts.data = np.expm1(counts.data) * self.alpha
+        return counts
 
     @classmethod
     def fit(cls, rows: sp.csr_matrix, labels: np.ndarray, classes: int, alpha: float) -> "NaiveBayes":
@@ -369,10 +391,14 @@ class NaiveBayes:
             counts = (counts + bump).tocsr()
         return NaiveBayes(counts, self.alpha)
 
-    def log_posterior(self, fids: np.ndarray, vals: np.ndarray, temperature: float = 1.0) -> np.ndarray:
+    def log_posterior(
+        self, fids: np.ndarray, vals: np.ndarray, temperature: float = 1.0, log_prior: Optional[np.ndarray] = None
+    ) -> np.ndarray:
         # naive Bayes is overconfident (its features are far from independent);
-        # a temperature softens the posterior without changing the ranking
+        # a temperature softens the likelihood without changing its ranking
         joint = (vals.sum() * self.const + self.weights.scores(fids, vals)) / temperature
+        if log_prior is not None:
+            joint = joint + log_prior
         return joint - np.logaddexp.reduce(joint)
 
 
@@ -458,8 +484,13 @@ def rank_with_signals(index: Index, text: str, k: int = 5) -> list[tuple[int, fl
     neg_sims = index.negatives.scores(fids, vals)
     neg = float(neg_sims.max()) if len(neg_sims) else 0.0
     base = w.phrasing * phr + w.profile * prof
-    posterior = np.exp(index.nb.log_posterior(fids, vals, w.nb_temperature))
     off = index.nb_offset
+    # the out-of-scope topics share one prior mass, however many of them a pack lists:
+    # a long negatives file must not make every question look out of scope
+    prior = np.empty(off + n)
+    prior[:off] = math.log(w.out_of_scope_prior / off)
+    prior[off:] = math.log((1 - w.out_of_scope_prior) / n)
+    posterior = np.exp(index.nb.log_posterior(fids, vals, w.nb_temperature, prior))
     out_of_scope = float(posterior[:off].sum())
     by_class = np.argsort(-posterior[off:])
     pool = list(dict.fromkeys([int(p) for p in np.argsort(-base)[: max(FUZZY_POOL, k)]] + [int(p) for p in by_class[:5]]))

@@ -43,6 +43,28 @@ STOP_WORDS = frozenset(
 )
 
 
+# Chinese function words and chat filler: they carry no topic, yet as rare character
+# n-grams they would get a high idf and drown the few words that do (慢, 镜像, 加速).
+_ZH_FILLER = re.compile(
+    "|".join(
+        sorted(
+            """有没有 有木有 怎么办 咋办 怎么样 怎么 为什么 为啥 什么 咋整 咋 请问 请教 求助 求教 大家 大佬 各位 兄弟们
+            一下 一直 总是 老是 特别 非常 十分 好像 感觉 是不是 能不能 可不可以 可以 应该 需要 还是 但是 然后 所以 因为
+            如果 的话 这个 那个 这样 那样 这种 那种 一个 办法 方法 问题 情况 东西 时候 现在 已经 就是 还有 或者 不是 没有
+            我们 你们 他们 自己 我 你 他 她 它 的 了 吗 呢 吧 啊 呀 哦 哈 嘛 么 啦 呗 得 地 着 过 很 都 也 就 又 再 在 是 有 和 跟 与
+            及 把 被 让 给 对 从 到 向 往 用 要 会 能 想 请 帮 谢谢 多谢""".split(),
+            key=len,
+            reverse=True,
+        )
+    )
+)
+
+
+def content_cjk(text: str) -> str:
+    """Normalised text with Chinese filler words replaced by spaces (for n-grams)."""
+    return _ZH_FILLER.sub(" ", text)
+
+
 def normalize(text: str, max_chars: int = MAX_MATCH_CHARS) -> str:
     """Fold a raw chat message into the text the matcher reads."""
     if not text:

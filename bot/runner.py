@@ -65,6 +65,7 @@ class Runner:
         if not self.services:
             from adapters.console.service import ConsoleService
 
+            log.info("no platform enabled (slack.enabled, qq.enabled): console adapter on stdin/stdout until end of input")
             self.services = [ConsoleService(self.ctx, on_eof=self.stop.set)]
         self.state = HealthState(adapters=tuple(s.name for s in self.services))
         seed_metrics(self.ctx.metrics, self.state.adapters)

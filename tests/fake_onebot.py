@@ -10,9 +10,13 @@ loop so that tests and benchmarks drive it with plain blocking calls:
   or any raw frame to every connected client;
 - it answers actions by `echo`: send_group_msg/send_msg (recorded, given a
   message id, readable back with get_msg), get_msg (canned or recorded
-  messages), set_msg_emoji_like, delete_msg, get_login_info; it can fail the
-  next calls of an action with an error retcode, hold responses and send them
-  out of order, or never answer an action at all;
+  messages), set_msg_emoji_like, delete_msg, get_login_info,
+  get_group_member_info (roles set with `set_role`); it can fail the next calls
+  of an action with an error retcode, refuse an action for good as an
+  implementation without it does, hold responses and send them out of order,
+  or never answer an action at all;
+- it sends emoji reactions as NapCat/LLOneBot (`group_msg_emoji_like`) or
+  Lagrange (`reaction`, with removals) report them;
 - it can drop every connection without a close handshake (a crash) or restart
   on the same port, and it can play the client side of a reverse WebSocket.
 
@@ -63,6 +67,8 @@ class FakeOneBot:
         self._hold = 0
         self._held: list[tuple[Any, dict]] = []
         self._silent: set[str] = set()
+        self._refused: dict[str, int] = {}
+        self.roles: dict[tuple[int, int], str] = {}  # (group, user) -> owner | admin | member
         self._loop: Optional[asyncio.AbstractEventLoop] = None
         self._thread: Optional[threading.Thread] = None
         self._server = None
@@ -175,6 +181,8 @@ class FakeOneBot:
         failures = self._failures.get(call.action)
         if failures:
             return self._result(call, None, failures.pop(0))
+        if call.action in self._refused:
+            return self._result(call, None, self._refused[call.action])
         params = call.params
         if call.action in ("send_group_msg", "send_msg"):
             message_id = next(self._ids)
@@ -192,6 +200,12 @@ class FakeOneBot:
             return self._result(call, None)
         if call.action == "get_login_info":
             return self._result(call, {"user_id": self.self_id, "nickname": "bot"})
+        if call.action == "get_group_member_info":
+            group, user = int(params.get("group_id", 0)), int(params.get("user_id", 0))
+            role = self.roles.get((group, user))
+            if role is None:
+                return self._result(call, None, 1404)
+            return self._result(call, {"group_id": group, "user_id": user, "nickname": f"user{user}", "role": role})
         return self._result(call, None, 1404)
 
     @staticmethod
@@ -272,6 +286,41 @@ class FakeOneBot:
 
     def never_answer(self, action: str) -> None:
         self._silent.add(action)
+
+    def refuse(self, action: str, retcode: int = 1404) -> None:
+        """Fail every call of `action`, as an implementation that does not have it (1404: no such action)."""
+        self._refused[action] = retcode
+
+    def set_role(self, group_id: int, user_id: int, role: str) -> None:
+        """What get_group_member_info reports for this member (unknown members: retcode 1404)."""
+        self.roles[(group_id, user_id)] = role
+
+    # -- reactions, as implementations report them ------------------------------------------
+    def napcat_reaction(
+        self, group_id: int, message_id: int, user_id: int, emoji_id: Union[int, str], *,
+        str_ids: bool = False, operator_field: str = "user_id", is_add: Optional[bool] = None,
+    ) -> None:
+        """NapCat/LLOneBot `group_msg_emoji_like` (some versions name the reactor `operator_id`;
+        older ones have no `is_add` and report additions only)."""
+        ident: Callable[[int], Any] = str if str_ids else int
+        fields: dict[str, Any] = {
+            "group_id": ident(group_id), "message_id": ident(message_id), operator_field: ident(user_id),
+            "likes": [{"emoji_id": str(emoji_id) if str_ids else emoji_id, "count": 1}],
+        }
+        if is_add is not None:
+            fields["is_add"] = is_add
+        self.notice("group_msg_emoji_like", **fields)
+
+    def lagrange_reaction(
+        self, group_id: int, message_id: int, operator_id: int, code: Union[int, str], *,
+        added: bool = True, str_ids: bool = False,
+    ) -> None:
+        """Lagrange.OneBot `reaction`, `sub_type` add or remove."""
+        ident: Callable[[int], Any] = str if str_ids else int
+        self.notice(
+            "reaction", sub_type="add" if added else "remove", group_id=ident(group_id), message_id=ident(message_id),
+            operator_id=ident(operator_id), code=str(code), count=1 if added else 0,
+        )
 
     # -- observing ------------------------------------------------------------------------
     def wait_for(self, predicate: Callable[[], bool], timeout: float = 5.0) -> bool:

@@ -11,8 +11,15 @@ Slack: `chat.postMessage` returns a fresh ts, `auth.test` the bot's identity,
 `apps.connections.open` the mock websocket's URL. Per method you can inject
 failures (`fail`: {"ok": false, "error": …}), rate limits (`rate_limit`: HTTP
 429 with Retry-After) and stalls (`hold`: the reply waits for an event).
-`conversations.replies` and `usergroups.users.list` answer from canned data.
+`usergroups.users.list` answers from canned data.
 Anything POSTed to `response_url(name)` is recorded as method "response_url".
+
+Messages are kept per channel: people's messages added with `add_message`
+and everything the bot posts. `conversations.replies` reads them as Slack
+does (the thread of any message in it, root first, narrowed by
+oldest/latest/inclusive/limit), `chat.update` and `chat.delete` change them,
+and `reactions.add`/`reactions.remove` keep the bot's reactions on them
+(`reactions_on`). Canned threads in `replies` still take precedence.
 
 The Socket Mode server sends `hello`, then the envelopes you push with
 `socket.send(kind, payload)`, and records the client's acks by envelope id.
@@ -95,6 +102,65 @@ class _State:
     calls: list[Call] = field(default_factory=list)
     faults: dict[str, list[_Fault]] = field(default_factory=dict)
     holds: dict[str, threading.Event] = field(default_factory=dict)
+
+
+def _ts_order(ts: Any) -> tuple[int, int]:
+    seconds, _, fraction = str(ts or "0").partition(".")
+    return (int(seconds or 0), int(fraction.ljust(6, "0")[:6] or 0)) if seconds.isdigit() else (0, 0)
+
+
+class _Messages:
+    """The workspace's messages, as conversations.replies and chat.update see them."""
+
+    def __init__(self) -> None:
+        self._by_channel: dict[str, dict[str, dict]] = {}
+        self.reactions: dict[tuple[str, str], set[str]] = {}  # the bot's own reactions per message
+        self._lock = threading.Lock()
+
+    def put(self, channel: str, message: dict) -> None:
+        with self._lock:
+            self._by_channel.setdefault(channel, {})[message["ts"]] = message
+
+    def get(self, channel: str, ts: str) -> Optional[dict]:
+        with self._lock:
+            message = self._by_channel.get(channel, {}).get(ts)
+            return json.loads(json.dumps(message)) if message else None
+
+    def update(self, channel: str, ts: str, fields: dict) -> bool:
+        with self._lock:
+            message = self._by_channel.get(channel, {}).get(ts)
+            if message is None:
+                return False
+            message.update({k: v for k, v in fields.items() if v is not None})
+            return True
+
+    def delete(self, channel: str, ts: str) -> bool:
+        with self._lock:
+            return self._by_channel.get(channel, {}).pop(ts, None) is not None
+
+    def thread(self, channel: str, ts: str) -> Optional[list[dict]]:
+        """The thread `ts` belongs to, root first; None when there is no such message."""
+        with self._lock:
+            messages = self._by_channel.get(channel, {})
+            if ts not in messages:
+                return None
+            root = messages[ts].get("thread_ts") or ts
+            found = [m for m in messages.values() if m["ts"] == root or m.get("thread_ts") == root]
+            return json.loads(json.dumps(sorted(found, key=lambda m: _ts_order(m["ts"]))))
+
+
+def _narrowed(messages: list[dict], params: dict) -> list[dict]:
+    """Slack's time window and page size: oldest < ts < latest (inclusive: <=), earliest first."""
+    inclusive = str(params.get("inclusive", "")).lower() in ("1", "true")
+    out = messages
+    if params.get("oldest"):
+        low = _ts_order(params["oldest"])
+        out = [m for m in out if _ts_order(m["ts"]) > low or (inclusive and _ts_order(m["ts"]) == low)]
+    if params.get("latest"):
+        high = _ts_order(params["latest"])
+        out = [m for m in out if _ts_order(m["ts"]) < high or (inclusive and _ts_order(m["ts"]) == high)]
+    limit = int(params.get("limit") or 0)
+    return out[:limit] if limit > 0 else out
 
 
 def _decode_params(raw: bytes, content_type: str, query: str) -> dict:
@@ -249,7 +315,8 @@ class MockSlack:
         self._state = _State()
         self._cond = threading.Condition()
         self._ts = itertools.count(1)
-        self.replies: dict[tuple[str, str], list[dict]] = {}  # (channel, thread ts) -> messages
+        self.replies: dict[tuple[str, str], list[dict]] = {}  # canned: (channel, thread ts) -> messages
+        self.messages = _Messages()
         self.usergroup_users: dict[str, list[str]] = {}
         self.permalink_base = "https://mock.slack.example/archives"
         self._api = _ApiServer(self, port)
@@ -260,12 +327,12 @@ class MockSlack:
             "apps.connections.open": lambda p: {"ok": True, "url": self.socket.url},
             "chat.postMessage": self._post_message,
             "chat.postEphemeral": lambda p: {"ok": True, "message_ts": self._next_ts()},
-            "chat.update": lambda p: {"ok": True, "channel": p.get("channel"), "ts": p.get("ts"), "text": p.get("text", "")},
-            "chat.delete": lambda p: {"ok": True, "channel": p.get("channel"), "ts": p.get("ts")},
+            "chat.update": self._update,
+            "chat.delete": self._delete,
             "chat.getPermalink": self._permalink,
             "conversations.replies": self._conversation_replies,
-            "reactions.add": lambda p: {"ok": True},
-            "reactions.remove": lambda p: {"ok": True},
+            "reactions.add": lambda p: self._react(p, True),
+            "reactions.remove": lambda p: self._react(p, False),
             "usergroups.users.list": lambda p: {"ok": True, "users": list(self.usergroup_users.get(str(p.get("usergroup")), []))},
             "views.open": lambda p: {"ok": True, "view": {"id": "V0001", **(p.get("view") or {})}},
             "views.update": lambda p: {"ok": True, "view": {"id": p.get("view_id", "V0001"), **(p.get("view") or {})}},
@@ -303,6 +370,28 @@ class MockSlack:
 
     def response_url(self, name: str = "r1") -> str:
         return f"{self.base_url}/response/{name}"
+
+    # -- the workspace's messages ------------------------------------------------
+    def add_message(self, text: str, channel: str = "C0001", user: str = "U0001", thread_ts: str = "", ts: str = "") -> str:
+        """A person's message (a reply when thread_ts is given), readable with conversations.replies; its ts."""
+        ts = ts or new_ts()
+        message = {"type": "message", "user": user, "text": text, "ts": ts, "team": self.team_id}
+        if thread_ts:
+            message["thread_ts"] = thread_ts
+            root = self.messages.get(channel, thread_ts)
+            if root is not None and "thread_ts" not in root:  # as Slack marks a root once it has a reply
+                self.messages.update(channel, thread_ts, {"thread_ts": thread_ts})
+        self.messages.put(channel, message)
+        return ts
+
+    def message_at(self, channel: str, ts: str) -> Optional[dict]:
+        """The message as it is now (after any chat.update), or None (deleted, or never posted)."""
+        return self.messages.get(channel, ts)
+
+    def reactions_on(self, channel: str, ts: str) -> set[str]:
+        """The bot's reactions on a message, as they are now."""
+        with self._cond:
+            return set(self.messages.reactions.get((channel, ts), set()))
 
     # -- fault injection ------------------------------------------------------
     def fail(self, method: str, error: str = "channel_not_found", times: int = 1) -> None:
@@ -397,9 +486,34 @@ class MockSlack:
     def _post_message(self, params: dict) -> dict:
         ts = self._next_ts()
         message = {"type": "message", "user": self.bot_user_id, "bot_id": self.bot_id, "ts": ts, "text": params.get("text", "")}
+        if isinstance(params.get("blocks"), list):
+            message["blocks"] = params["blocks"]
         if params.get("thread_ts"):
             message["thread_ts"] = params["thread_ts"]
+        self.messages.put(str(params.get("channel")), message)
         return {"ok": True, "channel": params.get("channel"), "ts": ts, "message": message}
+
+    def _update(self, params: dict) -> dict:
+        channel, ts = str(params.get("channel")), str(params.get("ts"))
+        blocks = params.get("blocks") if isinstance(params.get("blocks"), list) else None
+        # an update of a message the mock never saw (posted before the store existed) still succeeds
+        self.messages.update(channel, ts, {"text": params.get("text", ""), "blocks": blocks})
+        return {"ok": True, "channel": channel, "ts": ts, "text": params.get("text", "")}
+
+    def _delete(self, params: dict) -> dict:
+        self.messages.delete(str(params.get("channel")), str(params.get("ts")))
+        return {"ok": True, "channel": params.get("channel"), "ts": params.get("ts")}
+
+    def _react(self, params: dict, add: bool) -> dict:
+        key, name = (str(params.get("channel")), str(params.get("timestamp"))), str(params.get("name"))
+        with self._cond:
+            names = self.messages.reactions.setdefault(key, set())
+            if add and name in names:
+                return {"ok": False, "error": "already_reacted"}
+            if not add and name not in names:
+                return {"ok": False, "error": "no_reaction"}
+            (names.add if add else names.discard)(name)
+        return {"ok": True}
 
     def _permalink(self, params: dict) -> dict:
         ts = str(params.get("message_ts", "")).replace(".", "")
@@ -407,9 +521,12 @@ class MockSlack:
 
     def _conversation_replies(self, params: dict) -> dict:
         key = (str(params.get("channel")), str(params.get("ts")))
-        if key not in self.replies:
+        if key in self.replies:
+            return {"ok": True, "messages": list(self.replies[key]), "has_more": False}
+        thread = self.messages.thread(*key)
+        if thread is None:
             return {"ok": False, "error": "thread_not_found"}
-        return {"ok": True, "messages": list(self.replies[key]), "has_more": False}
+        return {"ok": True, "messages": _narrowed(thread, params), "has_more": False}
 
 
 # -- payloads, shaped as Slack sends them ------------------------------------
@@ -435,6 +552,16 @@ def message(text: str, channel: str = "C0001", user: str = "U0001", ts: str = ""
     if thread_ts:
         event["thread_ts"] = thread_ts
     return event
+
+
+def reaction(
+    name: str, channel: str, ts: str, user: str = "U0001", item_user: str = "U0002", added: bool = True, event_ts: str = "",
+) -> dict:
+    """A reaction_added (or, added=False, reaction_removed) event on the message (channel, ts)."""
+    return {
+        "type": "reaction_added" if added else "reaction_removed", "user": user, "reaction": name,
+        "item_user": item_user, "item": {"type": "message", "channel": channel, "ts": ts}, "event_ts": event_ts or new_ts(),
+    }
 
 
 def event_callback(event: dict, event_id: str = "", team_id: str = TEAM_ID) -> dict:

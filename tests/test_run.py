@@ -26,8 +26,8 @@ import pytest
 import yaml
 
 from bot.app import cmd_run, config_path
-from tests.fake_onebot import FakeOneBot, at, text
-from tests.slack_mock import APP_TOKEN, BOT_TOKEN, MockSlack, event_callback, mention, shown
+from fake_onebot import FakeOneBot, at, text
+from slack_mock import APP_TOKEN, BOT_TOKEN, MockSlack, event_callback, mention, shown
 
 ROOT = Path(__file__).resolve().parent.parent
 # The `faqbot` console script (bot.cli:main), spelled so it runs from any checkout without an install.
@@ -234,7 +234,10 @@ def test_slack_and_qq_run_together_in_one_process(tmp_path: Path, sample_pack_di
             slack={"enabled": True, "mode": "socket"},
             qq={"enabled": True, "ws_url": onebot.url, "send_interval_s": 0.0},
         )
-        env = {"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_APP_TOKEN": APP_TOKEN, "SLACK_API_URL": slack.api_url, "ONEBOT_ACCESS_TOKEN": "onebot-secret"}
+        env = {
+            "SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_APP_TOKEN": APP_TOKEN, "SLACK_API_URL": slack.api_url,
+            "ONEBOT_ACCESS_TOKEN": "onebot-secret",
+        }
         bot = start(started, config, env=env).running()
         assert "adapters=slack,qq" in bot.err.text()
         onebot.wait_connected(timeout=WAIT_S)

@@ -35,21 +35,27 @@ READ_BYTES = 65536
 
 
 def fd_lines(fd: int, max_chars: int = MAX_LINE_CHARS) -> Iterator[str]:
-    """Lines of a file descriptor, decoded as UTF-8 (errors replaced), at most `max_chars` each."""
+    """Lines of a file descriptor, decoded as UTF-8 (errors replaced), cut every `max_chars`."""
     decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
     pending = ""
     while True:
         chunk = os.read(fd, READ_BYTES)
         pending += decoder.decode(chunk, final=not chunk)
         *lines, pending = pending.split("\n")
-        yield from (line + "\n" for line in lines)
-        while len(pending) > max_chars:
-            yield pending[:max_chars]
-            pending = pending[max_chars:]
+        for line in lines:
+            *pieces, last = _cut(line, max_chars)
+            yield from pieces
+            yield last + "\n"
+        *pieces, pending = _cut(pending, max_chars)
+        yield from pieces
         if not chunk:
             break
     if pending:
         yield pending
+
+
+def _cut(text: str, size: int) -> list[str]:
+    return [text[i:i + size] for i in range(0, len(text), size)] or [""]
 
 
 class _Recording:
@@ -93,11 +99,11 @@ class ConsoleService:
 
     def stop(self, timeout: float) -> None:
         """Finish the line being answered; a reader blocked on stdin is left to die with the process."""
-        if self._busy.acquire(timeout=max(timeout, 0.0)):
-            self._stopped = True
+        finished = self._busy.acquire(timeout=max(timeout, 0.0))
+        self._stopped = True
+        if finished:
             self._busy.release()
         else:
-            self._stopped = True
             log.warning("console: a reply was still being written at shutdown")
 
     def _lines(self) -> Iterator[str]:
@@ -143,6 +149,3 @@ class ConsoleService:
         if line.strip():
             self.ctx.observe(PLATFORM, CHANNEL, self.engine.last, started, replied=bool(reply))
 
-
-def build_service(ctx: BotContext, on_eof: Callable[[], None] = lambda: None) -> ConsoleService:
-    return ConsoleService(ctx, on_eof)

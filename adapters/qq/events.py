@@ -101,7 +101,8 @@ def _reaction(data: dict, notice_type: str) -> Optional[Reaction]:
         likes = data.get("likes") if isinstance(data.get("likes"), list) else []
         emojis = tuple(qq_id(like.get("emoji_id")) for like in likes if isinstance(like, dict))
         added = data.get("is_add") is not False  # older NapCat versions only report additions
-        operator = qq_id(data.get("user_id"))
+        # the reactor is `user_id` in most NapCat/LLOneBot versions, `operator_id` in some
+        operator = qq_id(data.get("user_id")) or qq_id(data.get("operator_id"))
     else:
         emojis = (qq_id(data.get("code")),)
         added = data.get("sub_type") != "remove"

@@ -9,14 +9,21 @@ A group message is, in order of precedence:
   at the ambient bar, a few times a minute at most, never the same entry twice
   in a row, never to the bot itself or to the configured other bots.
 
+Reactions and `/faq add` / `/faq forget` go to the teacher (teach.py). Every
+message and reaction waits for the teaching gestures that arrived before it in
+its group (each wait up to the request timeout): gestures apply in the order
+they were made (a reaction and its quick removal), and a pair taught a moment
+ago already answers the next question.
+
 The handler decides; it returns an `Outgoing` (or None) and leaves sending,
-throttling and the network to the service. The only I/O it does is reading a
-quoted message back through the injected `fetch`.
+throttling and the network to the service. The only I/O it does is reading
+messages back through the injected `fetch` (and, for teaching, group roles
+through `lookup_role`).
 """
 from __future__ import annotations
 
+import asyncio
 import time
-from dataclasses import dataclass
 from typing import Awaitable, Callable, Optional
 
 from adapters.text import answer_text, entry_full_text, entry_list_text, result_text
@@ -26,8 +33,12 @@ from bot.runtime import BotContext
 from bot.types import LANG_EN, LANG_ZH, MatchResult, Mode, Reason
 
 from .addressing import Addressing, address, pick_number
-from .events import Event, FetchedMessage, GroupMessage
+from .events import Event, FetchedMessage, GroupMessage, Reaction
+from .gestures import parse_teach_command, words
 from .memory import Expiring, SentMessages, SentRecord
+from .outgoing import Outgoing
+from .roles import MemberRoles, RoleLookup
+from .teach import Teacher
 from .throttle import MAX_GROUPS, TokenBucket
 
 PLATFORM = "qq"
@@ -37,16 +48,7 @@ REPEAT_WINDOW_S = 3600.0
 
 Fetch = Callable[[str, str], Awaitable[Optional[FetchedMessage]]]
 
-
-@dataclass(frozen=True)
-class Outgoing:
-    self_id: str  # the account that sends it
-    body: str  # plain text; it only ever goes into a text segment
-    record: SentRecord  # what it answers: quote, asker, entry, candidates
-
-    @property
-    def group_id(self) -> str:
-        return self.record.group_id
+__all__ = ["Handler", "Outgoing"]
 
 
 def _t(lang: str, zh: str, en: str) -> str:
@@ -54,7 +56,10 @@ def _t(lang: str, zh: str, en: str) -> str:
 
 
 class Handler:
-    def __init__(self, ctx: BotContext, fetch: Fetch, clock: Callable[[], float] = time.monotonic):
+    def __init__(
+        self, ctx: BotContext, fetch: Fetch, clock: Callable[[], float] = time.monotonic,
+        lookup_role: Optional[RoleLookup] = None,
+    ):
         qq = ctx.config.qq
         self.ctx = ctx
         self.fetch = fetch
@@ -65,16 +70,32 @@ class Handler:
         self.sent_messages = SentMessages(list_ttl=qq.candidates_ttl_s)
         self._ambient_budget = TokenBucket(qq.rate_limit.per_minute, qq.rate_limit.burst)
         self._last_entry: Expiring[str, str] = Expiring(MAX_GROUPS, REPEAT_WINDOW_S)
+        self.roles = MemberRoles(lookup_role, clock=clock)
+        self.teacher = Teacher(ctx, fetch, self.sent_messages, self.roles, clock)
+        self._teach_wait_s = qq.request_timeout_s
+        self._teaching: dict[str, set[asyncio.Task]] = {}  # group -> gestures being handled
 
     async def handle(self, event: Event, started: float) -> Optional[Outgoing]:
-        # Reactions (teaching) and meta events are parsed but not acted on yet.
+        if isinstance(event, Reaction):
+            if event.operator_id in self.ignored or not self.teacher.concerns(event):
+                return None  # the many other reactions neither wait nor hold anything up
+            await self._teaching_turn(event.group_id)
+            return await self.teacher.reaction(event)
         if not isinstance(event, GroupMessage):
             return None
         # without the bot's own id neither an @ nor its own messages can be told: stay quiet
         if not event.self_id or event.user_id == event.self_id or event.user_id in self.ignored:
             return None
+        self.roles.saw(event.group_id, event.user_id, event.sender_role)
         addr = address(event.segments, event.self_id)
         args = strip_prefix(addr.text, self.prefixes)
+        if args is not None:
+            # the answer's own line breaks are kept, which addr.text collapses
+            teach = parse_teach_command(strip_prefix(words(event.segments), self.prefixes))
+            if teach is not None:
+                await self._teaching_turn(event.group_id)
+                return await self.teacher.command(event, teach, addr.reply_to)
+        await self._after_teaching(event.group_id)
         if args is not None:
             return self._command(event, args, started)
         now = self.clock()
@@ -91,6 +112,31 @@ class Handler:
         if event.group_id in self.ambient_groups and addr.text:
             return self._overheard(event, addr.text, started)
         return None
+
+    async def _teaching_turn(self, group_id: str) -> None:
+        """The running task handles a teaching gesture in `group_id`: what comes later there waits for it."""
+        earlier = set(self._teaching.get(group_id, ()))
+        task = asyncio.current_task()
+        if task is not None:
+            self._track(group_id, task)
+        if earlier:
+            await asyncio.wait(earlier, timeout=self._teach_wait_s)
+
+    def _track(self, group_id: str, task: asyncio.Task) -> None:
+        pending = self._teaching.setdefault(group_id, set())
+        pending.add(task)
+
+        def done(finished: asyncio.Task) -> None:
+            pending.discard(finished)
+            if not pending and self._teaching.get(group_id) is pending:
+                del self._teaching[group_id]  # bounded by the gestures in flight, not by the groups ever seen
+
+        task.add_done_callback(done)
+
+    async def _after_teaching(self, group_id: str) -> None:
+        pending = self._teaching.get(group_id)
+        if pending:
+            await asyncio.wait(set(pending), timeout=self._teach_wait_s)
 
     def sent(self, out: Outgoing, message_id: str) -> None:
         """The implementation accepted `out` as message `message_id`."""
@@ -171,8 +217,6 @@ class Handler:
             entry = self.ctx.engine.find(command.arg)
             # the unknown key is not echoed: nothing a user typed comes back from the bot
             body = entry_full_text(entry, lang) if entry else _t(lang, "没有这个条目，用 /faq list 查看编号。", "No such entry; see /faq list for the numbers.")
-        elif command.kind in (CommandKind.ADD, CommandKind.FORGET):
-            body = _t(lang, "在 QQ 里添加或删除条目还不支持。", "Adding or removing entries from QQ is not supported yet.")
         else:
             body = _t(lang, USAGE_ZH, USAGE_EN)
         self.ctx.observe(PLATFORM, event.group_id, None, started, replied=True)

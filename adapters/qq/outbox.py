@@ -4,23 +4,30 @@ Every reply to a group waits for that group's next send slot (`SendGap`), so
 the account never posts in bursts that QQ's risk control would flag. When
 `backlog` replies already wait for a group's slots, further ones are dropped
 until it drains: under a flood, stale answers minutes late help nobody.
+
+A teaching acknowledgement is first a gesture (an emoji on the message, or
+withdrawing the bot's wrong answer) and only if that fails a short text. The
+gestures count as posts for the spacing too. An account whose implementation
+has no set_msg_emoji_like (retcode 1404) is not asked again.
 """
 from __future__ import annotations
 
 import asyncio
 import logging
 import time
-from typing import Callable
+from typing import Callable, Optional
 
 from bot.runtime import Metrics
 
-from .connection import Links
+from .connection import ApiResult, Links
 from .events import as_number, qq_id
-from .handler import Outgoing
+from .outgoing import Attempt, Move, Outgoing
 from .segments import reply_message
 from .throttle import SendGap
 
 log = logging.getLogger("faqbot.qq")
+
+RETCODE_UNSUPPORTED = 1404  # OneBot v11: no such action
 
 
 class Outbox:
@@ -40,6 +47,7 @@ class Outbox:
         self._gap = SendGap(interval)
         self._max_wait = self._gap.interval * max(backlog, 1)
         self.tasks: set[asyncio.Task] = set()
+        self._no_reactions: set[str] = set()  # accounts whose implementation cannot react
 
     def submit(self, out: Outgoing) -> bool:
         """Queue `out` for its group; False when the group's queue is full."""
@@ -57,6 +65,12 @@ class Outbox:
     async def _send(self, out: Outgoing, delay: float) -> None:
         if delay > 0:
             await asyncio.sleep(delay)
+        if out.attempt is not None:
+            done = await self._attempt(out.self_id, out.attempt)
+            if done and not out.attempt.also_say:
+                return
+        if not out.body:
+            return
         params = {"group_id": as_number(out.group_id), "message": reply_message(out.record.question_id, out.body)}
         result = await self.links.call(out.self_id, "send_group_msg", params)
         if result.ok:
@@ -65,3 +79,18 @@ class Outbox:
             return
         log.warning("send_group_msg to group %s failed: retcode %s %s", out.group_id, result.retcode, result.message)
         self.metrics.inc("send_failures", platform="qq")
+
+    async def _attempt(self, self_id: str, attempt: Attempt) -> bool:
+        message_id = as_number(attempt.message_id)
+        result: Optional[ApiResult] = None
+        if attempt.move is Move.WITHDRAW:
+            result = await self.links.call(self_id, "delete_msg", {"message_id": message_id})
+        elif self_id not in self._no_reactions:
+            params = {"message_id": message_id, "emoji_id": attempt.emoji, "set": attempt.move is Move.REACT}
+            result = await self.links.call(self_id, "set_msg_emoji_like", params)
+            if result.retcode == RETCODE_UNSUPPORTED:
+                log.info("account %s cannot react to messages: acknowledging in text from now on", self_id or "?")
+                self._no_reactions.add(self_id)
+        if result is not None and not result.ok:
+            log.info("%s of message %s failed: retcode %s %s", attempt.move.value, attempt.message_id, result.retcode, result.message)
+        return result is not None and result.ok

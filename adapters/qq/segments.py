@@ -20,8 +20,11 @@ from typing import Any, Iterable
 MAX_TEXT_CHARS = 3000
 # A message of more segments than this is not a question anybody typed.
 MAX_SEGMENTS = 500
+# Nor is a CQ string longer than this: the rest is not read (QQ itself caps a message far below).
+MAX_CQ_CHARS = 100_000
 
-_CQ_CODE = re.compile(r"\[CQ:([A-Za-z0-9_.\-]+)((?:,[^\]]*)?)\]")
+_CQ_OPEN = "[CQ:"
+_CQ_TYPE = re.compile(r"[A-Za-z0-9_.\-]{1,64}")
 _UNESCAPE = re.compile(r"&(amp|#91|#93|#44);")
 _UNESCAPED = {"amp": "&", "#91": "[", "#93": "]", "#44": ","}
 
@@ -83,22 +86,46 @@ def escape(value: str, in_param: bool = False) -> str:
     return value.replace(",", "&#44;") if in_param else value
 
 
+def _cq_params(raw: str) -> tuple[tuple[str, str], ...]:
+    pairs = []
+    for param in raw.split(",")[1:]:
+        key, sep, value = param.partition("=")
+        if sep and key:
+            pairs.append((key, unescape(value)))
+    return tuple(pairs)
+
+
 def parse_cq(message: str) -> tuple[Segment, ...]:
-    """A CQ-code string into segments; text between codes becomes text segments."""
+    """A CQ-code string into segments; text between codes becomes text segments.
+
+    A scan with str.find instead of a regex over the whole string: a regex
+    looking for each code's closing bracket re-reads the rest of the message
+    for every unclosed `[CQ:`, quadratic on crafted input. Here every
+    character is looked at a bounded number of times, and once no `]` is left
+    no later code can close, so the rest is text at once.
+    """
+    message = message[:MAX_CQ_CHARS]
     segments: list[Segment] = []
-    pos = 0
-    for match in _CQ_CODE.finditer(message):
-        if match.start() > pos:
-            segments.append(text(unescape(message[pos:match.start()])))
-        pairs = []
-        for param in match.group(2).split(",")[1:]:
-            key, sep, value = param.partition("=")
-            if sep and key:
-                pairs.append((key, unescape(value)))
-        segments.append(Segment(match.group(1), tuple(pairs)))
-        pos = match.end()
-        if len(segments) >= MAX_SEGMENTS:
-            return tuple(segments)
+    pos = 0  # everything before pos is in segments
+    look = 0  # where to look for the next code
+    while len(segments) < MAX_SEGMENTS:
+        start = message.find(_CQ_OPEN, look)
+        if start < 0:
+            break
+        name = _CQ_TYPE.match(message, start + len(_CQ_OPEN))
+        after = name.end() if name else -1
+        if name is None or after >= len(message) or message[after] not in ",]":
+            look = start + 1  # not a code: its text stays text
+            continue
+        end = message.find("]", after)
+        if end < 0:
+            break  # no code after this one can close either
+        if start > pos:
+            segments.append(text(unescape(message[pos:start])))
+        segments.append(Segment(name.group(0), _cq_params(message[after:end])))
+        pos = look = end + 1
+    else:
+        return tuple(segments)
     if pos < len(message):
         segments.append(text(unescape(message[pos:])))
     return tuple(segments)

@@ -34,7 +34,7 @@ class QQBot:
         self.ctx = ctx
         self.token = token
         self.links = Links(qq.request_timeout_s)
-        self.handler = Handler(ctx, self._fetch)
+        self.handler = Handler(ctx, self._fetch, lookup_role=self._member_role)
         self.outbox = Outbox(self.links, ctx.metrics, self.handler.sent, qq.send_interval_s, qq.send_backlog)
         self.reverse_port: Optional[int] = None
         self._handling: set[asyncio.Task] = set()
@@ -82,6 +82,14 @@ class QQBot:
             log.info("get_msg %s failed: retcode %s %s", message_id, result.retcode, result.message)
             return None
         return parse_fetched(result.data)
+
+    async def _member_role(self, self_id: str, group_id: str, user_id: str) -> Optional[str]:
+        params = {"group_id": as_number(group_id), "user_id": as_number(user_id)}
+        result = await self.links.call(self_id, "get_group_member_info", params)
+        if not result.ok or not isinstance(result.data, dict):
+            log.info("get_group_member_info %s/%s failed: retcode %s %s", group_id, user_id, result.retcode, result.message)
+            return None
+        return str(result.data.get("role") or "")
 
     async def stop(self, timeout: float) -> None:
         """Take no new events, let replies in flight go out, then close."""
@@ -158,4 +166,6 @@ def build_service(ctx: BotContext) -> QQService:
     qq = ctx.config.qq
     if not qq.ws_url and not qq.reverse_host:
         raise ConfigError("qq.ws_url", "set qq.ws_url (forward WebSocket) or qq.reverse_host (reverse WebSocket) to run the QQ adapter")
+    if ctx.learner is None:
+        log.warning("no learner in this process: teaching gestures and /faq add|forget are turned away")
     return QQService(ctx, os.environ.get(TOKEN_ENV, ""))

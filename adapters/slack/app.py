@@ -25,7 +25,10 @@ from .blocks import MORE, PICK_PREFIX, SHARE, VOTE_DOWN, VOTE_UP
 from .dedupe import new_memory, retry_filter
 from .executor import DrainableExecutor
 from .listeners import SlackBot
+from .maintainers import MaintainerDirectory
 from .poster import Poster
+from .teach import SlackTeacher
+from .threads import ThreadReader
 
 log = logging.getLogger("faqbot.slack")
 
@@ -73,13 +76,17 @@ def build_app(
     slack = ctx.config.slack
     executor = DrainableExecutor(max(workers, 1))
     seen = new_memory()
+    poster = Poster(client)
+    answers = AnswerLog()
+    teacher = SlackTeacher(ctx, poster, ThreadReader(client), MaintainerDirectory(client, ctx.config.maintainers), answers)
     bot = SlackBot(
         ctx,
-        Poster(client),
+        poster,
         feedback or FeedbackStore(ctx.config.data_dir),
         AmbientGate(slack.ambient_channels, slack.rate_limit),
         seen,
-        AnswerLog(),
+        answers,
+        teacher,
     )
     app = App(
         client=client,
@@ -93,9 +100,12 @@ def build_app(
         name="faqbot",
     )
     app.use(retry_filter(seen, ctx.metrics))
-    lazy = {name: _guarded(getattr(bot, name)) for name in ("on_mention", "on_message", "on_command", "on_vote", "on_pick", "on_share", "on_more")}
+    names = ("on_mention", "on_message", "on_reaction", "on_command", "on_vote", "on_pick", "on_share", "on_more")
+    lazy = {name: _guarded(getattr(bot, name)) for name in names}
     app.event("app_mention")(ack=_ack, lazy=[lazy["on_mention"]])
     app.event("message")(ack=_ack, lazy=[lazy["on_message"]])
+    app.event("reaction_added")(ack=_ack, lazy=[lazy["on_reaction"]])
+    app.event("reaction_removed")(ack=_ack, lazy=[lazy["on_reaction"]])
     app.command(COMMAND)(ack=_ack, lazy=[lazy["on_command"]])
     app.action(VOTE_UP)(ack=_ack, lazy=[lazy["on_vote"]])
     app.action(VOTE_DOWN)(ack=_ack, lazy=[lazy["on_vote"]])

@@ -258,4 +258,44 @@ def cannot_post_text(lang: str) -> str:
 
 
 def teaching_text(lang: str) -> str:
+    """When the process runs without a learner (no data directory for learned knowledge)."""
     return _t(lang, "在 Slack 里还不能这样教我，请联系维护者。", "Teaching the bot from Slack is not available yet; ask a maintainer.")
+
+
+def answer_value(blocks: Sequence[dict]) -> Optional[ActionValue]:
+    """The ActionValue an answer's buttons carry: which entry answered what, read back from
+    the message itself when the adapter's own record of it is gone (a restart)."""
+    for block in blocks:
+        elements = block.get("elements") if block.get("type") == "actions" else None
+        for element in elements if isinstance(elements, list) else ():
+            value = ActionValue.decode(element.get("value")) if isinstance(element, dict) else None
+            if value is not None:
+                return value
+    return None
+
+
+def withdrawn_message(lang: str) -> SlackMessage:
+    """What a wrong answer becomes: a short note in its place, no buttons, nobody named."""
+    text = _t(lang, "🚫 这个回答已撤回：维护者标记它答非所问。", "🚫 Answer withdrawn: a maintainer marked it as not answering this question.")
+    return SlackMessage(_plain_fallback(text), (_context(inert(text)),))
+
+
+def try_again_text() -> str:
+    # nothing of the message could be read, so its language is unknown: both
+    return "暂时读不到这条消息，什么都没学；请稍后再试。\nCould not read that message from Slack, so nothing was learned; try again in a moment."
+
+
+def message_gone_text() -> str:
+    return "找不到这条消息了（可能已被删除）。\nThat message is gone (deleted?), so there is nothing to learn from it."
+
+
+def not_an_answer_text(lang: str) -> str:
+    return _t(
+        lang,
+        "这条消息不是一个确定的回答，不能用来确认或否定；请在回答消息上操作。",
+        "That message is not an answer of mine, so it cannot be confirmed or marked wrong.",
+    )
+
+
+def add_usage_text(lang: str) -> str:
+    return _t(lang, "用法：/faq add 问题 | 回答（/faq add! … 即使已有相似条目也新建）", "Usage: /faq add question | answer (/faq add! … makes a new entry even when one matches)")

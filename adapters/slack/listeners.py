@@ -22,12 +22,14 @@ from .ambient import AmbientGate
 from .answers import AnswerLog, AnswerRecord
 from .blocks import (
     VOTE_UP, ActionValue, SlackMessage, answer_message, cannot_post_text, entry_message, list_message,
-    missing_entry_text, notice_message, result_message, teaching_text, thanks_text, usage_message,
+    missing_entry_text, notice_message, result_message, thanks_text, usage_message,
 )
 from .bounded import BoundedMap
 from .escape import to_plain
-from .payloads import Click, Said, read_click, read_command, read_said
+from .gestures import teach_command
+from .payloads import Click, Said, read_click, read_command, read_reaction, read_said
 from .poster import Poster
+from .teach import SlackTeacher
 
 log = logging.getLogger("faqbot.slack")
 
@@ -53,6 +55,7 @@ class SlackBot:
         ambient: AmbientGate,
         seen: BoundedMap,
         answers: AnswerLog,
+        teacher: SlackTeacher,
     ):
         self.ctx = ctx
         self.poster = poster
@@ -60,6 +63,7 @@ class SlackBot:
         self.ambient = ambient
         self.seen = seen  # shared with the retry filter: one memory of what was handled
         self.answers = answers
+        self.teacher = teacher
 
     @property
     def engine(self):
@@ -110,10 +114,13 @@ class SlackBot:
         if cmd is None:
             return
         started = _received(context)
+        teach = teach_command(cmd.text)  # raw: the learner reads Slack markup (links keep their URL)
         parsed = parse_command(to_plain(cmd.text))
         lang = detect_lang(cmd.text)  # "show 3" is English, "查看 3" Chinese
         result: Optional[MatchResult] = None
-        if parsed.kind is CommandKind.ASK:
+        if teach is not None:
+            message = self.teacher.command(cmd, teach)
+        elif parsed.kind is CommandKind.ASK:
             result = self.engine.ask(to_plain(parsed.arg), Mode.REPLY)
             message = result_message(result, shareable=True, echo_query=True)
         elif parsed.kind is CommandKind.LIST:
@@ -124,12 +131,16 @@ class SlackBot:
                 entry_message(entry, ActionValue(entry.id, "", lang), shareable=True)
                 if entry else notice_message(missing_entry_text(lang, parsed.arg))
             )
-        elif parsed.kind in (CommandKind.ADD, CommandKind.FORGET):
-            message = notice_message(teaching_text(lang))
         else:
             message = usage_message(lang if cmd.text.strip() else None)
         posted = self.poster.ephemeral(cmd.channel, cmd.user, message, response_url=cmd.response_url)
         self.ctx.observe(PLATFORM, cmd.channel, result, started, replied=posted.ok)
+
+    # -- reactions (teaching) ------------------------------------------------------
+    def on_reaction(self, event: dict, context: Any) -> None:
+        reaction = read_reaction(event)
+        if reaction is not None:
+            self.teacher.on_reaction(reaction, _bot_user_id(context))
 
     # -- buttons -------------------------------------------------------------
     def _read(self, body: dict) -> Optional[tuple[Click, ActionValue]]:

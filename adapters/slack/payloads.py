@@ -58,6 +58,7 @@ class SlashCommand:
     user: str
     channel: str
     response_url: str
+    trigger_id: str = ""  # unique per invocation, the same on a redelivery: names a teaching command
 
 
 def read_command(command: Any) -> Optional[SlashCommand]:
@@ -67,8 +68,46 @@ def read_command(command: Any) -> Optional[SlashCommand]:
         user=_str(command.get("user_id")),
         channel=_str(command.get("channel_id")),
         response_url=_str(command.get("response_url")),
+        trigger_id=_str(command.get("trigger_id")),
     )
     return parsed if parsed.user and parsed.channel else None
+
+
+@dataclass(frozen=True)
+class Reaction:
+    """An emoji added to or removed from a message (reaction_added / reaction_removed)."""
+
+    added: bool
+    user: str  # who reacted
+    emoji: str  # the name without colons or skin tone ("books")
+    channel: str
+    ts: str  # the message reacted to
+    item_user: str  # who wrote that message ("" when Slack does not say)
+    event_ts: str  # when the reaction happened: orders an add and its removal
+
+
+def emoji_name(name: str) -> str:
+    """`:thumbsup::skin-tone-2:` and `thumbsup` are the same gesture."""
+    return (name or "").strip().strip(":").split("::", 1)[0].lower()
+
+
+def read_reaction(event: Any) -> Optional[Reaction]:
+    """A reaction to a message; None for reactions to files, and anything malformed."""
+    event = _dict(event)
+    kind = _str(event.get("type"))
+    item = _dict(event.get("item"))
+    if kind not in ("reaction_added", "reaction_removed") or _str(item.get("type")) != "message":
+        return None
+    reaction = Reaction(
+        added=kind == "reaction_added",
+        user=_str(event.get("user")),
+        emoji=emoji_name(_str(event.get("reaction"))),
+        channel=_str(item.get("channel")),
+        ts=_str(item.get("ts")),
+        item_user=_str(event.get("item_user")),
+        event_ts=_str(event.get("event_ts")),
+    )
+    return reaction if reaction.user and reaction.emoji and reaction.channel and reaction.ts else None
 
 
 @dataclass(frozen=True)

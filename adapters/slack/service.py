@@ -19,7 +19,9 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.config import ConfigError
 from bot.feedback import FeedbackStore
+from bot.learning import Learner
 from bot.runtime import BotContext
+from bot.store import StoreError
 
 from .app import SlackApp, build_app
 from .http_server import SlackHttpServer
@@ -112,4 +114,12 @@ def _close_socket_mode(handler: SocketModeHandler) -> None:
 
 
 def build_service(ctx: BotContext) -> SlackService:
-    return SlackService(ctx, SlackSettings.resolve(ctx.config.slack))
+    """What `faqbot slack` and `faqbot run` start. `faqbot run` opened the learner already
+    (one per process, shared with QQ); `faqbot slack` alone did not, so teaching needs it here."""
+    settings = SlackSettings.resolve(ctx.config.slack)
+    if ctx.learner is None:
+        try:
+            ctx.learner = Learner.open(ctx.engine, ctx.config)
+        except StoreError as exc:  # a damaged learned.yaml stops the start, naming the file and place
+            raise ConfigError("data_dir", f"refusing to start: {exc}") from exc
+    return SlackService(ctx, settings)

@@ -1,0 +1,66 @@
+"""The console adapter as `faqbot run` uses it: a reader thread over stdin."""
+from __future__ import annotations
+
+import io
+import os
+import threading
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from adapters.console.service import ConsoleService, fd_lines
+from bot.config import Config
+from bot.engine import Engine
+from bot.runtime import BotContext
+
+
+def _through_a_pipe(data: bytes, max_chars: int) -> list[str]:
+    read, write = os.pipe()
+    writer = threading.Thread(target=lambda: (os.write(write, data), os.close(write)))
+    writer.start()
+    try:
+        return list(fd_lines(read, max_chars))
+    finally:
+        writer.join()
+        os.close(read)
+
+
+@settings(max_examples=60, deadline=None, derandomize=True)
+@given(
+    st.binary(max_size=3000) | st.lists(st.sampled_from([b"\n", b"\xff", b"\xe5\xa5", b"\xbd", "好".encode(), b"a" * 50])).map(b"".join),
+    st.integers(1, 64),
+)
+def test_stdin_is_read_whole_whatever_the_bytes_and_never_as_one_huge_line(data: bytes, max_chars: int) -> None:
+    lines = _through_a_pipe(data, max_chars)
+    assert "".join(lines) == data.decode("utf-8", errors="replace")
+    assert all(len(line.rstrip("\n")) <= max_chars for line in lines)
+    assert all("\n" not in line[:-1] for line in lines)
+
+
+def test_each_line_is_answered_logged_and_counted_then_eof_ends_the_run(sample_engine: Engine) -> None:
+    ended = threading.Event()
+    out = io.StringIO()
+    ctx = BotContext(config=Config(), engine=sample_engine)
+    lines = "@bot docker pull is very slow\n/faq help\n\nhow do I cook rice\n"
+    service = ConsoleService(ctx, on_eof=ended.set, stdin=io.StringIO(lines), stdout=out)
+    service.start()
+    assert ended.wait(10)
+    replies = [line for line in out.getvalue().splitlines() if line.startswith("bot> ")]
+    assert replies[0].startswith("bot> Configure a registry mirror") and len(replies) == 2  # the overheard line stays quiet
+    assert ctx.metrics.value("messages", platform="console") == 3  # the blank line is not a message
+    assert ctx.metrics.value("answers", platform="console") == 1
+    assert ctx.metrics.value("abstentions", platform="console") == 1
+
+
+def test_after_stop_no_line_is_answered_and_eof_does_not_report_twice(sample_engine: Engine) -> None:
+    read, write = os.pipe()
+    ended = threading.Event()
+    out = io.StringIO()
+    service = ConsoleService(BotContext(config=Config(), engine=sample_engine), on_eof=ended.set, stdout=out)
+    service.stdin = os.fdopen(read, encoding="utf-8")
+    service.start()
+    service.stop(1.0)
+    os.write(write, b"@bot docker pull is very slow\n")
+    os.close(write)
+    service._thread.join(10)
+    assert not service._thread.is_alive() and out.getvalue() == "" and not ended.is_set()
