@@ -49,7 +49,7 @@ COMMON_POSTINGS = 5000
 class Weights:
     """How the signals are fused; tuned with `faqbot eval` on a labelled set."""
 
-    word: float = 1.0  # word-token block of the TF-IDF vector
+    word: float = 0.7  # word-token block of the TF-IDF vector (relative to the characters)
     char: float = 1.0  # character n-gram block
     phrasing: float = 0.60
     profile: float = 0.25
@@ -59,7 +59,7 @@ class Weights:
     negative_slack: float = 0.05
     scale: float = 1.25
     nb_alpha: float = 0.01  # naive Bayes smoothing
-    nb_temperature: float = 3.0
+    nb_temperature: float = 2.0
     out_of_scope_prior: float = 0.3
 
 

@@ -16,9 +16,11 @@ from .types import LANG_EN, LANG_ZH
 MAX_INPUT_CHARS = 20_000
 MAX_MATCH_CHARS = 1_500
 
-_CQ_CODE = re.compile(r"\[CQ:[^\]]{0,2000}\]")
-_SLACK_LINK_LABEL = re.compile(r"<(?:https?|mailto):[^>|]{0,2000}\|([^>]{0,500})>")
-_SLACK_MARKUP = re.compile(r"<[@#!][^>]{0,200}>")
+# inner classes exclude the opening bracket too, so a flood of unclosed codes is
+# scanned in linear time instead of re-scanning up to the cap from every start
+_CQ_CODE = re.compile(r"\[CQ:[^\[\]]{0,2000}\]")
+_SLACK_LINK_LABEL = re.compile(r"<(?:https?|mailto):[^<>|]{0,2000}\|([^<>]{0,500})>")
+_SLACK_MARKUP = re.compile(r"<[@#!][^<>]{0,200}>")
 _URL = re.compile(r"(?:https?|ftp)://[^\s<>\"'，。）]+|\bwww\.[^\s<>\"'，。）]+")
 _MENTION = re.compile(r"(?<![\w.])@[^\s@:：,，]{1,40}")
 _CONTROL = re.compile(r"[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff]")

@@ -199,6 +199,8 @@ def check_pack(folder: str | Path) -> tuple[Pack | None, list[PackProblem]]:
             seen[entry.id] = f"{path}:{_line_of(enode, 'id')}"
             entries.append(entry)
     negatives = _load_negatives(folder, problems)
+    if not entries and not problems:
+        problems.append(PackProblem(str(folder), 0, "", "the pack has no entries"))
     if problems:
         return None, problems
     entries.sort(key=lambda e: (e.n, e.id))

@@ -39,8 +39,13 @@ def run_services(
     stop = stop or threading.Event()
     previous = {}
     if threading.current_thread() is threading.main_thread():
+        # the handler runs on the main thread, possibly while it holds the event's
+        # (non-reentrant) lock inside wait(): set it from another thread instead
+        def on_signal(*_: object) -> None:
+            threading.Thread(target=stop.set, daemon=True).start()
+
         for sig in (signal.SIGINT, signal.SIGTERM):
-            previous[sig] = signal.signal(sig, lambda *_: stop.set())
+            previous[sig] = signal.signal(sig, on_signal)
     started: list[Service] = []
     try:
         for service in services:

@@ -52,12 +52,12 @@ def fake() -> Iterator[FakeOneBot]:
         yield bot
 
 
-def make_config(url: str, data_dir: Path, admins: bool = False) -> Config:
+def make_config(url: str, data_dir: Path, admins: bool = False, send_interval_s: float = 0.0) -> Config:
     return Config(
         packs=("unused",),
         data_dir=str(data_dir),
         thresholds=THRESHOLDS,
-        qq=QQConfig(ws_url=url, send_interval_s=0.0, request_timeout_s=2.0, reconnect_max_s=0.2),
+        qq=QQConfig(ws_url=url, send_interval_s=send_interval_s, request_timeout_s=2.0, reconnect_max_s=0.2),
         maintainers=Maintainers(qq=(str(MAINTAINER),), qq_group_admins=admins),
         learning=Learning(qq_teach_emoji=TEACH, qq_wrong_emoji=WRONG, refit_delay_s=0.0),
     )
@@ -67,9 +67,9 @@ def make_config(url: str, data_dir: Path, admins: bool = False) -> Config:
 def start(fake, sample_pack_dir, tmp_path):
     services = []
 
-    def run(admins: bool = False) -> QQService:
+    def run(admins: bool = False, send_interval_s: float = 0.0) -> QQService:
         """A new process, as far as the bot can tell: a fresh engine and learner over the same data dir."""
-        config = make_config(fake.url, tmp_path / "data", admins)
+        config = make_config(fake.url, tmp_path / "data", admins, send_interval_s)
         engine = Engine.from_packs([str(sample_pack_dir)], THRESHOLDS)
         ctx = BotContext(config=config, engine=engine, learner=Learner.open(engine, config))
         service = QQService(ctx, TOKEN)
@@ -324,6 +324,16 @@ def test_teach_emoji_on_the_bot_answer_adds_the_question_as_a_phrasing(fake, sta
     assert len(learned(service).aliases) == 1 and reactions(fake)[1]["message_id"] == again
 
 
+def test_faq_add_quoting_the_bot_answer_adds_the_question_as_a_phrasing(fake, start):
+    service = start()
+    answer = bot_answer(fake, service, SLOW_PULL, 1)
+    command = fake.group_message(GROUP, [reply(answer), at(BOT), text(" /faq add")], MAINTAINER)
+    ack = fake.wait_calls("send_group_msg", 2)[1]
+    assert quoted(ack) == str(command) and body(ack) == "已把这个问法加到 #1（slow-pull）"
+    assert [(a.entry_id, a.text) for a in learned(service).aliases] == [("slow-pull", SLOW_PULL)]
+    assert not fake.calls_of("get_msg")  # the bot knows what its own answer answered
+
+
 def test_wrong_emoji_on_the_bot_answer_rejects_it_and_withdraws_the_answer(fake, start):
     service = start()
     answer = bot_answer(fake, service, SLOW_PULL, 1)
@@ -455,6 +465,14 @@ def test_without_reactions_the_acknowledgement_is_a_short_reply(fake, start):
     assert body(first) == f"学会了 #1001（learned-1001）：{NEW_Q}" and body(second).startswith("学会了 #1002")
     assert len(reactions(fake)) == 1  # not asked again once it said it has no such action
     assert len(learned(service).entries) == 2
+
+
+def test_a_reaction_takes_no_send_slot_from_the_next_answer(fake, start):
+    start(send_interval_s=60.0)  # a second text to the group would wait a minute
+    _, answered = thread(fake)
+    fake.napcat_reaction(GROUP, answered, MAINTAINER, TEACH)
+    again = ask(fake, NEW_Q, user=BOB)
+    assert answer_to(fake, again, 1).startswith(NEW_A) and len(reactions(fake)) == 1
 
 
 def test_without_a_learner_teaching_is_turned_away(fake, sample_engine):

@@ -7,15 +7,17 @@ until it drains: under a flood, stale answers minutes late help nobody.
 
 A teaching acknowledgement is first a gesture (an emoji on the message, or
 withdrawing the bot's wrong answer) and only if that fails a short text. The
-gestures count as posts for the spacing too. An account whose implementation
-has no set_msg_emoji_like (retcode 1404) is not asked again.
+gesture goes out at once: it posts nothing to the group, and waiting a slot
+for it would hold up the next answer there by a whole gap. The text, when
+needed, takes a slot like any reply. An account whose implementation has no
+set_msg_emoji_like (retcode 1404) is not asked again.
 """
 from __future__ import annotations
 
 import asyncio
 import logging
 import time
-from typing import Callable, Optional
+from typing import Awaitable, Callable, Optional
 
 from bot.runtime import Metrics
 
@@ -51,26 +53,40 @@ class Outbox:
 
     def submit(self, out: Outgoing) -> bool:
         """Queue `out` for its group; False when the group's queue is full."""
+        if out.attempt is not None:
+            self._spawn(self._gesture(out, out.attempt))
+            return True
+        delay = self._slot(out)
+        if delay is None:
+            return False
+        self._spawn(self._send(out, delay))
+        return True
+
+    def _spawn(self, work: Awaitable[None]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    def _slot(self, out: Outgoing) -> Optional[float]:
+        """Seconds until the group's next send slot, now booked; None when too many wait already."""
         now = self.clock()
         if self._gap.interval and self._gap.backlog(out.group_id, now) > self._max_wait:
             log.warning("group %s: too many replies queued, dropping one", out.group_id)
             self.metrics.inc("replies_dropped", platform="qq")
-            return False
-        delay = self._gap.reserve(out.group_id, now)
-        task = asyncio.get_running_loop().create_task(self._send(out, delay))
-        self.tasks.add(task)
-        task.add_done_callback(self.tasks.discard)
-        return True
+            return None
+        return self._gap.reserve(out.group_id, now)
+
+    async def _gesture(self, out: Outgoing, attempt: Attempt) -> None:
+        done = await self._attempt(out.self_id, attempt)
+        if done and not attempt.also_say:
+            return
+        delay = self._slot(out) if out.body else None
+        if delay is not None:
+            await self._send(out, delay)  # in this task: stop() waits for it as for any reply
 
     async def _send(self, out: Outgoing, delay: float) -> None:
         if delay > 0:
             await asyncio.sleep(delay)
-        if out.attempt is not None:
-            done = await self._attempt(out.self_id, out.attempt)
-            if done and not out.attempt.also_say:
-                return
-        if not out.body:
-            return
         params = {"group_id": as_number(out.group_id), "message": reply_message(out.record.question_id, out.body)}
         result = await self.links.call(out.self_id, "send_group_msg", params)
         if result.ok:
