@@ -43,7 +43,7 @@ from bot.config import Config, Maintainers, SlackConfig  # noqa: E402
 from bot.learning import Learner  # noqa: E402
 from bot.runtime import BotContext  # noqa: E402
 from slack_mock import BotUnderTest, Call, MockSlack, mention, reaction, shown  # noqa: E402
-from teach_latency import DEFAULT_PACK, load_engine, pairs, summary  # noqa: E402
+from teach_latency import DEFAULT_PACK, load_engine, pairs, summary, summary_line  # noqa: E402
 
 CHANNEL = "CTEACH"
 MAINTAINER, ASKER, HELPER = "UMAINT", "UASKER", "UHELPER"
@@ -138,8 +138,7 @@ def main() -> int:
     for example in report["examples_not_matching"]:
         print(f"  e.g. {example}")
     for name in ("reaction_to_answered", "reaction_to_ack", "mention_to_answer"):
-        s = report[name]
-        print(f"{name:>22}: p50 {s['p50_ms']:7.1f} ms  p90 {s['p90_ms']:7.1f}  p99 {s['p99_ms']:7.1f}  max {s['max_ms']:7.1f}  (n={s['n']})")
+        print(summary_line(name, report[name], width=22))
     print(f"learned.yaml after the run: {report['learned_yaml_bytes']} bytes")
     return 0
 

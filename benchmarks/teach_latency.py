@@ -77,6 +77,11 @@ def summary(ms: list[float]) -> dict:
     }
 
 
+def summary_line(name: str, s: dict, width: int = 20) -> str:
+    """One timing summary as a line (shared with slack_teach_latency.py)."""
+    return f"{name:>{width}}: p50 {s['p50_ms']:7.1f} ms  p90 {s['p90_ms']:7.1f}  p99 {s['p99_ms']:7.1f}  max {s['max_ms']:7.1f}  (n={s['n']})"
+
+
 def run(engine: Engine, pack: Path, events: int, force_new: bool) -> dict:
     data_dir = Path(tempfile.mkdtemp(prefix="faqbot-teach-bench-"))
     learner = Learner.open(engine, Config(data_dir=str(data_dir), maintainers=Maintainers(qq=("10001",))))
@@ -141,8 +146,7 @@ def main() -> int:
         print(f"\n== {report['mode']}: pack {report['pack']} ({report['pack_entries']} entries), {report['events']} events")
         print(f"outcomes: {report['outcomes']}; not answered by the very next ask(): {report['not_answered_by_the_next_ask']}")
         for name in ("teach_to_answerable", "teach_pair_only", "next_ask", "first_quarter", "last_quarter"):
-            s = report[name]
-            print(f"{name:>20}: p50 {s['p50_ms']:7.1f} ms  p90 {s['p90_ms']:7.1f}  p99 {s['p99_ms']:7.1f}  max {s['max_ms']:7.1f}  (n={s['n']})")
+            print(summary_line(name, report[name]))
         print(f"learned.yaml after the run: {report['learned_yaml_bytes']} bytes")
     return 0
 

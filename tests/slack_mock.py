@@ -24,9 +24,9 @@ and `reactions.add`/`reactions.remove` keep the bot's reactions on them
 The Socket Mode server sends `hello`, then the envelopes you push with
 `socket.send(kind, payload)`, and records the client's acks by envelope id.
 
-Payload builders at the end (`mention`, `message`, `event_callback`,
-`command_form`, `block_actions`, `signed_headers`, `post`) shape requests the
-way Slack does.
+Payload builders at the end (`mention`, `message`, `reaction`,
+`event_callback`, `command_form`, `block_actions`, `signed_headers`, `post`)
+shape requests the way Slack does.
 """
 from __future__ import annotations
 

@@ -131,7 +131,7 @@ def test_a_taught_pair_answers_the_very_next_question(learner: Learner, sample_e
 
 def test_a_question_of_words_the_packs_never_use_is_answered_at_once(learner: Learner, sample_engine: Engine):
     question, answer = "日志文件太大撑满磁盘", "在 daemon.json 里设置 log-opts 的 max-size 和 max-file"
-    assert sample_engine.ask(question).score < 0.2
+    assert not sample_engine.ask(question).answered
     assert learner.teach_pair(MAINTAINER, question, answer, SRC, key(204)).action is Action.CREATED
     assert sample_engine.ask(question).answer_text() == answer
 
@@ -457,7 +457,9 @@ def test_many_threads_teaching_at_once_lose_nothing(learner: Learner, sample_eng
         while not stop.is_set():
             try:
                 result = sample_engine.ask(QUESTIONS[0])
-                assert all(c.entry in sample_engine.entries or c.entry.learned for c in result.candidates)
+                # ids, not objects: a refit gives pack entries their learned aliases (new objects)
+                known = {e.id for e in sample_engine.entries}
+                assert all(c.entry.id in known or c.entry.learned for c in result.candidates)
             except Exception as exc:  # a half-applied index would surface here
                 errors.append(exc)
 

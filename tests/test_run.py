@@ -330,7 +330,7 @@ def test_a_pack_with_no_entries_stops_the_start(tmp_path: Path, run_in_process) 
     pack.mkdir()
     (pack / "all.yaml").write_text("entries: []\n", encoding="utf-8")
     code, err = run_in_process(write_config(tmp_path, pack))
-    assert code == 2 and f"{pack}: the packs hold no entries" in err
+    assert code == 2 and f"{pack}: the pack has no entries" in err
 
 
 def test_a_damaged_data_directory_stops_the_start_naming_the_file(tmp_path: Path, sample_pack_dir: Path, run_in_process) -> None:

@@ -455,7 +455,8 @@ def test_an_event_older_than_one_already_handled_for_its_gesture_is_stale():
 
 
 def test_the_manifest_subscribes_to_reactions_with_the_scopes_teaching_uses():
-    manifest = yaml.safe_load((Path(__file__).resolve().parent.parent / "adapters/slack/manifest.yaml").read_text(encoding="utf-8"))
+    path = Path(__file__).resolve().parent.parent / "adapters" / "slack" / "manifest.yaml"
+    manifest = yaml.safe_load(path.read_text(encoding="utf-8"))
     events = set(manifest["settings"]["event_subscriptions"]["bot_events"])
     scopes = set(manifest["oauth_config"]["scopes"]["bot"])
     assert {"reaction_added", "reaction_removed"} <= events
