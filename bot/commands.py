@@ -43,14 +43,16 @@ USAGE_ZH = (
     "/faq <问题或关键词>  查找答案\n"
     "/faq list [分类]  列出条目\n"
     "/faq show <编号|id>  查看完整回答\n"
-    "/faq help  显示本帮助"
+    "/faq help  显示本帮助\n"
+    "维护者：/faq add 问题 | 回答（或回复答案消息发送 /faq add）添加问答，/faq forget <编号|id> 删除学到的条目"
 )
 USAGE_EN = (
     "Usage:\n"
     "/faq <question or keywords>  look up an answer\n"
     "/faq list [section]  list entries\n"
     "/faq show <n|id>  the full answer\n"
-    "/faq help  this help"
+    "/faq help  this help\n"
+    "Maintainers: /faq add question | answer adds a pair, /faq forget <n|id> removes a learned entry"
 )
 
 

@@ -43,6 +43,7 @@ FUZZY_KEYWORD_CUTOFF = 86
 FUZZY_POOL = 12
 PROFILE_BODY_CHARS = 4000
 COMMON_POSTINGS = 5000
+EXACT_PHRASING_CONFIDENCE = 0.99
 
 
 @dataclass(frozen=True)
@@ -524,6 +525,11 @@ def rank_with_signals(index: Index, text: str, k: int = 5) -> list[tuple[int, fl
             similarity_margin=sim - other_sim,
             agrees=pos == best_sim == top_classes[0],
         )
-        out.append((pos, index.calibration.confidence(sig), sig))
+        confidence = index.calibration.confidence(sig)
+        if text in index.entry_phrasings[pos]:
+            # the message is, after normalisation, one of the entry's own phrasings
+            # (a title, an alias, a question taught in chat): that is decisive
+            confidence = max(confidence, EXACT_PHRASING_CONFIDENCE)
+        out.append((pos, confidence, sig))
     out.sort(key=lambda item: -item[1])
     return out[:k]

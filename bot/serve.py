@@ -20,8 +20,13 @@ logger = logging.getLogger("faqbot")
 
 
 def build_context(config: Config) -> BotContext:
+    """Engine and learned knowledge for one process; a damaged learned.yaml stops the start."""
+    from .learning import Learner
+
     engine = Engine.from_packs(config.packs, config.thresholds)
-    return BotContext(config=config, engine=engine, json_logs=config.log.format == "json")
+    ctx = BotContext(config=config, engine=engine, json_logs=config.log.format == "json")
+    ctx.learner = Learner.open(engine, config)
+    return ctx
 
 
 def load_service(name: str, ctx: BotContext) -> Service:

@@ -169,6 +169,11 @@ def test_the_manifest_asks_for_what_the_app_listens_to_and_no_more():
 
     manifest = yaml.safe_load((REPO / "adapters" / "slack" / "manifest.yaml").read_text(encoding="utf-8"))
     assert [c["command"] for c in manifest["features"]["slash_commands"]] == [COMMAND]
-    assert set(manifest["settings"]["event_subscriptions"]["bot_events"]) == {"app_mention", "message.channels", "message.groups"}
-    assert set(manifest["oauth_config"]["scopes"]["bot"]) == {"app_mentions:read", "chat:write", "commands", "channels:history", "groups:history"}
+    assert set(manifest["settings"]["event_subscriptions"]["bot_events"]) == {
+        "app_mention", "message.channels", "message.groups", "reaction_added", "reaction_removed"
+    }
+    assert set(manifest["oauth_config"]["scopes"]["bot"]) == {
+        "app_mentions:read", "chat:write", "commands", "channels:history", "groups:history",
+        "reactions:read", "reactions:write", "usergroups:read",
+    }
     assert manifest["settings"]["interactivity"]["is_enabled"] and manifest["settings"]["socket_mode_enabled"]
