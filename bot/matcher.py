@@ -326,25 +326,43 @@ def build_index(
     )
 
 
+def _group_max(values: np.ndarray, sizes: Sequence[int]) -> np.ndarray:
+    """Maximum of each consecutive run of `sizes` values (0 for an empty run)."""
+    out = np.zeros(len(sizes))
+    sizes = np.asarray(sizes)
+    filled = sizes > 0
+    if filled.any():
+        starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])[filled]
+        out[filled] = np.maximum.reduceat(values, starts)
+    return np.maximum(out, 0.0)
+
+
+def keyword_scores(groups: Sequence[Sequence[str]], text: str) -> np.ndarray:
+    """For each group of keywords (one entry's), how strongly they occur in the
+    message, in [0, 1]: partial fuzzy matching, weighted by keyword length so that
+    one short shared token cannot score full marks. One rapidfuzz call for all."""
+    kept = [[kw for kw in kws if len(kw) <= len(text) + 2] for kws in groups]
+    flat = [kw for kws in kept for kw in kws]
+    if not flat:
+        return np.zeros(len(groups))
+    ratios = process.cdist([text], flat, scorer=fuzz.partial_ratio, score_cutoff=FUZZY_KEYWORD_CUTOFF)[0].astype(float)
+    strength = np.minimum(1.0, np.fromiter(map(len, flat), dtype=float, count=len(flat)) / DECISIVE_KEYWORD_CHARS)
+    values = np.where(ratios > 0, strength * (ratios - FUZZY_KEYWORD_CUTOFF) / (100 - FUZZY_KEYWORD_CUTOFF), 0.0)
+    return _group_max(values, [len(k) for k in kept])
+
+
 def keyword_score(keywords: Sequence[str], text: str) -> float:
-    """How strongly the entry's distinctive terms occur in the message, in [0, 1]."""
-    best = 0.0
-    for kw in keywords:
-        if len(kw) > len(text) + 2:
-            continue
-        ratio = fuzz.partial_ratio(kw, text, score_cutoff=FUZZY_KEYWORD_CUTOFF)
-        if not ratio:
-            continue
-        strength = min(1.0, len(kw) / DECISIVE_KEYWORD_CHARS)
-        best = max(best, strength * (ratio - FUZZY_KEYWORD_CUTOFF) / (100 - FUZZY_KEYWORD_CUTOFF))
-    return best
+    return float(keyword_scores([keywords], text)[0])
 
 
-def fuzzy_phrasing_score(phrasings: Sequence[str], text: str) -> float:
-    """Closest phrasing by edit distance: typos that split character n-grams."""
-    found = process.extractOne(text, phrasings, scorer=fuzz.ratio) if phrasings else None
-    best = found[1] / 100.0 if found else 0.0
-    return max(0.0, (best - 0.5) * 2)
+def fuzzy_phrasing_scores(groups: Sequence[Sequence[str]], text: str) -> np.ndarray:
+    """For each group of phrasings, the closest by edit distance, rescaled so
+    that half-similar counts as nothing: typos that split character n-grams."""
+    flat = [p for ps in groups for p in ps]
+    if not flat:
+        return np.zeros(len(groups))
+    ratios = process.cdist([text], flat, scorer=fuzz.ratio)[0].astype(float)
+    return _group_max((ratios / 100.0 - 0.5) * 2, [len(ps) for ps in groups])
 
 
 class NaiveBayes:
@@ -425,6 +443,11 @@ def _training_docs(entry: Entry) -> list[str]:
     return [d for d in docs if d]
 
 
+def _logits(p: np.ndarray) -> np.ndarray:
+    p = np.clip(p, 0.01, 0.99)
+    return np.log(p / (1 - p))
+
+
 def _logit(p: float) -> float:
     # bounded, so that no single piece of evidence can decide alone
     p = min(max(p, 0.01), 0.99)
@@ -460,8 +483,12 @@ class Calibration:
     intercept: float = -1.31
 
     def confidence(self, sig: Signals) -> float:
-        z = self.intercept + sum(c * x for c, x in zip(self.coef, feature_vector(sig)))
-        return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
+        return float(self.confidences(np.asarray([feature_vector(sig)]))[0])
+
+    def confidences(self, features: np.ndarray) -> np.ndarray:
+        """P(right) for each row of features (in FEATURES order)."""
+        z = np.clip(self.intercept + features @ np.asarray(self.coef), -50.0, 50.0)
+        return 1.0 / (1.0 + np.exp(-z))
 
 
 def rank(index: Index, text: str, k: int = 5) -> list[Scored]:
@@ -495,41 +522,46 @@ def rank_with_signals(index: Index, text: str, k: int = 5) -> list[tuple[int, fl
     out_of_scope = float(posterior[:off].sum())
     by_class = np.argsort(-posterior[off:])
     pool = list(dict.fromkeys([int(p) for p in np.argsort(-base)[: max(FUZZY_POOL, k)]] + [int(p) for p in by_class[:5]]))
-    similarity = {}
-    for pos in pool:
-        kw = keyword_score(index.keywords[pos], text)
-        fz = fuzzy_phrasing_score(index.entry_phrasings[pos], text)
-        raw = base[pos] + w.keyword * kw + w.fuzzy_phrasing * fz
-        # a message closer to a known out-of-scope phrasing than to this entry's
-        # own phrasings is probably not this entry's question
-        raw -= w.negative * max(0.0, neg - phr[pos] + w.negative_slack)
-        similarity[pos] = (float(min(1.0, max(0.0, raw * w.scale))), kw, fz)
-    best_sim = max(similarity, key=lambda p: similarity[p][0])
-    top_two = sorted((v[0] for v in similarity.values()), reverse=True)[:2] + [0.0]
+    at = np.asarray(pool)
+    kws = keyword_scores([index.keywords[p] for p in pool], text)
+    fzs = fuzzy_phrasing_scores([index.entry_phrasings[p] for p in pool], text)
+    # a message closer to a known out-of-scope phrasing than to an entry's own
+    # phrasings is probably not that entry's question
+    raw = base[at] + w.keyword * kws + w.fuzzy_phrasing * fzs - w.negative * np.maximum(0.0, neg - phr[at] + w.negative_slack)
+    sim = np.clip(raw * w.scale, 0.0, 1.0)
+    order = np.argsort(-sim)
+    best_sim = pool[int(order[0])]
+    second = sim[order[1]] if len(order) > 1 else 0.0
+    other_sim = np.where(np.arange(len(pool)) == order[0], second, sim[order[0]])
     top_classes = [int(p) for p in by_class[:2]]
-    out = []
-    for pos in pool:
-        sim, kw, fz = similarity[pos]
-        other_sim = top_two[1] if top_two[0] == sim else top_two[0]
-        other_class = top_classes[1] if top_classes[0] == pos else top_classes[0]
-        sig = Signals(
-            posterior=float(posterior[pos + off]),
-            out_of_scope=out_of_scope,
-            runner_up=float(posterior[other_class + off]) if n > 1 else 0.0,
-            similarity=sim,
-            phrasing=float(phr[pos]),
-            profile=float(prof[pos]),
-            keyword=kw,
-            fuzzy=fz,
-            negative=neg,
-            similarity_margin=sim - other_sim,
-            agrees=pos == best_sim == top_classes[0],
-        )
-        confidence = index.calibration.confidence(sig)
+    other_class = np.where(at == top_classes[0], top_classes[-1], top_classes[0])
+    post = posterior[at + off]
+    runner = posterior[other_class + off] if n > 1 else np.zeros(len(pool))
+    agrees = (at == best_sim) & (at == top_classes[0])
+    features = np.column_stack(
+        [_logits(post), np.full(len(pool), _logit(out_of_scope)), sim, phr[at], kws, sim - other_sim, agrees, _logits(runner)]
+    )
+    confidence = index.calibration.confidences(features)
+    for i, pos in enumerate(pool):
         if text in index.entry_phrasings[pos]:
             # the message is, after normalisation, one of the entry's own phrasings
             # (a title, an alias, a question taught in chat): that is decisive
-            confidence = max(confidence, EXACT_PHRASING_CONFIDENCE)
-        out.append((pos, confidence, sig))
-    out.sort(key=lambda item: -item[1])
-    return out[:k]
+            confidence[i] = max(confidence[i], EXACT_PHRASING_CONFIDENCE)
+    out = []
+    for i in np.argsort(-confidence, kind="stable")[:k]:
+        pos = pool[int(i)]
+        sig = Signals(
+            posterior=float(post[i]),
+            out_of_scope=out_of_scope,
+            runner_up=float(runner[i]),
+            similarity=float(sim[i]),
+            phrasing=float(phr[pos]),
+            profile=float(prof[pos]),
+            keyword=float(kws[i]),
+            fuzzy=float(fzs[i]),
+            negative=neg,
+            similarity_margin=float(sim[i] - other_sim[i]),
+            agrees=bool(agrees[i]),
+        )
+        out.append((pos, float(confidence[i]), sig))
+    return out
