@@ -40,9 +40,10 @@ MIN_KEYWORD_CHARS = 4
 # shorter ones count for proportionally less, so one shared token cannot score 1.
 DECISIVE_KEYWORD_CHARS = 18
 FUZZY_KEYWORD_CUTOFF = 86
-FUZZY_POOL = 12
+FUZZY_POOL = 8
 PROFILE_BODY_CHARS = 4000
 COMMON_POSTINGS = 5000
+MAX_QUERY_FEATURES = 160
 EXACT_PHRASING_CONFIDENCE = 0.99
 
 
@@ -168,7 +169,14 @@ class Vectorizer:
             offset += max(len(block.vocabulary), 1)
         fids, v = np.concatenate(ids), np.concatenate(vals)
         norm = np.linalg.norm(v)
-        return (fids, v / norm) if norm else (fids[:0], v[:0])
+        if not norm:
+            return fids[:0], v[:0]
+        if len(v) > MAX_QUERY_FEATURES:
+            # a long message's lightest features (common n-grams) move no score
+            # noticeably but cost most of the lookups: keep the heaviest
+            keep = np.argpartition(-v, MAX_QUERY_FEATURES)[:MAX_QUERY_FEATURES]
+            fids, v = fids[keep], v[keep]
+        return fids, v / norm
 
 
 class Postings:
@@ -358,9 +366,12 @@ def keyword_score(keywords: Sequence[str], text: str) -> float:
 def fuzzy_phrasing_scores(groups: Sequence[Sequence[str]], text: str) -> np.ndarray:
     """For each group of phrasings, the closest by edit distance, rescaled so
     that half-similar counts as nothing: typos that split character n-grams."""
-    flat = [p for ps in groups for p in ps]
+    flat = [p for ps in groups for p in ps if len(text) <= 3 * len(p)]
     if not flat:
+        # ratio = 2·matches / (len_a + len_b): against a text over three times longer
+        # no phrasing can pass 0.5, which scores nothing, so skip the work
         return np.zeros(len(groups))
+    groups = [[p for p in ps if len(text) <= 3 * len(p)] for ps in groups]
     ratios = process.cdist([text], flat, scorer=fuzz.ratio)[0].astype(float)
     return _group_max((ratios / 100.0 - 0.5) * 2, [len(ps) for ps in groups])
 
@@ -521,7 +532,7 @@ def rank_with_signals(index: Index, text: str, k: int = 5) -> list[tuple[int, fl
     posterior = np.exp(index.nb.log_posterior(fids, vals, w.nb_temperature, prior))
     out_of_scope = float(posterior[:off].sum())
     by_class = np.argsort(-posterior[off:])
-    pool = list(dict.fromkeys([int(p) for p in np.argsort(-base)[: max(FUZZY_POOL, k)]] + [int(p) for p in by_class[:5]]))
+    pool = list(dict.fromkeys([int(p) for p in np.argsort(-base)[: max(FUZZY_POOL, k)]] + [int(p) for p in by_class[:4]]))
     at = np.asarray(pool)
     kws = keyword_scores([index.keywords[p] for p in pool], text)
     fzs = fuzzy_phrasing_scores([index.entry_phrasings[p] for p in pool], text)

@@ -80,8 +80,23 @@ def normalize(text: str, max_chars: int = MAX_MATCH_CHARS) -> str:
     text = _URL.sub(" ", text)
     text = _MENTION.sub(" ", text)
     text = text.casefold()
+    text = _drop_repeated_lines(text)
     text = _SPACE.sub(" ", text).strip()
     return text[:max_chars]
+
+
+def _drop_repeated_lines(text: str) -> str:
+    """Pasted logs repeat the same line many times; once says it all."""
+    if "\n" not in text:
+        return text
+    seen: set[str] = set()
+    kept = []
+    for line in text.split("\n"):
+        key = line.strip()
+        if key and key not in seen:
+            seen.add(key)
+            kept.append(key)
+    return "\n".join(kept)
 
 
 def detect_lang(text: str) -> str:
