@@ -344,6 +344,18 @@ def test_wrong_emoji_on_the_bot_answer_rejects_it_and_withdraws_the_answer(fake,
     assert [(r.query, r.entry_id) for r in learned(service).rejections] == [(normalize(SLOW_PULL), "slow-pull")]
 
 
+def test_removing_the_wrong_emoji_lets_the_entry_answer_that_question_again(fake, start):
+    service = start()
+    answer = bot_answer(fake, service, SLOW_PULL, 1)
+    fake.lagrange_reaction(GROUP, answer, MAINTAINER, WRONG)
+    fake.lagrange_reaction(GROUP, answer, MAINTAINER, WRONG, added=False)
+    again = ask(fake, SLOW_PULL, user=BOB)
+    undone, answered = fake.wait_calls("send_group_msg", 3)[1:]
+    assert body(undone) == "已撤销" and [s["type"] for s in undone.params["message"]] == ["text"]
+    assert quoted(answered) == str(again) and body(answered).startswith(SAMPLE_ENTRIES[0]["answer"][:10])
+    assert learned(service).rejections == () and not reactions(fake)
+
+
 def test_a_wrong_answer_that_cannot_be_deleted_gets_a_withdrawn_note(fake, start):
     service = start()
     answer = bot_answer(fake, service, SLOW_PULL, 1)

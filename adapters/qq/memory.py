@@ -5,9 +5,10 @@ of per-group or per-message state lives in an `Expiring` map: the oldest keys
 go first when it is full, and keys older than the time-to-live are gone.
 
 `SentMessages` remembers which bot message answered which question (or offered
-which candidates), so a number sent in reply to a list picks from it, and so
-the coming teaching-by-reaction can tell what a reaction refers to. Time is
-passed in (monotonic seconds), which keeps all of this pure and testable.
+which candidates), so a number sent in reply to a list picks from it, and so a
+teaching reaction on the bot's answer can tell which question and entry it was
+about. Time is passed in (monotonic seconds), which keeps all of this pure and
+testable.
 """
 from __future__ import annotations
 

@@ -91,8 +91,11 @@ class Teacher:
         src = MessageRef(PLATFORM, r.group_id, r.message_id)
         if not gesture.added:
             outcome = await self._learn(self.learner.undo, actor, gesture.key, src)
-            # "nothing to undo" after every removed thumbs-up would be noise
-            return self._ack(r, outcome, Attempt(Move.UNREACT, r.message_id)) if outcome.changed else None
+            if not outcome.changed:
+                return None  # "nothing to undo" after every removed thumbs-up would be noise
+            if gesture.kind is Kind.WRONG:  # the answer it withdrew is gone: say it unquoted
+                return Outgoing(r.self_id, outcome.message, SentRecord(r.group_id, r.operator_id, "", ""))
+            return self._ack(r, outcome, Attempt(Move.UNREACT, r.message_id))
         answered = self.sent.get(r.message_id, self.clock())
         if answered is not None:
             return await self._on_answer(r, gesture, actor, answered, src)
