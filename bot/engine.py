@@ -47,6 +47,7 @@ class _State:
     index: Index
     overlay: LearnedOverlay = LearnedOverlay()
     rejected: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # entry id -> normalised queries
+    fitted: int = -1  # revision of the overlay the vocabulary was last fitted with (-1: the packs alone)
 
 
 def _rejection_map(overlay: LearnedOverlay) -> dict[str, tuple[str, ...]]:
@@ -184,12 +185,15 @@ class Engine:
         index = self._compose(entries, overlay, negatives)  # the slow part, outside the lock
         with self._lock:
             current = self._state
+            fitted = overlay.revision
             if current.overlay is not overlay:  # learned meanwhile: add it, or start over after a removal
                 grown = self._extend(_State(index, overlay), current.overlay)
-                index = grown if grown is not None else self._compose(entries, current.overlay, negatives)
+                if grown is None:
+                    grown, fitted = self._compose(entries, current.overlay, negatives), current.overlay.revision
+                index = grown
             self._pack_entries = entries
             self.negatives = negatives
-            self._state = _State(index, current.overlay, _rejection_map(current.overlay))
+            self._state = _State(index, current.overlay, _rejection_map(current.overlay), fitted)
             if packs:
                 self.packs = tuple(packs)
 
@@ -205,9 +209,10 @@ class Engine:
             if overlay.revision < current.overlay.revision:
                 return False
             index = None if rebuild else self._extend(current, overlay)
+            fitted = current.fitted
             if index is None:
-                index = self._compose(self._pack_entries, overlay)
-            self._state = _State(index, overlay, _rejection_map(overlay))
+                index, fitted = self._compose(self._pack_entries, overlay), overlay.revision
+            self._state = _State(index, overlay, _rejection_map(overlay), fitted)
             return True
 
     @staticmethod
@@ -235,11 +240,13 @@ class Engine:
             current = self._state
             if self._pack_entries is not pack_entries or self.negatives is not negatives:
                 return False
+            if current.fitted > start.overlay.revision:
+                return False  # a refit begun later is in place already: it knows more words than this one
             if current.overlay is not start.overlay:
                 index = self._extend(_State(index, start.overlay), current.overlay)
                 if index is None:
                     return False
-            self._state = _State(index, current.overlay, current.rejected)
+            self._state = _State(index, current.overlay, current.rejected, start.overlay.revision)
             return True
 
     def _compose(self, pack_entries: Sequence[Entry], overlay: LearnedOverlay, negatives: Optional[Sequence[str]] = None) -> Index:
