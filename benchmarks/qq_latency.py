@@ -21,9 +21,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -42,6 +40,7 @@ from bot.runtime import BotContext  # noqa: E402
 from bot.types import Thresholds  # noqa: E402
 from conftest import write_pack  # noqa: E402
 from fake_onebot import FakeOneBot, at, text  # noqa: E402
+from process import faqbot_process  # noqa: E402
 
 TOKEN = "bench"
 BOT = 10001
@@ -100,21 +99,9 @@ def report(name: str, values: list[float]) -> str:
     )
 
 
-@contextlib.contextmanager
-def bot_process(config: Path) -> Iterator[None]:
+def bot_process(config: Path):
     """`faqbot qq` as its own process, as it runs next to NapCat."""
-    env = {**os.environ, "ONEBOT_ACCESS_TOKEN": TOKEN, "PYTHONPATH": str(REPO)}
-    proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "qq", "--config", str(config)], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        yield
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    return faqbot_process("qq", "--config", str(config), env={"ONEBOT_ACCESS_TOKEN": TOKEN}, stop_timeout=10)
 
 
 @contextlib.contextmanager

@@ -34,10 +34,8 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import os
 import random
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -55,6 +53,7 @@ from bot.engine import Engine  # noqa: E402
 from bot.learning import Learner  # noqa: E402
 from bot.runtime import BotContext  # noqa: E402
 from fake_onebot import FakeOneBot, at, reply, text  # noqa: E402
+from process import faqbot_process  # noqa: E402
 
 TOKEN = "bench"
 BOT, MAINTAINER, ALICE, BOB, CAROL = 10001, 30001, 20001, 20002, 20003
@@ -129,18 +128,8 @@ def bot_process(fake: FakeOneBot, pack: Path, data_dir: Path) -> Iterator[None]:
         "packs": [str(pack)], "data_dir": str(data_dir), "reload": False, "http": {"enabled": False},
         "maintainers": {"qq": [str(MAINTAINER)]}, "qq": {"enabled": True, "ws_url": fake.url},
     }), encoding="utf-8")
-    env = {**os.environ, "ONEBOT_ACCESS_TOKEN": TOKEN, "PYTHONPATH": str(REPO)}
-    proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "run", "--config", str(config)], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
+    with faqbot_process("run", "--config", str(config), env={"ONEBOT_ACCESS_TOKEN": TOKEN}):
         yield
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 def run(events: int, pack: Path, in_process: bool) -> dict:

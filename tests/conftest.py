@@ -9,7 +9,6 @@ import pytest
 import yaml
 
 from bot.engine import Engine
-from bot.pack import load_pack
 from bot.types import Thresholds
 
 SAMPLE_ENTRIES = [

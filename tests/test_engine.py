@@ -4,7 +4,7 @@ import pytest
 import scipy.sparse as sp
 from sklearn.naive_bayes import MultinomialNB
 
-from bot.engine import Engine, decide
+from bot.engine import decide
 from bot.matcher import NaiveBayes, keyword_score
 from bot.types import LANG_EN, LANG_ZH, Candidate, Decision, Entry, Mode, Reason, Thresholds
 

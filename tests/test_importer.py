@@ -1,5 +1,4 @@
 """Markdown import: headings become entries; re-import keeps hand-written fields."""
-from pathlib import Path
 
 import yaml
 

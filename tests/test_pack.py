@@ -7,7 +7,7 @@ import yaml
 from bot.pack import check_pack, load_pack
 from bot.types import PackError
 
-from conftest import SAMPLE_ENTRIES, write_pack
+from conftest import SAMPLE_ENTRIES
 
 
 def _problems(folder: Path) -> list[str]:

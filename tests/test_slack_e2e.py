@@ -330,6 +330,10 @@ def test_votes_are_recorded_per_entry_and_query_and_a_second_click_replaces_the_
     thanks = mock.wait_for("chat.postEphemeral", 3)
     assert [c.params["user"] for c in thanks] == ["U0005", "U0006", "U0005"]
     assert thanks[0].params["thread_ts"] == event["ts"]
+    # every click is counted for /metrics
+    metrics = bot.service.ctx.metrics
+    assert metrics.value("feedback", platform="slack", vote="up") == 2
+    assert metrics.value("feedback", platform="slack", vote="down") == 1
 
 
 @http_only

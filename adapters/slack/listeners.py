@@ -172,6 +172,7 @@ class SlackBot:
         except (OSError, ValueError) as exc:
             log.error("could not record feedback on %s: %s", value.entry_id, exc)
             return
+        self.ctx.metrics.inc("feedback", platform=PLATFORM, vote="up" if up else "down")
         self._tell(click, thanks_text(value.lang, up))
 
     def on_pick(self, body: dict) -> None:
