@@ -23,8 +23,8 @@ import math
 import re
 from array import array
 from collections import Counter
-from dataclasses import dataclass, replace
-from typing import Callable, Optional, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Callable, Mapping, Optional, Sequence
 
 import numpy as np
 import scipy.sparse as sp
@@ -249,6 +249,9 @@ class Index:
     nb: NaiveBayes  # classes [0, nb_offset): out-of-scope phrasings; nb_offset + i: entries[i]
     calibration: "Calibration"
     nb_offset: int = 1
+    # normalised phrasing -> entries that have it, so an exact match always competes,
+    # even for an entry learned in place whose words the vocabulary does not know yet
+    exact: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.entries)
@@ -268,6 +271,7 @@ class Index:
             phrasings=self.phrasings.grow(rows),
             phrasing_owner=np.concatenate([self.phrasing_owner, np.full(len(norms), owner)]),
             entry_phrasings=tuple(per_entry),
+            exact=_with_exact(self.exact, owner, norms),
         )
 
     def with_entry(self, entry: Entry) -> "Index":
@@ -284,6 +288,18 @@ class Index:
             entry_phrasings=self.entry_phrasings + ((),),
         )
         return grown.with_phrasings(owner, _phrasings(entry))
+
+
+def _with_exact(
+    exact: Mapping[str, tuple[int, ...]], owner: Optional[int], texts: Sequence[str], per_entry: Sequence[Sequence[str]] = ()
+) -> dict[str, tuple[int, ...]]:
+    """A copy of `exact` with `texts` added for `owner` (or every entry's phrasings)."""
+    out = dict(exact)
+    pairs = [(owner, t) for t in texts] if owner is not None else [(pos, t) for pos, ts in enumerate(per_entry) for t in ts]
+    for pos, text in pairs:
+        if pos not in out.get(text, ()):
+            out[text] = out.get(text, ()) + (pos,)
+    return out
 
 
 def build_index(
@@ -324,6 +340,7 @@ def build_index(
         phrasings=Postings(matrix[:cut1]),
         phrasing_owner=np.asarray(owners, dtype=np.int64),
         entry_phrasings=tuple(per_entry),
+        exact=_with_exact({}, None, (), per_entry),
         profiles=Postings(matrix[cut1:cut2]),
         negatives=Postings(matrix[cut2:cut3]),
         keywords=tuple(_keywords(e) for e in entries),
@@ -532,7 +549,13 @@ def rank_with_signals(index: Index, text: str, k: int = 5) -> list[tuple[int, fl
     posterior = np.exp(index.nb.log_posterior(fids, vals, w.nb_temperature, prior))
     out_of_scope = float(posterior[:off].sum())
     by_class = np.argsort(-posterior[off:])
-    pool = list(dict.fromkeys([int(p) for p in np.argsort(-base)[: max(FUZZY_POOL, k)]] + [int(p) for p in by_class[:4]]))
+    pool = list(
+        dict.fromkeys(
+            [int(p) for p in np.argsort(-base)[: max(FUZZY_POOL, k)]]
+            + [int(p) for p in by_class[:4]]
+            + list(index.exact.get(text, ()))
+        )
+    )
     at = np.asarray(pool)
     kws = keyword_scores([index.keywords[p] for p in pool], text)
     fzs = fuzzy_phrasing_scores([index.entry_phrasings[p] for p in pool], text)
@@ -553,11 +576,11 @@ def rank_with_signals(index: Index, text: str, k: int = 5) -> list[tuple[int, fl
         [_logits(post), np.full(len(pool), _logit(out_of_scope)), sim, phr[at], kws, sim - other_sim, agrees, _logits(runner)]
     )
     confidence = index.calibration.confidences(features)
-    for i, pos in enumerate(pool):
-        if text in index.entry_phrasings[pos]:
-            # the message is, after normalisation, one of the entry's own phrasings
-            # (a title, an alias, a question taught in chat): that is decisive
-            confidence[i] = max(confidence[i], EXACT_PHRASING_CONFIDENCE)
+    for pos in index.exact.get(text, ()):
+        # the message is, after normalisation, one of the entry's own phrasings
+        # (a title, an alias, a question taught in chat): that is decisive
+        i = pool.index(pos)
+        confidence[i] = max(confidence[i], EXACT_PHRASING_CONFIDENCE)
     out = []
     for i in np.argsort(-confidence, kind="stable")[:k]:
         pos = pool[int(i)]

@@ -142,3 +142,14 @@ def test_concurrent_readers_see_whole_indexes(sample_engine, sample_pack_dir):
     for t in threads:
         t.join()
     assert not errors
+
+
+def test_exact_phrasing_of_an_entry_learned_in_place_is_decisive(sample_engine):
+    # none of these words is in the fitted vocabulary: only the exact match can find it
+    entry = Entry(id="learned-2", n=1002, question="zxqv frobnicate quux", answer="答案")
+    index = sample_engine.index.with_entry(entry)
+    from bot.matcher import rank
+    from bot.normalize import normalize
+
+    top = rank(index, normalize("ZXQV frobnicate quux"), 3)[0]
+    assert index.entries[top.index].id == "learned-2" and top.score >= 0.99
