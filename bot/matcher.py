@@ -576,11 +576,12 @@ def rank_with_signals(index: Index, text: str, k: int = 5) -> list[tuple[int, fl
         [_logits(post), np.full(len(pool), _logit(out_of_scope)), sim, phr[at], kws, sim - other_sim, agrees, _logits(runner)]
     )
     confidence = index.calibration.confidences(features)
-    for pos in index.exact.get(text, ()):
+    for age, pos in enumerate(reversed(index.exact.get(text, ()))):
         # the message is, after normalisation, one of the entry's own phrasings
-        # (a title, an alias, a question taught in chat): that is decisive
+        # (a title, an alias, a question taught in chat): that is decisive; when
+        # several entries share it (a maintainer insisted on a new one), the newest wins
         i = pool.index(pos)
-        confidence[i] = max(confidence[i], EXACT_PHRASING_CONFIDENCE)
+        confidence[i] = max(confidence[i], EXACT_PHRASING_CONFIDENCE - 0.01 * min(age, 10))
     out = []
     for i in np.argsort(-confidence, kind="stable")[:k]:
         pos = pool[int(i)]

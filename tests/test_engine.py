@@ -153,3 +153,16 @@ def test_exact_phrasing_of_an_entry_learned_in_place_is_decisive(sample_engine):
 
     top = rank(index, normalize("ZXQV frobnicate quux"), 3)[0]
     assert index.entries[top.index].id == "learned-2" and top.score >= 0.99
+
+
+def test_the_newest_of_entries_sharing_a_phrasing_wins(sample_engine):
+    from bot.matcher import rank
+    from bot.normalize import normalize
+
+    older = Entry(id="learned-3", n=1003, question="zxqv 的容器连不上", answer="旧答案")
+    newer = Entry(id="learned-4", n=1004, question="zxqv 的容器连不上", answer="新答案")
+    index = sample_engine.index.with_entry(older).with_entry(newer)
+    ranked = rank(index, normalize("zxqv 的容器连不上"), 3)
+    assert [index.entries[s.index].id for s in ranked[:2]] == ["learned-4", "learned-3"]
+    cands = tuple(Candidate(index.entries[s.index], s.score) for s in ranked)
+    assert decide(cands, sample_engine.thresholds, Mode.REPLY) == (Decision.ANSWER, Reason.CONFIDENT)
