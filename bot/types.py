@@ -140,7 +140,7 @@ class Thresholds:
     reply: float = 0.65
     ambient: float = 0.75
     # below reply but at or above this, offer "did you mean" candidates
-    suggest: float = 0.25
+    suggest: float = 0.15
     # top two closer than this (and top under `decisive`) -> offer both instead of guessing
     margin: float = 0.04
     decisive: float = 0.85
