@@ -74,7 +74,8 @@ class ConsoleSession:
             return entry_list_text(self.engine.list_entries(command.arg), lang)
         if command.kind is CommandKind.SHOW:
             entry = self.engine.find(command.arg)
-            return entry_full_text(entry, lang) if entry else f"no entry {command.arg!r}"
+            # "/faq show 12": the sub-command is English whatever the asker speaks; the number is not
+            return entry_full_text(entry, detect_lang(command.arg)) if entry else f"no entry {command.arg!r}"
         if command.kind in (CommandKind.ADD, CommandKind.FORGET):
             return "teaching is done in the chat platforms by maintainers (see README)"
         return USAGE_EN if lang == LANG_EN else USAGE_ZH
