@@ -18,7 +18,7 @@ RoleLookup = Callable[[str, str, str], Awaitable[Optional[str]]]
 
 LOOKUP_TTL_S = 60.0
 SEEN_TTL_S = 24 * 3600.0
-CAPACITY = 20_000
+CAPACITY = 5_000
 
 
 class MemberRoles:

@@ -12,7 +12,7 @@ from bot.config import RateLimit
 from .bounded import BoundedMap
 
 MAX_CHANNELS = 10_000
-MAX_THREADS = 50_000
+MAX_THREADS = 10_000
 THREAD_MEMORY_S = 7 * 24 * 3600.0  # a thread quiet for a week may be answered again
 
 

@@ -11,7 +11,7 @@ from typing import Optional
 
 from .bounded import BoundedMap
 
-MAX_ANSWERS = 20_000
+MAX_ANSWERS = 5_000
 ANSWER_MEMORY_S = 30 * 24 * 3600.0
 
 

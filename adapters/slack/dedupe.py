@@ -21,7 +21,7 @@ log = logging.getLogger("faqbot.slack")
 # Slack gives up retrying after about an hour; an hour of event ids is a few
 # thousand entries for a busy workspace.
 EVENT_MEMORY_S = 3600.0
-MAX_EVENTS = 50_000
+MAX_EVENTS = 10_000
 
 
 def new_memory() -> BoundedMap:

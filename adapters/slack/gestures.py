@@ -19,7 +19,7 @@ from bot.config import Learning
 from .bounded import BoundedMap
 from .payloads import Reaction, SlashCommand, emoji_name
 
-MAX_GESTURES = 50_000
+MAX_GESTURES = 10_000
 GESTURE_MEMORY_S = 24 * 3600.0
 
 
