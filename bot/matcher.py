@@ -24,6 +24,7 @@ import re
 from array import array
 from collections import Counter
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Callable, Mapping, Optional, Sequence
 
 import numpy as np
@@ -256,6 +257,14 @@ class Index:
     def __len__(self) -> int:
         return len(self.entries)
 
+    @cached_property
+    def stacked(self) -> tuple["Postings", tuple[int, int, int]]:
+        """Phrasings, profiles, negatives and classifier weights as one matrix (built
+        on first use), so a query does one postings lookup instead of four."""
+        parts = [self.phrasings.matrix, self.profiles.matrix, self.negatives.matrix, self.nb.weights.matrix]
+        cuts = np.cumsum([m.shape[0] for m in parts[:3]])
+        return Postings(sp.vstack([m.tocsr() for m in parts], format="csr")), (int(cuts[0]), int(cuts[1]), int(cuts[2]))
+
     def with_phrasings(self, owner: int, texts: Sequence[str]) -> "Index":
         """A new index with extra phrasings for an existing entry (learned aliases)."""
         known = set(self.entry_phrasings[owner])
@@ -383,12 +392,13 @@ def keyword_score(keywords: Sequence[str], text: str) -> float:
 def fuzzy_phrasing_scores(groups: Sequence[Sequence[str]], text: str) -> np.ndarray:
     """For each group of phrasings, the closest by edit distance, rescaled so
     that half-similar counts as nothing: typos that split character n-grams."""
-    flat = [p for ps in groups for p in ps if len(text) <= 3 * len(p)]
+    # ratio = 2·matches / (len_a + len_b): against a text over three times longer
+    # no phrasing can pass 0.5, which scores nothing, so skip the work
+    shortest = len(text) / 3
+    groups = [[p for p in ps if len(p) >= shortest] for ps in groups]
+    flat = [p for ps in groups for p in ps]
     if not flat:
-        # ratio = 2·matches / (len_a + len_b): against a text over three times longer
-        # no phrasing can pass 0.5, which scores nothing, so skip the work
         return np.zeros(len(groups))
-    groups = [[p for p in ps if len(text) <= 3 * len(p)] for ps in groups]
     ratios = process.cdist([text], flat, scorer=fuzz.ratio)[0].astype(float)
     return _group_max((ratios / 100.0 - 0.5) * 2, [len(ps) for ps in groups])
 
@@ -441,9 +451,15 @@ class NaiveBayes:
     def log_posterior(
         self, fids: np.ndarray, vals: np.ndarray, temperature: float = 1.0, log_prior: Optional[np.ndarray] = None
     ) -> np.ndarray:
+        return self.posterior_from(self.weights.scores(fids, vals), float(vals.sum()), temperature, log_prior)
+
+    def posterior_from(
+        self, dot: np.ndarray, mass: float, temperature: float = 1.0, log_prior: Optional[np.ndarray] = None
+    ) -> np.ndarray:
+        """Log posterior from the weights' dot product with the query and its total mass."""
         # naive Bayes is overconfident (its features are far from independent);
         # a temperature softens the likelihood without changing its ranking
-        joint = (vals.sum() * self.const + self.weights.scores(fids, vals)) / temperature
+        joint = (mass * self.const + dot) / temperature
         if log_prior is not None:
             joint = joint + log_prior
         return joint - np.logaddexp.reduce(joint)
@@ -532,12 +548,12 @@ def rank_with_signals(index: Index, text: str, k: int = 5) -> list[tuple[int, fl
     if not len(fids):
         return []
     n = len(index.entries)
+    stacked, (c1, c2, c3) = index.stacked
+    every = stacked.scores(fids, vals)  # one lookup for the four matrices
+    sims, prof, neg_sims, nb_dot = every[:c1], every[c1:c2], every[c2:c3], every[c3:]
     phr = np.zeros(n)
-    sims = index.phrasings.scores(fids, vals)
     hit = np.flatnonzero(sims)
     np.maximum.at(phr, index.phrasing_owner[hit], sims[hit])
-    prof = index.profiles.scores(fids, vals)
-    neg_sims = index.negatives.scores(fids, vals)
     neg = float(neg_sims.max()) if len(neg_sims) else 0.0
     base = w.phrasing * phr + w.profile * prof
     off = index.nb_offset
@@ -546,7 +562,7 @@ def rank_with_signals(index: Index, text: str, k: int = 5) -> list[tuple[int, fl
     prior = np.empty(off + n)
     prior[:off] = math.log(w.out_of_scope_prior / off)
     prior[off:] = math.log((1 - w.out_of_scope_prior) / n)
-    posterior = np.exp(index.nb.log_posterior(fids, vals, w.nb_temperature, prior))
+    posterior = np.exp(index.nb.posterior_from(nb_dot, float(vals.sum()), w.nb_temperature, prior))
     out_of_scope = float(posterior[:off].sum())
     by_class = np.argsort(-posterior[off:])
     pool = list(
