@@ -28,6 +28,7 @@ class CommandKind(str, Enum):
 class Command:
     kind: CommandKind
     arg: str = ""
+    force: bool = False  # `add!`: a new entry even when the question already matches one
 
 
 _SUBCOMMANDS = {
@@ -61,11 +62,15 @@ def parse_command(args: str) -> Command:
     text = (args or "").strip()
     if not text:
         return Command(CommandKind.HELP)
-    head, _, rest = text.partition(" ")
-    kind = _SUBCOMMANDS.get(head.lower())
+    head, *more = text.split(None, 1)  # any whitespace: a pair may start on the next line
+    rest = more[0] if more else ""
+    force = head[-1:] in ("!", "！") and _SUBCOMMANDS.get(head[:-1].lower()) is CommandKind.ADD
+    kind = _SUBCOMMANDS.get(head[:-1].lower() if force else head.lower())
     if kind is None:
         return Command(CommandKind.ASK, text)
     rest = rest.strip()
+    if force:
+        return Command(kind, rest, force=True)
     if kind in (CommandKind.SHOW, CommandKind.FORGET) and not rest:
         return Command(CommandKind.HELP)
     return Command(kind, rest)

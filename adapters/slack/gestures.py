@@ -55,17 +55,11 @@ class TeachCommand:
     force: bool = False  # `/faq add!`: a new entry even when the question matches one
 
 
-_FORCED_ADD = re.compile(r"\s*(?:add|添加)[!！](?:\s+|\Z)", re.I)
-
-
 def teach_command(text: str) -> Optional[TeachCommand]:
     """`/faq add …`, `/faq add! …` or `/faq forget …`; None for every other command."""
-    forced = _FORCED_ADD.match(text or "")
-    if forced:
-        return TeachCommand(CommandKind.ADD, text[forced.end():].strip(), force=True)
     parsed = parse_command(text)
     if parsed.kind in (CommandKind.ADD, CommandKind.FORGET):
-        return TeachCommand(parsed.kind, parsed.arg)
+        return TeachCommand(parsed.kind, parsed.arg, force=parsed.force)
     return None
 
 
