@@ -11,9 +11,9 @@ from __future__ import annotations
 import re
 import sys
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Optional, TextIO
+from typing import Iterable, Optional, TextIO
 
-from adapters.text import entry_full_text, entry_list_text, result_text
+from adapters.text import answer_text, entry_full_text, entry_list_text, result_text
 from bot.commands import USAGE_EN, USAGE_ZH, CommandKind, parse_command, strip_prefix
 from bot.config import Config
 from bot.engine import Engine
@@ -64,7 +64,7 @@ class ConsoleSession:
             return f"1–{len(self.pending)}?"
         entry = self.pending[number - 1]
         self.pending = ()
-        return result_text_for(entry, lang)
+        return answer_text(entry, lang)
 
     def _command(self, args: str, lang: str) -> str:
         command = parse_command(args)
@@ -81,33 +81,25 @@ class ConsoleSession:
         return USAGE_EN if lang == LANG_EN else USAGE_ZH
 
 
-def result_text_for(entry: Entry, lang: str) -> str:
-    from adapters.text import answer_text
-
-    return answer_text(entry, lang)
-
-
 def run_console(
     engine: Engine,
     config: Config,
     direct: bool = False,
     lines: Optional[Iterable[str]] = None,
     out: TextIO = sys.stdout,
-    prompt: Callable[[], None] = lambda: None,
 ) -> int:
     session = ConsoleSession(engine, direct=direct)
     interactive = lines is None and sys.stdin.isatty()
     if interactive:
         print(BANNER, file=out)
-    source = lines if lines is not None else sys.stdin
+    reader = iter(lines if lines is not None else sys.stdin)
     try:
         while True:
             if interactive:
                 out.write("you> ")
                 out.flush()
-
-            line = source.readline() if hasattr(source, "readline") else next(source, None)  # type: ignore[arg-type]
-            if not line:
+            line = next(reader, None)
+            if line is None:
                 break
             reply = session.handle(line)
             if reply:
