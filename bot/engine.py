@@ -145,7 +145,7 @@ class Engine:
         candidates = tuple(
             Candidate(index.entries[s.index], round(s.score, 4))
             for s in ranked
-            if not is_rejected(state.rejected, index.entries[s.index].id, norm)
+            if not (state.rejected and is_rejected(state.rejected, index.entries[s.index].id, norm))
         )
         candidates = candidates[: max(depth or self.thresholds.max_candidates, 1)]
         decision, reason = decide(candidates, self.thresholds, mode)

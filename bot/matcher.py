@@ -20,8 +20,10 @@ that shares the fitted vocabulary, so readers never see a half-updated index.
 from __future__ import annotations
 
 import math
+import operator
 import re
 from array import array
+from bisect import bisect_left, bisect_right
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from functools import cached_property
@@ -84,8 +86,10 @@ def char_ngrams(text: str) -> list[str]:
     out: list[str] = _HAN.findall(text)
     for word in text.split():
         padded = f" {word} "
-        out.extend([padded[i : i + 2] for i in range(len(padded) - 1)])
-        out.extend([padded[i : i + 3] for i in range(2 if len(padded) == 3 else 0, len(padded) - 2)])
+        pairs = list(map(operator.add, padded, padded[1:]))
+        out += pairs
+        if len(word) > 1:  # " x " is already counted as two bigrams
+            out += map(operator.add, pairs, padded[2:])
     return out
 
 
@@ -124,20 +128,23 @@ class _Block:
     def fit_transform(self, docs: Sequence[str]) -> sp.csr_matrix:
         counts = self._counts(docs, grow=True)
         out = self.tfidf.fit_transform(counts)
-        self.idf = self.tfidf.idf_
+        self.idf_list = self.tfidf.idf_.tolist()
         return out
 
     def transform(self, docs: Sequence[str]) -> sp.csr_matrix:
         return self.tfidf.transform(self._counts(docs, grow=False))
 
-    def query(self, text: str) -> tuple[np.ndarray, np.ndarray]:
-        counted = Counter(i for i in map(self.vocabulary.get, self.analyze(text)) if i is not None)
-        if not counted:
-            return np.empty(0, dtype=np.int64), np.empty(0)
-        fids = np.fromiter(counted.keys(), dtype=np.int64, count=len(counted))
-        tf = 1.0 + np.log(np.fromiter(counted.values(), dtype=np.float64, count=len(counted)))
-        v = tf * self.idf[fids]
-        return fids, v / np.linalg.norm(v)
+    def query(self, text: str) -> tuple[list[int], list[float]]:
+        """(feature ids, L2-normalised weights) of one text, as a row of transform([text])."""
+        counted = Counter(map(self.vocabulary.get, self.analyze(text)))
+        counted.pop(None, None)  # features the vocabulary does not know
+        # plain Python: a message has a few dozen features, too few for numpy's per-call cost
+        idf = self.idf_list
+        weights = [idf[fid] if count == 1 else (1.0 + math.log(count)) * idf[fid] for fid, count in counted.items()]
+        if not weights:
+            return [], []
+        norm = math.hypot(*weights)
+        return list(counted), [w / norm for w in weights]
 
 
 class Vectorizer:
@@ -160,24 +167,23 @@ class Vectorizer:
 
     def query(self, text: str) -> tuple[np.ndarray, np.ndarray]:
         """(feature ids, weights) of one text, equal to a row of transform([text])."""
-        ids: list[np.ndarray] = []
-        vals: list[np.ndarray] = []
-        offset = 0
-        for block, weight in self.blocks:
-            fids, v = block.query(text)
-            ids.append(fids + offset)
-            vals.append(v * weight)
-            offset += max(len(block.vocabulary), 1)
-        fids, v = np.concatenate(ids), np.concatenate(vals)
-        norm = np.linalg.norm(v)
+        (words, word_weight), (chars, char_weight) = self.blocks
+        wids, wv = words.query(text)
+        cids, cv = chars.query(text)
+        # each block is a unit vector already: the stacked norm follows from the weights
+        norm = math.hypot(word_weight if wids else 0.0, char_weight if cids else 0.0)
         if not norm:
-            return fids[:0], v[:0]
+            return np.empty(0, dtype=np.int64), np.empty(0)
+        offset = max(len(words.vocabulary), 1)
+        fids = np.array(wids + [fid + offset for fid in cids], dtype=np.int64)
+        word_scale, char_scale = word_weight / norm, char_weight / norm
+        v = np.array([x * word_scale for x in wv] + [x * char_scale for x in cv])
         if len(v) > MAX_QUERY_FEATURES:
             # a long message's lightest features (common n-grams) move no score
             # noticeably but cost most of the lookups: keep the heaviest
             keep = np.argpartition(-v, MAX_QUERY_FEATURES)[:MAX_QUERY_FEATURES]
             fids, v = fids[keep], v[keep]
-        return fids, v / norm
+        return fids, v
 
 
 class Postings:
@@ -191,6 +197,7 @@ class Postings:
         # in a large index a feature found in this many documents has a tiny idf and
         # costs more time than it adds information: queries skip it
         self.common = max(COMMON_POSTINGS, self.rows // 5)
+        self.has_common = bool(len(self.matrix.indptr) > 1 and np.diff(self.matrix.indptr).max() > self.common)
 
     def grow(self, extra: sp.csr_matrix) -> "Postings":
         return Postings(sp.vstack([self.matrix.tocsr(), extra], format="csr"))
@@ -201,16 +208,18 @@ class Postings:
             return np.zeros(self.rows)
         starts = m.indptr[fids]
         lengths = m.indptr[fids + 1] - starts
-        if lengths.max(initial=0) > self.common:
+        if self.has_common and lengths.max(initial=0) > self.common:
             keep = lengths <= self.common
             starts, lengths, vals = starts[keep], lengths[keep], vals[keep]
-        total = int(lengths.sum())
-        if not total:
+        ends = lengths.cumsum()
+        if not len(ends) or not ends[-1]:
             return np.zeros(self.rows)
         # positions of every posting of every query feature, without a Python loop
-        take = np.repeat(starts - np.cumsum(lengths) + lengths, lengths) + np.arange(total)
-        weights = m.data[take] * np.repeat(vals, lengths)
-        return np.bincount(m.indices[take], weights=weights, minlength=self.rows)
+        # (array methods, not np.* functions: this runs once a message, and their
+        # Python-level wrappers cost as much as the small arrays' arithmetic)
+        take = (starts - ends + lengths).repeat(lengths)
+        take += np.arange(int(ends[-1]))
+        return np.bincount(m.indices[take], weights=m.data[take] * vals.repeat(lengths), minlength=self.rows)
 
 
 def _keywords(entry: Entry) -> tuple[str, ...]:
@@ -264,6 +273,33 @@ class Index:
         parts = [self.phrasings.matrix, self.profiles.matrix, self.negatives.matrix, self.nb.weights.matrix]
         cuts = np.cumsum([m.shape[0] for m in parts[:3]])
         return Postings(sp.vstack([m.tocsr() for m in parts], format="csr")), (int(cuts[0]), int(cuts[1]), int(cuts[2]))
+
+    @cached_property
+    def keyword_table(self) -> "KeywordTable":
+        return KeywordTable(self.keywords)
+
+    @cached_property
+    def phrasing_table(self) -> ByLength:
+        return ByLength(self.entry_phrasings)
+
+    @cached_property
+    def phrasing_runs(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Phrasing rows reordered so each entry's are consecutive (learned ones
+        are appended at the end), the start of each entry's run, and which
+        entries have any: the per-entry maximum is then one reduceat."""
+        order = np.argsort(self.phrasing_owner, kind="stable")
+        sizes = np.bincount(self.phrasing_owner, minlength=len(self.entries))
+        starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+        filled = np.flatnonzero(sizes)
+        return order, starts[filled], filled
+
+    def best_phrasing(self, sims: np.ndarray) -> np.ndarray:
+        """Each entry's highest phrasing similarity (0 when it has none)."""
+        order, starts, filled = self.phrasing_runs
+        out = np.zeros(len(self.entries))
+        if len(filled):
+            out[filled] = np.maximum.reduceat(sims[order], starts)
+        return out
 
     def with_phrasings(self, owner: int, texts: Sequence[str]) -> "Index":
         """A new index with extra phrasings for an existing entry (learned aliases)."""
@@ -360,47 +396,104 @@ def build_index(
     )
 
 
-def _group_max(values: np.ndarray, sizes: Sequence[int]) -> np.ndarray:
-    """Maximum of each consecutive run of `sizes` values (0 for an empty run)."""
-    out = np.zeros(len(sizes))
-    sizes = np.asarray(sizes)
-    filled = sizes > 0
-    if filled.any():
-        starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])[filled]
-        out[filled] = np.maximum.reduceat(values, starts)
-    return np.maximum(out, 0.0)
+class ByLength:
+    """Each entry's strings (keywords or phrasings) sorted by length, so that a
+    fuzzy pass takes only the lengths that can score, by bisection."""
+
+    def __init__(self, groups: Sequence[Sequence[str]]):
+        self.texts = tuple(tuple(sorted(g, key=len)) for g in groups)
+        self.lengths = tuple(tuple(map(len, g)) for g in self.texts)
+
+    def within(self, pool: Sequence[int], shortest: int, longest: int) -> tuple[list[str], list[int]]:
+        """The strings of the pool's entries with shortest <= length <= longest,
+        and the pool slot each came from."""
+        flat: list[str] = []
+        slots: list[int] = []
+        for slot, pos in enumerate(pool):
+            lengths = self.lengths[pos]
+            lo, hi = bisect_left(lengths, shortest), bisect_right(lengths, longest)
+            flat += self.texts[pos][lo:hi]
+            slots += [slot] * (hi - lo)
+        return flat, slots
 
 
-def keyword_scores(groups: Sequence[Sequence[str]], text: str) -> np.ndarray:
-    """For each group of keywords (one entry's), how strongly they occur in the
-    message, in [0, 1]: partial fuzzy matching, weighted by keyword length so that
-    one short shared token cannot score full marks. One rapidfuzz call for all."""
-    kept = [[kw for kw in kws if len(kw) <= len(text) + 2] for kws in groups]
-    flat = [kw for kws in kept for kw in kws]
-    if not flat:
-        return np.zeros(len(groups))
-    ratios = process.cdist([text], flat, scorer=fuzz.partial_ratio, score_cutoff=FUZZY_KEYWORD_CUTOFF)[0].astype(float)
-    strength = np.minimum(1.0, np.fromiter(map(len, flat), dtype=float, count=len(flat)) / DECISIVE_KEYWORD_CHARS)
-    values = np.where(ratios > 0, strength * (ratios - FUZZY_KEYWORD_CUTOFF) / (100 - FUZZY_KEYWORD_CUTOFF), 0.0)
-    return _group_max(values, [len(k) for k in kept])
+def _bigrams(text: str) -> set[str]:
+    return set(map(operator.add, text, text[1:]))
+
+
+class KeywordTable(ByLength):
+    """ByLength for keywords, with each keyword's character bigrams, so that the
+    keywords which cannot reach the fuzzy cutoff are dropped before rapidfuzz.
+
+    If a keyword and a text window of m ≥ 4 characters reach a ratio of 0.86,
+    their longest common subsequence has L ≥ 0.754·m ≥ 4 characters, and at most
+    2(m − L) + (w − L) of the keyword's m − 1 bigrams can be broken by the
+    characters outside it: at least 0.67·L − 1 > 0 survive, as bigrams of the
+    text. So a keyword sharing no bigram with the text cannot score; the filter
+    is exact (shorter texts and keywords are always compared).
+    """
+
+    def __init__(self, groups: Sequence[Sequence[str]]):
+        super().__init__(groups)
+        self.bigrams = tuple(tuple(frozenset(_bigrams(kw)) for kw in texts) for texts in self.texts)
+        # most entries of a pool share no bigram with any of their keywords: one check skips them
+        self.any_bigram = tuple(frozenset().union(*grams) for grams in self.bigrams)
+        self.has_short = tuple(bool(lengths) and lengths[0] < 4 for lengths in self.lengths)
+
+    def candidates(self, pool: Sequence[int], text: str) -> tuple[list[str], list[int]]:
+        """The pool's keywords that can reach the fuzzy cutoff against `text`, and their pool slots."""
+        size = len(text)
+        if size < 4:
+            return self.within(pool, 0, size + 2)
+        found = _bigrams(text)
+        flat: list[str] = []
+        slots: list[int] = []
+        for slot, pos in enumerate(pool):
+            if self.any_bigram[pos].isdisjoint(found) and not self.has_short[pos]:
+                continue
+            # a keyword longer than the text by more than two characters is not looked for
+            hi = bisect_right(self.lengths[pos], size + 2)
+            kept = [kw for kw, grams in zip(self.texts[pos][:hi], self.bigrams[pos]) if len(kw) < 4 or not grams.isdisjoint(found)]
+            flat += kept
+            slots += [slot] * len(kept)
+        return flat, slots
+
+
+def keyword_pass(table: KeywordTable, pool: Sequence[int], text: str) -> list[float]:
+    """For each pool entry, how strongly its keywords occur in the message, in
+    [0, 1]: partial fuzzy matching, weighted by keyword length so that one short
+    shared token cannot score full marks. One rapidfuzz call for all."""
+    flat, slots = table.candidates(pool, text)
+    out = [0.0] * len(pool)
+    # extract() returns only the keywords past the cutoff: usually none or one
+    for kw, ratio, i in process.extract(text, flat, scorer=fuzz.partial_ratio, score_cutoff=FUZZY_KEYWORD_CUTOFF, limit=None):
+        value = min(1.0, len(kw) / DECISIVE_KEYWORD_CHARS) * (ratio - FUZZY_KEYWORD_CUTOFF) / (100 - FUZZY_KEYWORD_CUTOFF)
+        out[slots[i]] = max(out[slots[i]], value)
+    return out
+
+
+def keyword_scores(groups: Sequence[Sequence[str]], text: str) -> list[float]:
+    return keyword_pass(KeywordTable(groups), range(len(groups)), text)
 
 
 def keyword_score(keywords: Sequence[str], text: str) -> float:
-    return float(keyword_scores([keywords], text)[0])
+    return keyword_scores([keywords], text)[0]
 
 
-def fuzzy_phrasing_scores(groups: Sequence[Sequence[str]], text: str) -> np.ndarray:
-    """For each group of phrasings, the closest by edit distance, rescaled so
-    that half-similar counts as nothing: typos that split character n-grams."""
-    # ratio = 2·matches / (len_a + len_b): against a text over three times longer
-    # no phrasing can pass 0.5, which scores nothing, so skip the work
-    shortest = len(text) / 3
-    groups = [[p for p in ps if len(p) >= shortest] for ps in groups]
-    flat = [p for ps in groups for p in ps]
-    if not flat:
-        return np.zeros(len(groups))
-    ratios = process.cdist([text], flat, scorer=fuzz.ratio)[0].astype(float)
-    return _group_max((ratios / 100.0 - 0.5) * 2, [len(ps) for ps in groups])
+def fuzzy_phrasing_pass(table: ByLength, pool: Sequence[int], text: str) -> list[float]:
+    """For each pool entry, its phrasing closest to the message by edit distance,
+    rescaled so that half-similar counts as nothing: typos that split n-grams."""
+    # ratio = 2·matches / (len_a + len_b) cannot pass one half against a phrasing
+    # three times shorter or longer than the text, which would score nothing
+    flat, slots = table.within(pool, -(-len(text) // 3), 3 * len(text) - 1)
+    out = [0.0] * len(pool)
+    for _, ratio, i in process.extract(text, flat, scorer=fuzz.ratio, score_cutoff=50, limit=None):
+        out[slots[i]] = max(out[slots[i]], (ratio / 100.0 - 0.5) * 2)
+    return out
+
+
+def fuzzy_phrasing_scores(groups: Sequence[Sequence[str]], text: str) -> list[float]:
+    return fuzzy_phrasing_pass(ByLength(groups), range(len(groups)), text)
 
 
 class NaiveBayes:
@@ -462,7 +555,8 @@ class NaiveBayes:
         joint = (mass * self.const + dot) / temperature
         if log_prior is not None:
             joint = joint + log_prior
-        return joint - np.logaddexp.reduce(joint)
+        top = joint.max()
+        return joint - (top + math.log(np.add.reduce(np.exp(joint - top))))
 
 
 @dataclass(frozen=True)
@@ -485,11 +579,6 @@ class Signals:
 def _training_docs(entry: Entry) -> list[str]:
     docs = list(_phrasings(entry)) + [normalize(k) for k in entry.keywords] + [normalize(entry.answer), normalize(entry.answer_en)]
     return [d for d in docs if d]
-
-
-def _logits(p: np.ndarray) -> np.ndarray:
-    p = np.clip(p, 0.01, 0.99)
-    return np.log(p / (1 - p))
 
 
 def _logit(p: float) -> float:
@@ -527,33 +616,49 @@ class Calibration:
     intercept: float = -1.31
 
     def confidence(self, sig: Signals) -> float:
-        return float(self.confidences(np.asarray([feature_vector(sig)]))[0])
+        return self.of(feature_vector(sig))
 
-    def confidences(self, features: np.ndarray) -> np.ndarray:
-        """P(right) for each row of features (in FEATURES order)."""
-        z = np.clip(self.intercept + features @ np.asarray(self.coef), -50.0, 50.0)
-        return 1.0 / (1.0 + np.exp(-z))
-
-
-def rank(index: Index, text: str, k: int = 5) -> list[Scored]:
-    """Entries most likely to answer the (already normalised) text, best first."""
-    return [Scored(pos, score) for pos, score, _ in rank_with_signals(index, text, k)]
+    def of(self, features: Sequence[float]) -> float:
+        """P(right) for one candidate's features (in FEATURES order)."""
+        z = self.intercept + sum(map(operator.mul, self.coef, features))
+        return 1.0 / (1.0 + math.exp(-min(max(z, -50.0), 50.0)))
 
 
-def rank_with_signals(index: Index, text: str, k: int = 5) -> list[tuple[int, float, Signals]]:
+@dataclass(frozen=True)
+class _Evidence:
+    """Every candidate of the pool with its signals, as parallel lists."""
+
+    pool: list[int]  # entry positions
+    confidence: list[float]
+    posterior: list[float]
+    runner_up: list[float]
+    phrasing: list[float]
+    profile: list[float]
+    keyword: list[float]
+    fuzzy: list[float]
+    similarity: list[float]
+    margin: list[float]
+    agrees: list[bool]
+    out_of_scope: float
+    negative: float
+
+    def best(self, k: int) -> list[int]:
+        """Pool slots of the k most confident candidates (the earlier slot wins a tie)."""
+        return sorted(range(len(self.pool)), key=lambda i: -self.confidence[i])[:k]
+
+
+def _evidence(index: Index, text: str, k: int) -> Optional[_Evidence]:
     if not text or not len(index):
-        return []
+        return None
     w = index.weights
     fids, vals = index.vectorizer.query(text)
     if not len(fids):
-        return []
+        return None
     n = len(index.entries)
     stacked, (c1, c2, c3) = index.stacked
     every = stacked.scores(fids, vals)  # one lookup for the four matrices
-    sims, prof, neg_sims, nb_dot = every[:c1], every[c1:c2], every[c2:c3], every[c3:]
-    phr = np.zeros(n)
-    hit = np.flatnonzero(sims)
-    np.maximum.at(phr, index.phrasing_owner[hit], sims[hit])
+    prof, neg_sims, nb_dot = every[c1:c2], every[c2:c3], every[c3:]
+    phr = index.best_phrasing(every[:c1])
     neg = float(neg_sims.max()) if len(neg_sims) else 0.0
     base = w.phrasing * phr + w.profile * prof
     off = index.nb_offset
@@ -562,57 +667,73 @@ def rank_with_signals(index: Index, text: str, k: int = 5) -> list[tuple[int, fl
     prior = np.empty(off + n)
     prior[:off] = math.log(w.out_of_scope_prior / off)
     prior[off:] = math.log((1 - w.out_of_scope_prior) / n)
-    posterior = np.exp(index.nb.posterior_from(nb_dot, float(vals.sum()), w.nb_temperature, prior))
-    out_of_scope = float(posterior[:off].sum())
-    by_class = np.argsort(-posterior[off:])
-    pool = list(
-        dict.fromkeys(
-            [int(p) for p in np.argsort(-base)[: max(FUZZY_POOL, k)]]
-            + [int(p) for p in by_class[:4]]
-            + list(index.exact.get(text, ()))
-        )
-    )
-    at = np.asarray(pool)
-    kws = keyword_scores([index.keywords[p] for p in pool], text)
-    fzs = fuzzy_phrasing_scores([index.entry_phrasings[p] for p in pool], text)
+    posterior = np.exp(index.nb.posterior_from(nb_dot, float(np.add.reduce(vals)), w.nb_temperature, prior))
+    out_of_scope = float(np.add.reduce(posterior[:off]))
+    classes = posterior[off:]
+    by_class = (-classes).argsort()[:4].tolist()
+    exact = index.exact.get(text, ())
+    pool = list(dict.fromkeys((-base).argsort()[: max(FUZZY_POOL, k)].tolist() + by_class + list(exact)))
+    kws = keyword_pass(index.keyword_table, pool, text)
+    fzs = fuzzy_phrasing_pass(index.phrasing_table, pool, text)
+    # the pool is a dozen candidates: plain Python from here on (numpy's per-call
+    # cost would be most of the time)
+    phr_at, prof_at, base_at, post = (a[pool].tolist() for a in (phr, prof, base, classes))
     # a message closer to a known out-of-scope phrasing than to an entry's own
     # phrasings is probably not that entry's question
-    raw = base[at] + w.keyword * kws + w.fuzzy_phrasing * fzs - w.negative * np.maximum(0.0, neg - phr[at] + w.negative_slack)
-    sim = np.clip(raw * w.scale, 0.0, 1.0)
-    order = np.argsort(-sim)
-    best_sim = pool[int(order[0])]
-    second = sim[order[1]] if len(order) > 1 else 0.0
-    other_sim = np.where(np.arange(len(pool)) == order[0], second, sim[order[0]])
-    top_classes = [int(p) for p in by_class[:2]]
-    other_class = np.where(at == top_classes[0], top_classes[-1], top_classes[0])
-    post = posterior[at + off]
-    runner = posterior[other_class + off] if n > 1 else np.zeros(len(pool))
-    agrees = (at == best_sim) & (at == top_classes[0])
-    features = np.column_stack(
-        [_logits(post), np.full(len(pool), _logit(out_of_scope)), sim, phr[at], kws, sim - other_sim, agrees, _logits(runner)]
-    )
-    confidence = index.calibration.confidences(features)
-    for age, pos in enumerate(reversed(index.exact.get(text, ()))):
+    sim = [
+        min(max((b + w.keyword * kw + w.fuzzy_phrasing * fz - w.negative * max(0.0, neg - ph + w.negative_slack)) * w.scale, 0.0), 1.0)
+        for b, kw, fz, ph in zip(base_at, kws, fzs, phr_at)
+    ]
+    first = max(range(len(pool)), key=sim.__getitem__)
+    second = sorted(sim)[-2] if len(pool) > 1 else 0.0
+    margin = [s - (second if i == first else sim[first]) for i, s in enumerate(sim)]
+    top, runner_class = by_class[0], by_class[min(1, n - 1)]
+    runner = [float(classes[runner_class if pos == top else top]) if n > 1 else 0.0 for pos in pool]
+    agrees = [pos == pool[first] and pos == top for pos in pool]
+    oos_logit = _logit(out_of_scope)
+    confidence = [
+        index.calibration.of((_logit(post[i]), oos_logit, sim[i], phr_at[i], kws[i], margin[i], float(agrees[i]), _logit(runner[i])))
+        for i in range(len(pool))
+    ]
+    for age, pos in enumerate(reversed(exact)):
         # the message is, after normalisation, one of the entry's own phrasings
         # (a title, an alias, a question taught in chat): that is decisive; when
         # several entries share it (a maintainer insisted on a new one), the newest wins
         i = pool.index(pos)
         confidence[i] = max(confidence[i], EXACT_PHRASING_CONFIDENCE - 0.01 * min(age, 10))
-    out = []
-    for i in np.argsort(-confidence, kind="stable")[:k]:
-        pos = pool[int(i)]
-        sig = Signals(
-            posterior=float(post[i]),
-            out_of_scope=out_of_scope,
-            runner_up=float(runner[i]),
-            similarity=float(sim[i]),
-            phrasing=float(phr[pos]),
-            profile=float(prof[pos]),
-            keyword=float(kws[i]),
-            fuzzy=float(fzs[i]),
-            negative=neg,
-            similarity_margin=float(sim[i] - other_sim[i]),
-            agrees=bool(agrees[i]),
+    return _Evidence(pool, confidence, post, runner, phr_at, prof_at, kws, fzs, sim, margin, agrees, out_of_scope, neg)
+
+
+def rank(index: Index, text: str, k: int = 5) -> list[Scored]:
+    """Entries most likely to answer the (already normalised) text, best first."""
+    ev = _evidence(index, text, k)
+    if ev is None:
+        return []
+    return [Scored(ev.pool[i], ev.confidence[i]) for i in ev.best(k)]
+
+
+def rank_with_signals(index: Index, text: str, k: int = 5) -> list[tuple[int, float, Signals]]:
+    """rank() with the evidence behind each confidence (for calibration and explanations)."""
+    ev = _evidence(index, text, k)
+    if ev is None:
+        return []
+    return [
+        (
+            ev.pool[i],
+            ev.confidence[i],
+            Signals(
+                posterior=ev.posterior[i],
+                out_of_scope=ev.out_of_scope,
+                runner_up=ev.runner_up[i],
+                similarity=ev.similarity[i],
+                phrasing=ev.phrasing[i],
+                profile=ev.profile[i],
+                keyword=ev.keyword[i],
+                fuzzy=ev.fuzzy[i],
+                negative=ev.negative,
+                similarity_margin=ev.margin[i],
+                agrees=ev.agrees[i],
+            ),
         )
-        out.append((pos, float(confidence[i]), sig))
-    return out
+        for i in ev.best(k)
+    ]
