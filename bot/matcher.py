@@ -46,6 +46,7 @@ FUZZY_KEYWORD_CUTOFF = 86
 FUZZY_POOL = 8
 PROFILE_BODY_CHARS = 4000
 COMMON_POSTINGS = 5000
+FAST_POSTINGS = 4_000_000  # up to this many, a postings matrix is read in 64-bit form
 MAX_QUERY_FEATURES = 160
 EXACT_PHRASING_CONFIDENCE = 0.99
 
@@ -202,12 +203,23 @@ class Postings:
     def grow(self, extra: sp.csr_matrix) -> "Postings":
         return Postings(sp.vstack([self.matrix.tocsr(), extra], format="csr"))
 
-    def scores(self, fids: np.ndarray, vals: np.ndarray) -> np.ndarray:
+    @cached_property
+    def _query_arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(indptr, row indices, values) as the query path reads them: a small
+        matrix gets 64-bit copies, which gathering and bincount use without a
+        conversion (a fifth less time a message, a few MB for the Docker pack);
+        a large one is read as stored, at half the memory."""
         m = self.matrix
+        if m.nnz <= FAST_POSTINGS:
+            return m.indptr.astype(np.intp), m.indices.astype(np.intp), m.data.astype(np.float64)
+        return m.indptr, m.indices, m.data
+
+    def scores(self, fids: np.ndarray, vals: np.ndarray) -> np.ndarray:
         if not len(fids) or not self.rows:
             return np.zeros(self.rows)
-        starts = m.indptr[fids]
-        lengths = m.indptr[fids + 1] - starts
+        indptr, indices, data = self._query_arrays
+        starts = indptr[fids]
+        lengths = indptr[fids + 1] - starts
         if self.has_common and lengths.max(initial=0) > self.common:
             keep = lengths <= self.common
             starts, lengths, vals = starts[keep], lengths[keep], vals[keep]
@@ -219,7 +231,9 @@ class Postings:
         # Python-level wrappers cost as much as the small arrays' arithmetic)
         take = (starts - ends + lengths).repeat(lengths)
         take += np.arange(int(ends[-1]))
-        return np.bincount(m.indices[take], weights=m.data[take] * vals.repeat(lengths), minlength=self.rows)
+        weights = data[take].astype(np.float64, copy=False)
+        weights *= vals.repeat(lengths)
+        return np.bincount(indices[take], weights=weights, minlength=self.rows)
 
 
 def _keywords(entry: Entry) -> tuple[str, ...]:
@@ -421,21 +435,33 @@ def _bigrams(text: str) -> set[str]:
     return set(map(operator.add, text, text[1:]))
 
 
+def _shared_bigrams_needed(keyword: str) -> int:
+    """How many distinct bigrams a keyword must share with a text it partially
+    matches at FUZZY_KEYWORD_CUTOFF (see KeywordTable)."""
+    m = len(keyword)
+    repeated = (m - 1) - len(_bigrams(keyword))
+    return max(1, math.ceil(0.67 * math.ceil(0.75 * m) - 1) - repeated)
+
+
 class KeywordTable(ByLength):
     """ByLength for keywords, with each keyword's character bigrams, so that the
     keywords which cannot reach the fuzzy cutoff are dropped before rapidfuzz.
 
-    If a keyword and a text window of m ≥ 4 characters reach a ratio of 0.86,
-    their longest common subsequence has L ≥ 0.754·m ≥ 4 characters, and at most
-    2(m − L) + (w − L) of the keyword's m − 1 bigrams can be broken by the
-    characters outside it: at least 0.67·L − 1 > 0 survive, as bigrams of the
-    text. So a keyword sharing no bigram with the text cannot score; the filter
-    is exact (shorter texts and keywords are always compared).
+    If a keyword of m ≥ 4 characters and a text window (w ≤ m) reach a ratio of
+    0.86, their longest common subsequence has L ≥ 0.754·m characters
+    (2L ≥ 0.86·(m + w), L ≤ w), and the characters outside it break at most
+    2(m − L) + (w − L) of the keyword's m − 1 bigrams: at least 0.674·L − 1
+    survive as bigrams of the text, fewer distinct ones only where the keyword
+    repeats a bigram. A keyword sharing fewer distinct bigrams with the text
+    cannot score, so the filter is exact. (A keyword up to two characters longer
+    than the text is compared with the text as the window: it needs one shared
+    bigram; texts and keywords under four characters are always compared.)
     """
 
     def __init__(self, groups: Sequence[Sequence[str]]):
         super().__init__(groups)
         self.bigrams = tuple(tuple(frozenset(_bigrams(kw)) for kw in texts) for texts in self.texts)
+        self.needed = tuple(tuple(_shared_bigrams_needed(kw) for kw in texts) for texts in self.texts)
         # most entries of a pool share no bigram with any of their keywords: one check skips them
         self.any_bigram = tuple(frozenset().union(*grams) for grams in self.bigrams)
         self.has_short = tuple(bool(lengths) and lengths[0] < 4 for lengths in self.lengths)
@@ -453,7 +479,11 @@ class KeywordTable(ByLength):
                 continue
             # a keyword longer than the text by more than two characters is not looked for
             hi = bisect_right(self.lengths[pos], size + 2)
-            kept = [kw for kw, grams in zip(self.texts[pos][:hi], self.bigrams[pos]) if len(kw) < 4 or not grams.isdisjoint(found)]
+            kept = [
+                kw
+                for kw, grams, needed in zip(self.texts[pos][:hi], self.bigrams[pos], self.needed[pos])
+                if len(kw) < 4 or len(grams & found) >= (needed if len(kw) <= size else 1)
+            ]
             flat += kept
             slots += [slot] * len(kept)
         return flat, slots
@@ -677,23 +707,27 @@ def _evidence(index: Index, text: str, k: int) -> Optional[_Evidence]:
     fzs = fuzzy_phrasing_pass(index.phrasing_table, pool, text)
     # the pool is a dozen candidates: plain Python from here on (numpy's per-call
     # cost would be most of the time)
-    phr_at, prof_at, base_at, post = (a[pool].tolist() for a in (phr, prof, base, classes))
+    phr_at, prof_at, base_at, post = phr[pool].tolist(), prof[pool].tolist(), base[pool].tolist(), classes[pool].tolist()
     # a message closer to a known out-of-scope phrasing than to an entry's own
     # phrasings is probably not that entry's question
+    bar, kw_weight, fuzzy_weight = neg + w.negative_slack, w.keyword, w.fuzzy_phrasing
     sim = [
-        min(max((b + w.keyword * kw + w.fuzzy_phrasing * fz - w.negative * max(0.0, neg - ph + w.negative_slack)) * w.scale, 0.0), 1.0)
+        min(max((b + kw_weight * kw + fuzzy_weight * fz - w.negative * max(0.0, bar - ph)) * w.scale, 0.0), 1.0)
         for b, kw, fz, ph in zip(base_at, kws, fzs, phr_at)
     ]
     first = max(range(len(pool)), key=sim.__getitem__)
     second = sorted(sim)[-2] if len(pool) > 1 else 0.0
-    margin = [s - (second if i == first else sim[first]) for i, s in enumerate(sim)]
+    margin = [s - sim[first] for s in sim]
+    margin[first] = sim[first] - second
     top, runner_class = by_class[0], by_class[min(1, n - 1)]
-    runner = [float(classes[runner_class if pos == top else top]) if n > 1 else 0.0 for pos in pool]
+    top_p, runner_p = (float(classes[top]), float(classes[runner_class])) if n > 1 else (0.0, 0.0)
+    runner = [runner_p if pos == top else top_p for pos in pool]
     agrees = [pos == pool[first] and pos == top for pos in pool]
     oos_logit = _logit(out_of_scope)
+    of = index.calibration.of
     confidence = [
-        index.calibration.of((_logit(post[i]), oos_logit, sim[i], phr_at[i], kws[i], margin[i], float(agrees[i]), _logit(runner[i])))
-        for i in range(len(pool))
+        of((_logit(p), oos_logit, s, ph, kw, mg, float(ag), _logit(r)))
+        for p, s, ph, kw, mg, ag, r in zip(post, sim, phr_at, kws, margin, agrees, runner)
     ]
     for age, pos in enumerate(reversed(exact)):
         # the message is, after normalisation, one of the entry's own phrasings
