@@ -482,7 +482,9 @@ class KeywordTable(ByLength):
             kept = [
                 kw
                 for kw, grams, needed in zip(self.texts[pos][:hi], self.bigrams[pos], self.needed[pos])
-                if len(kw) < 4 or len(grams & found) >= (needed if len(kw) <= size else 1)
+                if len(kw) < 4
+                or not grams.isdisjoint(found)
+                and (needed == 1 or len(kw) > size or len(grams & found) >= needed)
             ]
             flat += kept
             slots += [slot] * len(kept)
