@@ -127,7 +127,9 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     from .bench import format_bench, run_bench
 
     config = load_config(getattr(args, "config", None))
-    result = run_bench(args.pack or config.packs, config.thresholds, entries=args.entries, queries=args.queries)
+    result = run_bench(
+        args.pack or config.packs, config.thresholds, entries=args.entries, queries=args.queries, passes=args.passes
+    )
     print(json.dumps(result, ensure_ascii=False) if args.json else format_bench(result))
     return 0
 
@@ -189,7 +191,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     bench = sub.add_parser("bench", help="cold start, match latency, throughput and memory")
     bench.add_argument("--entries", type=int, default=10_000, help="size of the synthetic pack")
-    bench.add_argument("--queries", type=int, default=2000, help="queries timed per pack")
+    bench.add_argument("--queries", type=int, default=2000, help="queries timed per pass")
+    bench.add_argument("--passes", type=int, default=3, help="timed passes over the queries (the median pass is reported)")
     bench.add_argument("--json", action="store_true")
     bench.add_argument("--config")
     bench.add_argument("--pack", action="append")

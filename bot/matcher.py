@@ -289,6 +289,17 @@ class Index:
         return Postings(sp.vstack([m.tocsr() for m in parts], format="csr")), (int(cuts[0]), int(cuts[1]), int(cuts[2]))
 
     @cached_property
+    def log_prior(self) -> np.ndarray:
+        """The classifier's log prior: the out-of-scope topics share one mass, however
+        many of them a pack lists (a long negatives file must not make every
+        question look out of scope); the entries share the rest equally."""
+        off, n = self.nb_offset, len(self.entries)
+        prior = np.empty(off + n)
+        prior[:off] = math.log(self.weights.out_of_scope_prior / off)
+        prior[off:] = math.log((1 - self.weights.out_of_scope_prior) / max(n, 1))
+        return prior
+
+    @cached_property
     def keyword_table(self) -> "KeywordTable":
         return KeywordTable(self.keywords)
 
@@ -694,12 +705,7 @@ def _evidence(index: Index, text: str, k: int) -> Optional[_Evidence]:
     neg = float(neg_sims.max()) if len(neg_sims) else 0.0
     base = w.phrasing * phr + w.profile * prof
     off = index.nb_offset
-    # the out-of-scope topics share one prior mass, however many of them a pack lists:
-    # a long negatives file must not make every question look out of scope
-    prior = np.empty(off + n)
-    prior[:off] = math.log(w.out_of_scope_prior / off)
-    prior[off:] = math.log((1 - w.out_of_scope_prior) / n)
-    posterior = np.exp(index.nb.posterior_from(nb_dot, float(np.add.reduce(vals)), w.nb_temperature, prior))
+    posterior = np.exp(index.nb.posterior_from(nb_dot, float(np.add.reduce(vals)), w.nb_temperature, index.log_prior))
     out_of_scope = float(np.add.reduce(posterior[:off]))
     classes = posterior[off:]
     by_class = (-classes).argsort()[:4].tolist()
