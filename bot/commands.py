@@ -57,6 +57,11 @@ USAGE_EN = (
 )
 
 
+def subcommand(word: str) -> Optional[CommandKind]:
+    """The sub-command a word names (`add`, `删除`, …), None for an ordinary word."""
+    return _SUBCOMMANDS.get(word.lower())
+
+
 def parse_command(args: str) -> Command:
     """Parse what follows `/faq` (a Slack slash command's text, or the rest of a chat line)."""
     text = (args or "").strip()

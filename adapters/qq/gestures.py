@@ -8,21 +8,14 @@ what its addition did.
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from enum import Enum
 from typing import Iterable, Optional
 
-from bot.commands import split_pair
+from bot.commands import CommandKind, parse_command, split_pair, subcommand
 
 from .events import Reaction
 from .segments import Segment
-
-_ADD = ("add", "添加")
-_FORGET = ("forget", "删除")
-_FORCE = ("!", "！")
-_HEAD = re.compile(r"\s+")
-
 
 class Kind(str, Enum):
     TEACH = "teach"  # on a reply: teach the pair; on the bot's answer: confirm the phrasing
@@ -73,14 +66,16 @@ def parse_teach_command(args: Optional[str]) -> Optional[TeachCommand]:
     """`add`, `add!`, `add 问题 | 回答`, `forget <id|n>` (and their Chinese names); None for other commands."""
     if args is None:
         return None
-    head, *rest = _HEAD.split(args.strip(), maxsplit=1)
-    arg = rest[0].strip() if rest else ""
-    force = head.endswith(_FORCE)
-    name = head.rstrip("".join(_FORCE)).lower()
-    if name in _ADD:
-        return TeachCommand("add", force, split_pair(arg), arg)
-    if name in _FORGET and not force:
-        return TeachCommand("forget", arg=arg.split()[0] if arg else "")
+    command = parse_command(args)
+    if command.kind is CommandKind.ADD:
+        return TeachCommand("add", command.force, split_pair(command.arg), command.arg)
+    if command.kind is CommandKind.FORGET:
+        return TeachCommand("forget", arg=command.arg.split()[0])
+    head = args.split(None, 1)[0] if args.strip() else ""
+    if command.kind is CommandKind.HELP and subcommand(head) is CommandKind.FORGET:
+        # the shared grammar shows help for a bare `forget`; in a group it is a teaching
+        # gesture gone wrong, answered with the teaching usage (TeachCommand.valid)
+        return TeachCommand("forget")
     return None
 
 
