@@ -112,14 +112,22 @@ class _Block:
         data = array("d")
         for doc in docs:
             counted = Counter(self.analyze(doc))  # count strings first: one lookup per distinct feature
-            for feature, count in counted.items():
-                fid = vocab.get(feature)
-                if fid is None:
-                    if not grow:
-                        continue
-                    fid = vocab[feature] = len(vocab)
-                indices.append(fid)
-                data.append(count)
+            if grow:
+                # new features get the next ids in order of appearance, so ids are the same every run
+                if not vocab.keys() >= counted.keys():  # a C-level check; most documents add nothing
+                    new = [feature for feature in counted if feature not in vocab]
+                    vocab.update(zip(new, range(len(vocab), len(vocab) + len(new))))
+                indices.extend(map(vocab.__getitem__, counted))
+                data.extend(counted.values())
+            else:
+                fids = list(map(vocab.get, counted))
+                if None in fids:
+                    known = [(fid, count) for fid, count in zip(fids, counted.values()) if fid is not None]
+                    indices.extend([fid for fid, _ in known])
+                    data.extend([count for _, count in known])
+                else:
+                    indices.extend(fids)
+                    data.extend(counted.values())
             indptr.append(len(indices))
         return sp.csr_matrix(
             (np.frombuffer(data, dtype=np.float64), np.frombuffer(indices, dtype=np.int64), np.frombuffer(indptr, dtype=np.int64)),
@@ -387,7 +395,7 @@ def build_index(
     topics = [t for t in topics if t]
     negative_text = [t for topic in topics for t in topic]
     negative_class = [i for i, topic in enumerate(topics) for _ in topic]
-    extra_docs = [(pos, d) for pos, e in enumerate(entries) for d in _training_docs(e) if d not in per_entry[pos]]
+    extra_docs = [(pos, d) for pos, e in enumerate(entries) for d in _extra_docs(e, per_entry[pos])]
     vectorizer = Vectorizer(weights)
     matrix = vectorizer.fit_transform(phrasing_text + profiles + negative_text + [d for _, d in extra_docs] or ["empty"])
     cut1, cut2 = len(phrasing_text), len(phrasing_text) + len(profiles)
@@ -619,9 +627,10 @@ class Signals:
     agrees: bool  # the classifier's and the similarity's favourites coincide
 
 
-def _training_docs(entry: Entry) -> list[str]:
-    docs = list(_phrasings(entry)) + [normalize(k) for k in entry.keywords] + [normalize(entry.answer), normalize(entry.answer_en)]
-    return [d for d in docs if d]
+def _extra_docs(entry: Entry, phrasings: Sequence[str]) -> list[str]:
+    """The classifier's documents for an entry besides its phrasings: keywords and answers."""
+    docs = [normalize(k) for k in entry.keywords] + [normalize(entry.answer), normalize(entry.answer_en)]
+    return [d for d in docs if d and d not in phrasings]
 
 
 def _logit(p: float) -> float:
