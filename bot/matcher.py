@@ -523,12 +523,8 @@ def keyword_pass(table: KeywordTable, pool: Sequence[int], text: str) -> list[fl
     return out
 
 
-def keyword_scores(groups: Sequence[Sequence[str]], text: str) -> list[float]:
-    return keyword_pass(KeywordTable(groups), range(len(groups)), text)
-
-
 def keyword_score(keywords: Sequence[str], text: str) -> float:
-    return keyword_scores([keywords], text)[0]
+    return keyword_pass(KeywordTable([keywords]), [0], text)[0]
 
 
 def fuzzy_phrasing_pass(table: ByLength, pool: Sequence[int], text: str) -> list[float]:
@@ -541,10 +537,6 @@ def fuzzy_phrasing_pass(table: ByLength, pool: Sequence[int], text: str) -> list
     for _, ratio, i in process.extract(text, flat, scorer=fuzz.ratio, score_cutoff=50, limit=None):
         out[slots[i]] = max(out[slots[i]], (ratio / 100.0 - 0.5) * 2)
     return out
-
-
-def fuzzy_phrasing_scores(groups: Sequence[Sequence[str]], text: str) -> list[float]:
-    return fuzzy_phrasing_pass(ByLength(groups), range(len(groups)), text)
 
 
 class NaiveBayes:

@@ -115,6 +115,20 @@ def test_postings_layouts_score_like_the_dense_product(monkeypatch, fast_limit):
     assert not postings.scores(np.empty(0, dtype=np.int64), np.empty(0)).any()
 
 
+@pytest.mark.parametrize(
+    "text",
+    ["docker pull 好慢啊 好慢", "容器一跑就退出", "permission denied docker.sock docker docker", "zzqq 完全没见过的词", "-p --link"],
+)
+def test_a_query_vector_is_a_row_of_transform(sample_engine, text):
+    vectorizer = sample_engine.index.vectorizer
+    norm = normalize(text)
+    fids, vals = vectorizer.query(norm)
+    row = vectorizer.transform([norm]).toarray()[0]
+    dense = np.zeros(len(row))
+    dense[fids] = vals
+    assert np.allclose(dense, row, rtol=0, atol=1e-12) and len(fids) == np.count_nonzero(row)
+
+
 def test_rank_and_rank_with_signals_agree(sample_engine):
     index = sample_engine.index
     for text in ("docker pull 好慢啊", "容器一跑就退出", "permission denied docker.sock", "大家好", "EXPOSE 跟 -p 是一回事吗"):
