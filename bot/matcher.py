@@ -108,7 +108,7 @@ class _Block:
         # typed arrays, not lists: a list of Python ints costs ~36 bytes a count,
         # which is most of the memory when a pack has thousands of entries
         indptr = array("q", [0])
-        indices = array("q")
+        indices = array("i")  # feature ids: int32, as scipy keeps them (no converted copy)
         data = array("d")
         for doc in docs:
             counted = Counter(self.analyze(doc))  # count strings first: one lookup per distinct feature
@@ -130,18 +130,20 @@ class _Block:
                     data.extend(counted.values())
             indptr.append(len(indices))
         return sp.csr_matrix(
-            (np.frombuffer(data, dtype=np.float64), np.frombuffer(indices, dtype=np.int64), np.frombuffer(indptr, dtype=np.int64)),
+            (np.frombuffer(data, dtype=np.float64), np.frombuffer(indices, dtype=np.int32), np.frombuffer(indptr, dtype=np.int64)),
             shape=(len(docs), max(len(vocab), 1)),
         )
 
     def fit_transform(self, docs: Sequence[str]) -> sp.csr_matrix:
         counts = self._counts(docs, grow=True)
-        out = self.tfidf.fit_transform(counts)
+        # fit, then transform the counts in place: fit_transform would copy them
+        # twice, which is most of the peak memory of a large pack's build
+        out = self.tfidf.fit(counts).transform(counts, copy=False)
         self.idf_list = self.tfidf.idf_.tolist()
         return out
 
     def transform(self, docs: Sequence[str]) -> sp.csr_matrix:
-        return self.tfidf.transform(self._counts(docs, grow=False))
+        return self.tfidf.transform(self._counts(docs, grow=False), copy=False)
 
     def query(self, text: str) -> tuple[list[int], list[float]]:
         """(feature ids, L2-normalised weights) of one text, as a row of transform([text])."""
@@ -167,12 +169,15 @@ class Vectorizer:
 
     def fit_transform(self, docs: Sequence[str]) -> sp.csr_matrix:
         """Fit the vocabulary and return the documents' rows (one pass over the text)."""
-        parts = [block.fit_transform(docs) * weight for block, weight in self.blocks]
-        self.width = sum(p.shape[1] for p in parts)
-        return l2_normalize(sp.hstack(parts, format="csr"))
+        return self._stack([(block.fit_transform(docs), weight) for block, weight in self.blocks])
 
     def transform(self, docs: Sequence[str]) -> sp.csr_matrix:
-        return l2_normalize(sp.hstack([block.transform(docs) * weight for block, weight in self.blocks], format="csr"))
+        return self._stack([(block.transform(docs), weight) for block, weight in self.blocks])
+
+    def _stack(self, parts: list[tuple[sp.csr_matrix, float]]) -> sp.csr_matrix:
+        for part, weight in parts:
+            part.data *= weight  # in place: these matrices are this call's own
+        return l2_normalize(sp.hstack([part for part, _ in parts], format="csr"), copy=False)
 
     def query(self, text: str) -> tuple[np.ndarray, np.ndarray]:
         """(feature ids, weights) of one text, equal to a row of transform([text])."""
@@ -201,7 +206,8 @@ class Postings:
 
     def __init__(self, matrix: sp.csr_matrix):
         # float32 halves the memory of large packs; scores are summed in float64
-        self.matrix = matrix.tocsc().astype(np.float32)
+        # (converted before the transpose, so the transpose is built at half size)
+        self.matrix = matrix.astype(np.float32).tocsc()
         self.rows = matrix.shape[0]
         # in a large index a feature found in this many documents has a tiny idf and
         # costs more time than it adds information: queries skip it
