@@ -108,7 +108,7 @@ class Engine:
         self.calibration = load_calibration(packs) or Calibration()
         self._lock = threading.Lock()  # serialises writers; readers take the current state lock-free
         self._pack_entries: tuple[Entry, ...] = tuple(entries)
-        self._state = _State(build_index(list(self._pack_entries), weights, self.negatives, self.calibration))
+        self._state = _State(build_index(list(self._pack_entries), weights, self.negatives, self.calibration).warm())
 
     @classmethod
     def from_packs(cls, folders: Sequence[str], thresholds: Thresholds = Thresholds(), weights: Weights = Weights()) -> "Engine":
@@ -193,7 +193,7 @@ class Engine:
                 index = grown
             self._pack_entries = entries
             self.negatives = negatives
-            self._state = _State(index, current.overlay, _rejection_map(current.overlay), fitted)
+            self._state = _State(index.warm(), current.overlay, _rejection_map(current.overlay), fitted)
             if packs:
                 self.packs = tuple(packs)
 
@@ -212,7 +212,7 @@ class Engine:
             fitted = current.fitted
             if index is None:
                 index, fitted = self._compose(self._pack_entries, overlay), overlay.revision
-            self._state = _State(index, overlay, _rejection_map(overlay), fitted)
+            self._state = _State(index.warm(), overlay, _rejection_map(overlay), fitted)
             return True
 
     @staticmethod
@@ -246,7 +246,7 @@ class Engine:
                 index = self._extend(_State(index, start.overlay), current.overlay)
                 if index is None:
                     return False
-            self._state = _State(index, current.overlay, current.rejected, start.overlay.revision)
+            self._state = _State(index.warm(), current.overlay, current.rejected, start.overlay.revision)
             return True
 
     def _compose(self, pack_entries: Sequence[Entry], overlay: LearnedOverlay, negatives: Optional[Sequence[str]] = None) -> Index:
@@ -257,4 +257,4 @@ class Engine:
             learned_aliases[entry_id] = learned_aliases.get(entry_id, ()) + (text,)
         entries = [*pack_entries, *(e for e in overlay.entries if e.id not in pack_ids)]
         entries = [replace(e, aliases=e.aliases + learned_aliases[e.id]) if e.id in learned_aliases else e for e in entries]
-        return build_index(entries, self.weights, self.negatives if negatives is None else negatives, self.calibration)
+        return build_index(entries, self.weights, self.negatives if negatives is None else negatives, self.calibration).warm()

@@ -24,7 +24,9 @@ from bot.matcher import (
     rank,
     rank_with_signals,
 )
+from bot.engine import LearnedOverlay
 from bot.normalize import normalize
+from bot.types import Entry
 
 EXACT = settings(derandomize=True, max_examples=400, deadline=None)
 
@@ -141,3 +143,14 @@ def test_rank_and_rank_with_signals_agree(sample_engine):
             exact = norm in index.exact
             # the pool's plain-Python confidence is the calibrator applied to the signals
             assert exact or confidence == pytest.approx(index.calibration.confidence(signals), abs=1e-12)
+
+
+def test_indexes_are_swapped_in_ready_for_their_first_query(sample_engine):
+    # the first reader after a start, a teach or a refit must not build the query structures
+    ready = {"stacked", "keyword_table", "phrasing_table", "phrasing_runs", "log_prior"}
+    assert ready <= set(vars(sample_engine.index))
+    taught = Entry(id="learned-1", n=1001, question="怎么清理 build cache", answer="用 `docker builder prune`。")
+    assert sample_engine.apply_learned(LearnedOverlay(revision=1, entries=(taught,)))
+    assert sample_engine.index.entries[-1].id == "learned-1" and ready <= set(vars(sample_engine.index))
+    assert "query_arrays" in vars(sample_engine.index.stacked[0])
+    assert sample_engine.refit() and ready <= set(vars(sample_engine.index))
