@@ -188,10 +188,12 @@ class Vectorizer:
         norm = math.hypot(word_weight if wids else 0.0, char_weight if cids else 0.0)
         if not norm:
             return np.empty(0, dtype=np.int64), np.empty(0)
-        offset = max(len(words.vocabulary), 1)
-        fids = np.array(wids + [fid + offset for fid in cids], dtype=np.int64)
-        word_scale, char_scale = word_weight / norm, char_weight / norm
-        v = np.array([x * word_scale for x in wv] + [x * char_scale for x in cv])
+        split = len(wids)
+        fids = np.array(wids + cids, dtype=np.int64)
+        fids[split:] += max(len(words.vocabulary), 1)  # the character block's columns follow the words'
+        v = np.array(wv + cv, dtype=np.float64)
+        v[:split] *= word_weight / norm
+        v[split:] *= char_weight / norm
         if len(v) > MAX_QUERY_FEATURES:
             # a long message's lightest features (common n-grams) move no score
             # noticeably but cost most of the lookups: keep the heaviest
