@@ -135,7 +135,7 @@ def _measure(engine: Engine, queries: Sequence[str], passes: int = 3) -> dict:
 
 
 def run_bench(
-    packs: Sequence[str], thresholds: Thresholds, entries: int = 10_000, queries: int = 2000, passes: int = 3
+    packs: Sequence[str], thresholds: Thresholds, entries: int = 10_000, queries: int = 2000, passes: int = 5
 ) -> dict:
     import_s = _import_seconds()
     t = time.perf_counter()

@@ -192,7 +192,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench = sub.add_parser("bench", help="cold start, match latency, throughput and memory")
     bench.add_argument("--entries", type=int, default=10_000, help="size of the synthetic pack")
     bench.add_argument("--queries", type=int, default=2000, help="queries timed per pass")
-    bench.add_argument("--passes", type=int, default=3, help="timed passes over the queries (the median pass is reported)")
+    bench.add_argument("--passes", type=int, default=5, help="timed passes over the queries (the median pass is reported)")
     bench.add_argument("--json", action="store_true")
     bench.add_argument("--config")
     bench.add_argument("--pack", action="append")
