@@ -107,7 +107,7 @@ def _percentile_ms(sorted_latencies: Sequence[float], p: float) -> float:
     return round(sorted_latencies[min(len(sorted_latencies) - 1, int(p * len(sorted_latencies)))] * 1000, 3)
 
 
-def _measure(engine: Engine, queries: Sequence[str], passes: int = 3) -> dict:
+def _measure(engine: Engine, queries: Sequence[str], passes: int = 5) -> dict:
     for q in queries[: min(200, len(queries))]:  # warm caches and lazy imports
         engine.ask(q)
     p50s: list[float] = []

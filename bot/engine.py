@@ -142,12 +142,16 @@ class Engine:
         state = self._state
         index = state.index
         ranked = rank(index, norm, k=max(RANK_DEPTH, depth))
-        candidates = tuple(
-            Candidate(index.entries[s.index], round(s.score, 4))
-            for s in ranked
-            if not (state.rejected and is_rejected(state.rejected, index.entries[s.index].id, norm))
-        )
-        candidates = candidates[: max(depth or self.thresholds.max_candidates, 1)]
+        limit = max(depth or self.thresholds.max_candidates, 1)
+        kept: list[Candidate] = []
+        for scored in ranked:
+            entry = index.entries[scored.index]
+            if state.rejected and is_rejected(state.rejected, entry.id, norm):
+                continue
+            kept.append(Candidate(entry, round(scored.score, 4)))
+            if len(kept) == limit:
+                break
+        candidates = tuple(kept)
         decision, reason = decide(candidates, self.thresholds, mode)
         if decision is Decision.SUGGEST and not depth:
             # a "did you mean" list names only candidates with some real support
