@@ -324,22 +324,24 @@ class Index:
         return ByLength(self.entry_phrasings)
 
     @cached_property
-    def phrasing_runs(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Phrasing rows reordered so each entry's are consecutive (learned ones
-        are appended at the end), the start of each entry's run, and which
-        entries have any: the per-entry maximum is then one reduceat."""
+    def phrasing_runs(self) -> tuple[Optional[np.ndarray], np.ndarray, np.ndarray]:
+        """The order that makes each entry's phrasing rows consecutive (None when
+        they are already: learned ones are appended at the end), the start of each
+        entry's run, and which entries have any: the per-entry maximum is then
+        one reduceat."""
         order = np.argsort(self.phrasing_owner, kind="stable")
         sizes = np.bincount(self.phrasing_owner, minlength=len(self.entries))
         starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
         filled = np.flatnonzero(sizes)
-        return order, starts[filled], filled
+        in_order = bool((order == np.arange(len(order))).all())  # true until a phrasing is learned
+        return (None if in_order else order), starts[filled], filled
 
     def best_phrasing(self, sims: np.ndarray) -> np.ndarray:
         """Each entry's highest phrasing similarity (0 when it has none)."""
         order, starts, filled = self.phrasing_runs
         out = np.zeros(len(self.entries))
         if len(filled):
-            out[filled] = np.maximum.reduceat(sims[order], starts)
+            out[filled] = np.maximum.reduceat(sims if order is None else sims[order], starts)
         return out
 
     def warm(self) -> "Index":
@@ -718,7 +720,7 @@ def _evidence(index: Index, text: str, k: int) -> Optional[_Evidence]:
     every = stacked.scores(fids, vals)  # one lookup for the four matrices
     prof, neg_sims, nb_dot = every[c1:c2], every[c2:c3], every[c3:]
     phr = index.best_phrasing(every[:c1])
-    neg = float(neg_sims.max()) if len(neg_sims) else 0.0
+    neg = float(np.maximum.reduce(neg_sims)) if len(neg_sims) else 0.0
     base = w.phrasing * phr + w.profile * prof
     off = index.nb_offset
     posterior = np.exp(index.nb.posterior_from(nb_dot, float(np.add.reduce(vals)), w.nb_temperature, index.log_prior))

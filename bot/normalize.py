@@ -72,13 +72,18 @@ def normalize(text: str, max_chars: int = MAX_MATCH_CHARS) -> str:
     if not text:
         return ""
     text = text[:MAX_INPUT_CHARS]
-    text = _CQ_CODE.sub(" ", text)
-    text = _SLACK_LINK_LABEL.sub(r" \1 ", text)
-    text = _SLACK_MARKUP.sub(" ", text)
+    # each pattern needs a literal its guard looks for: most messages skip most passes
+    if "[CQ:" in text:
+        text = _CQ_CODE.sub(" ", text)
+    if "<" in text:
+        text = _SLACK_LINK_LABEL.sub(r" \1 ", text)
+        text = _SLACK_MARKUP.sub(" ", text)
     text = unicodedata.normalize("NFKC", text)
     text = _CONTROL.sub(" ", text)
-    text = _URL.sub(" ", text)
-    text = _MENTION.sub(" ", text)
+    if "://" in text or "www." in text:
+        text = _URL.sub(" ", text)
+    if "@" in text:
+        text = _MENTION.sub(" ", text)
     text = text.casefold()
     text = _drop_repeated_lines(text)
     text = _SPACE.sub(" ", text).strip()

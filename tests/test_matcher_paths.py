@@ -154,3 +154,14 @@ def test_indexes_are_swapped_in_ready_for_their_first_query(sample_engine):
     assert sample_engine.index.entries[-1].id == "learned-1" and ready <= set(vars(sample_engine.index))
     assert "query_arrays" in vars(sample_engine.index.stacked[0])
     assert sample_engine.refit() and ready <= set(vars(sample_engine.index))
+
+
+def test_best_phrasing_per_entry_with_learned_phrasings_appended(sample_engine):
+    index = sample_engine.index.with_phrasings(0, ["一个学来的说法", "another learned wording"])
+    assert index.phrasing_runs[0] is not None  # entry 0's rows are no longer consecutive
+    sims = np.random.default_rng(6).random(len(index.phrasing_owner))
+    expected = np.zeros(len(index.entries))
+    for row, owner in enumerate(index.phrasing_owner):
+        expected[owner] = max(expected[owner], sims[row])
+    assert np.array_equal(index.best_phrasing(sims), expected)
+    assert sample_engine.index.phrasing_runs[0] is None  # a fresh build keeps them in order
