@@ -2,8 +2,9 @@
 
 The per-message path skips work it can prove useless (keywords that share too
 few character bigrams with the message, phrasings of a length that cannot reach
-the cutoff) and reads postings in whichever memory layout suits the pack's size;
-these tests hold each shortcut to a brute-force reference.
+the cutoff), reads postings in whichever memory layout suits the pack's size and
+builds its query structures before an index is swapped in; these tests hold each
+shortcut to a brute-force reference.
 """
 import numpy as np
 import pytest
@@ -13,6 +14,7 @@ from hypothesis import strategies as st
 from rapidfuzz import fuzz
 
 from bot import matcher
+from bot.engine import LearnedOverlay
 from bot.matcher import (
     DECISIVE_KEYWORD_CHARS,
     FUZZY_KEYWORD_CUTOFF,
@@ -24,7 +26,6 @@ from bot.matcher import (
     rank,
     rank_with_signals,
 )
-from bot.engine import LearnedOverlay
 from bot.normalize import normalize
 from bot.types import Entry
 
