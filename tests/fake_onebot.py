@@ -393,6 +393,14 @@ class FakeOneBot:
 
 
 # -- segment builders, as an implementation posts them -----------------------------------------------
+def sent_text(call: Call) -> str:
+    """The text of a message the bot sent, checking that it is exactly [reply?, text]:
+    nothing a user or the knowledge wrote can become markup."""
+    message = call.params["message"]
+    assert [seg["type"] for seg in message] in (["reply", "text"], ["text"])
+    return message[-1]["data"]["text"]
+
+
 def text(value: str) -> dict:
     return {"type": "text", "data": {"text": value}}
 

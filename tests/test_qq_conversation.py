@@ -22,7 +22,7 @@ from bot.engine import Engine
 from bot.runtime import BotContext
 from bot.types import LANG_ZH, Mode, Thresholds
 from conftest import SAMPLE_ENTRIES, write_pack
-from fake_onebot import Call, FakeOneBot, at, face, image, reply, text
+from fake_onebot import Call, FakeOneBot, sent_text as body, at, face, image, reply, text
 
 TOKEN = "s3cret"
 BOT = 10001
@@ -69,13 +69,6 @@ def start(fake, sample_engine):
     yield run
     for service in services:
         service.stop(5)
-
-
-def body(call: Call) -> str:
-    """The text of a sent message, checking that it is exactly [reply?, text]."""
-    message = call.params["message"]
-    assert [seg["type"] for seg in message] in (["reply", "text"], ["text"])
-    return message[-1]["data"]["text"]
 
 
 def quoted(call: Call) -> str:

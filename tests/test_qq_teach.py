@@ -29,7 +29,7 @@ from bot.runtime import BotContext
 from bot.store import Knowledge
 from bot.types import LANG_ZH, Thresholds
 from conftest import SAMPLE_ENTRIES
-from fake_onebot import Call, FakeOneBot, at, reply, text
+from fake_onebot import Call, FakeOneBot, sent_text as body, at, reply, text
 
 TOKEN = "s3cret"
 BOT, GROUP = 10001, 123456
@@ -85,13 +85,6 @@ def start(fake, sample_pack_dir, tmp_path):
 
 def learned(service: QQService) -> Knowledge:
     return service.ctx.learner.learned()
-
-
-def body(call: Call) -> str:
-    """The text of a sent message, checking that it is exactly [reply?, text]: nothing else can become markup."""
-    message = call.params["message"]
-    assert [seg["type"] for seg in message] in (["reply", "text"], ["text"])
-    return message[-1]["data"]["text"]
 
 
 def quoted(call: Call) -> str:
@@ -300,7 +293,7 @@ def test_faq_forget_removes_a_learned_entry_and_only_that(fake, start):
     fake.group_message(GROUP, [text("/faq forget 1001")], BOB)  # not a maintainer
     fake.group_message(GROUP, [text("/faq forget learned-1001")], MAINTAINER)
     fake.group_message(GROUP, [text("/faq forget")], MAINTAINER)
-    again = ask(fake, NEW_Q, user=BOB)
+    ask(fake, NEW_Q, user=BOB)  # after the forget: must not get the forgotten answer
     learnt, pack, refused, forgotten, usage, answer = (body(c) for c in fake.wait_calls("send_group_msg", 6))
     assert learnt.startswith("学会了 #1001") and "知识包" in pack and "只有维护者" in refused
     assert forgotten.startswith("已删除学到的条目 #1001") and "/faq forget" in usage
