@@ -89,3 +89,21 @@ def sample_pack_dir(tmp_path: Path) -> Path:
 @pytest.fixture
 def sample_engine(sample_pack_dir: Path) -> Engine:
     return Engine.from_packs([str(sample_pack_dir)], Thresholds(reply=0.45, ambient=0.7, suggest=0.2))
+
+
+@pytest.fixture
+def qq_services():
+    """Start QQ services for a test (`launch(ctx, token)`); every one is stopped at its end."""
+    from adapters.qq.service import QQService
+
+    started: list[QQService] = []
+
+    def launch(ctx, token: str) -> QQService:
+        service = QQService(ctx, token)
+        service.start()
+        started.append(service)
+        return service
+
+    yield launch
+    for service in started:
+        service.stop(5)

@@ -393,6 +393,15 @@ class FakeOneBot:
 
 
 # -- segment builders, as an implementation posts them -----------------------------------------------
+def wait_until(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
+    """Poll for state inside the bot, which the fake cannot see (wait_for sees only the fake's own)."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        time.sleep(0.005)
+
+
 def sent_text(call: Call) -> str:
     """The text of a message the bot sent, checking that it is exactly [reply?, text]:
     nothing a user or the knowledge wrote can become markup."""

@@ -17,9 +17,9 @@ from adapters.qq.service import QQService, build_service
 from adapters.text import answer_text
 from bot.config import ConfigError
 from bot.types import Mode
-from fake_onebot import FakeOneBot, at, reply, text
+from fake_onebot import FakeOneBot, at, reply, text, wait_until
 from test_qq_conversation import (  # noqa: F401 (fake and unsure_engine are fixtures)
-    BOT, GROUP, TOKEN, ask, body, fake, offer_list, qq_context, quoted, unsure_engine, wait_remembered, wait_until,
+    BOT, GROUP, TOKEN, ask, body, fake, offer_list, qq_context, quoted, unsure_engine, wait_remembered,
 )
 
 ALICE = 20001
@@ -27,19 +27,13 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
-def service(sample_engine):
+def service(sample_engine, qq_services):
     """Start a QQService for a context; stopped at the end of the test."""
-    started: list[QQService] = []
 
     def run(token: str = TOKEN, engine=sample_engine, **qq) -> QQService:
-        svc = QQService(qq_context(engine, qq.pop("url", ""), **qq), token)
-        svc.start()
-        started.append(svc)
-        return svc
+        return qq_services(qq_context(engine, qq.pop("url", ""), **qq), token)
 
-    yield run
-    for svc in started:
-        svc.stop(5)
+    return run
 
 
 # -- access tokens ----------------------------------------------------------------------------------------------

@@ -22,7 +22,8 @@ from bot.engine import Engine
 from bot.runtime import BotContext
 from bot.types import LANG_ZH, Mode, Thresholds
 from conftest import SAMPLE_ENTRIES, write_pack
-from fake_onebot import Call, FakeOneBot, sent_text as body, at, face, image, reply, text
+from fake_onebot import Call, FakeOneBot, at, face, image, reply, text, wait_until
+from fake_onebot import sent_text as body
 
 TOKEN = "s3cret"
 BOT = 10001
@@ -56,32 +57,17 @@ def unsure_engine(sample_pack_dir) -> Engine:
 
 
 @pytest.fixture
-def start(fake, sample_engine):
-    services = []
-
+def start(fake, sample_engine, qq_services):
     def run(engine: Engine = sample_engine, **qq) -> QQService:
-        service = QQService(qq_context(engine, fake.url, **qq), TOKEN)
-        service.start()
-        services.append(service)
+        service = qq_services(qq_context(engine, fake.url, **qq), TOKEN)
         fake.wait_connected()
         return service
 
-    yield run
-    for service in services:
-        service.stop(5)
+    return run
 
 
 def quoted(call: Call) -> str:
     return call.params["message"][0]["data"]["id"]
-
-
-def wait_until(predicate, timeout: float = 5.0) -> None:
-    """For state inside the bot, which the fake cannot see."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.005)
 
 
 def wait_remembered(service: QQService, message_id: int) -> None:

@@ -9,7 +9,6 @@ gesture changed nothing send a question afterwards for the same reason.
 """
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Iterator
 
@@ -29,7 +28,9 @@ from bot.runtime import BotContext
 from bot.store import Knowledge
 from bot.types import LANG_ZH, Thresholds
 from conftest import SAMPLE_ENTRIES
-from fake_onebot import Call, FakeOneBot, sent_text as body, at, reply, text
+from fake_onebot import Call, FakeOneBot, at, reply, text
+from fake_onebot import sent_text as body
+from test_qq_conversation import wait_remembered
 
 TOKEN = "s3cret"
 BOT, GROUP = 10001, 123456
@@ -64,23 +65,16 @@ def make_config(url: str, data_dir: Path, admins: bool = False, send_interval_s:
 
 
 @pytest.fixture
-def start(fake, sample_pack_dir, tmp_path):
-    services = []
-
+def start(fake, sample_pack_dir, tmp_path, qq_services):
     def run(admins: bool = False, send_interval_s: float = 0.0) -> QQService:
         """A new process, as far as the bot can tell: a fresh engine and learner over the same data dir."""
         config = make_config(fake.url, tmp_path / "data", admins, send_interval_s)
         engine = Engine.from_packs([str(sample_pack_dir)], THRESHOLDS)
-        ctx = BotContext(config=config, engine=engine, learner=Learner.open(engine, config))
-        service = QQService(ctx, TOKEN)
-        service.start()
-        services.append(service)
+        service = qq_services(BotContext(config=config, engine=engine, learner=Learner.open(engine, config)), TOKEN)
         fake.wait_connected()
         return service
 
-    yield run
-    for service in services:
-        service.stop(5)
+    return run
 
 
 def learned(service: QQService) -> Knowledge:
@@ -89,14 +83,6 @@ def learned(service: QQService) -> Knowledge:
 
 def quoted(call: Call) -> str:
     return str(call.params["message"][0]["data"]["id"])
-
-
-def wait_until(predicate, timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.005)
 
 
 def ask(fake: FakeOneBot, question: str, user: int = ALICE) -> int:
@@ -122,8 +108,7 @@ def bot_answer(fake: FakeOneBot, service: QQService, question: str, count: int) 
     ask(fake, question)
     fake.wait_calls("send_group_msg", count)
     message_id = fake.bot_messages[count - 1]
-    sent = service.bot.handler.sent_messages
-    wait_until(lambda: sent.get(str(message_id), time.monotonic()) is not None)
+    wait_remembered(service, message_id)
     return message_id
 
 
