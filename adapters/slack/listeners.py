@@ -151,11 +151,18 @@ class SlackBot:
             return None
         return click, value
 
-    def _entry(self, click: Click, value: ActionValue) -> Optional[Entry]:
+    def _read_entry(self, body: dict) -> Optional[tuple[Click, ActionValue, Entry]]:
+        """A click on a button that names an entry, with that entry; None (the clicker told
+        when the pack no longer has it) otherwise."""
+        read = self._read(body)
+        if read is None:
+            return None
+        click, value = read
         entry = self.engine.find(value.entry_id)
         if entry is None:  # the pack changed since the button was rendered
             self._tell(click, missing_entry_text(value.lang, value.entry_id))
-        return entry
+            return None
+        return click, value, entry
 
     def _tell(self, click: Click, text: str) -> None:
         thread = click.thread_ts if click.ephemeral else click.reply_thread
@@ -177,11 +184,10 @@ class SlackBot:
 
     def on_pick(self, body: dict) -> None:
         """A "did you mean" candidate: post its answer where the candidates were."""
-        read = self._read(body)
-        entry = read and self._entry(*read)
-        if not read or entry is None:
+        found = self._read_entry(body)
+        if found is None:
             return
-        click, value = read
+        click, value, entry = found
         value = replace(value, score=0.0)  # the asker chose it: the match score says nothing now
         if click.ephemeral:
             message = answer_message(entry, value, shareable=True, echo_query=True)
@@ -196,11 +202,10 @@ class SlackBot:
 
     def on_share(self, body: dict) -> None:
         """"Share in channel": post the ephemeral answer for everyone, then drop the private copy."""
-        read = self._read(body)
-        entry = read and self._entry(*read)
-        if not read or entry is None:
+        found = self._read_entry(body)
+        if found is None:
             return
-        click, value = read
+        click, value, entry = found
         message = answer_message(entry, value, shared_by=click.user, echo_query=True)
         posted = self.poster.post(click.channel, message, thread_ts=click.thread_ts)
         if not posted.ok:
@@ -212,11 +217,10 @@ class SlackBot:
 
     def on_more(self, body: dict) -> None:
         """The full entry, privately, with a share button."""
-        read = self._read(body)
-        entry = read and self._entry(*read)
-        if not read or entry is None:
+        found = self._read_entry(body)
+        if found is None:
             return
-        click, value = read
+        click, value, entry = found
         thread = click.thread_ts if click.ephemeral else click.reply_thread
         message = entry_message(entry, value, shareable=True)
         self.poster.ephemeral(click.channel, click.user, message, thread_ts=thread, response_url=click.response_url)
