@@ -9,6 +9,7 @@ half-empty.
 from __future__ import annotations
 
 import re
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -22,9 +23,21 @@ CALIBRATION_FILE = "calibration.yaml"
 NOT_ENTRIES = (META_FILE, NEGATIVES_FILE, CALIBRATION_FILE)
 REQUIRED = ("id", "n", "question", "answer")
 LIST_FIELDS = ("links", "aliases", "keywords")
-TEXT_FIELDS = ("question", "answer", "answer_en", "section", "subsection", "url", "body")
-KNOWN = set(REQUIRED) | set(LIST_FIELDS) | set(TEXT_FIELDS)
+TEXT_FIELDS = (
+    "question", "answer", "answer_en", "section", "subsection", "url", "body", "question_en", "section_en",
+)
+DATE_FIELDS = ("reviewed",)
+KNOWN = set(REQUIRED) | set(LIST_FIELDS) | set(TEXT_FIELDS) | set(DATE_FIELDS)
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,79}$")
+
+
+class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """The safe loader (C when PyYAML has it: several times faster, same nodes and
+    marks), except that dates stay text: `reviewed: 2026-13-01` must become a
+    validation error with file and line, not a ValueError from the constructor."""
+
+
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", lambda loader, node: loader.construct_scalar(node))
 
 
 def entry_files(folder: Path) -> list[Path]:
@@ -38,8 +51,7 @@ def _compose(path: Path, problems: list[PackProblem]) -> tuple[Any, Any]:
     except (OSError, UnicodeDecodeError) as exc:
         problems.append(PackProblem(str(path), 0, "", f"cannot read: {exc}"))
         return None, None
-    # the C loader when PyYAML has it: several times faster, same nodes and marks
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(text)
+    loader = _Loader(text)
     try:
         node = loader.get_single_node()
         data = loader.construct_document(node) if node is not None else None
@@ -82,6 +94,18 @@ def _as_list(value: Any) -> tuple[str, ...] | None:
     return None
 
 
+def _iso_date(value: Any) -> str | None:
+    """A YYYY-MM-DD date as text, or None when it is not one."""
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()):
+        try:
+            return date.fromisoformat(value.strip()).isoformat()
+        except ValueError:
+            return None
+    return None
+
+
 def parse_entry(node: Any, data: Any, file: str, problems: list[PackProblem]) -> Entry | None:
     """Check one entry mapping; on any problem record it and return None."""
     if not isinstance(data, dict):
@@ -104,6 +128,11 @@ def parse_entry(node: Any, data: Any, file: str, problems: list[PackProblem]) ->
     for key in TEXT_FIELDS:
         if data.get(key) is not None and not isinstance(data[key], (str, int, float)):
             bad(key, f"'{key}' must be text")
+    dates = {}
+    for key in DATE_FIELDS:
+        dates[key] = "" if data.get(key) in (None, "") else _iso_date(data[key])
+        if dates[key] is None:
+            bad(key, f"'{key}' must be a date written YYYY-MM-DD, not {data[key]!r}")
     lists = {}
     for key in LIST_FIELDS:
         lists[key] = _as_list(data.get(key))
@@ -127,6 +156,9 @@ def parse_entry(node: Any, data: Any, file: str, problems: list[PackProblem]) ->
         keywords=lists["keywords"] or (),
         body=str(data.get("body") or "").strip(),
         source=file,
+        question_en=str(data.get("question_en") or "").strip(),
+        section_en=str(data.get("section_en") or "").strip(),
+        reviewed=dates["reviewed"] or "",
     )
 
 

@@ -31,6 +31,13 @@ class Entry:
     body: str = ""
     source: str = ""  # the file it came from, or "learned"
     learned: bool = False
+    # English title and section name for lists, did-you-mean and /faq show when the
+    # asker writes English; empty means "show the Chinese ones"
+    question_en: str = ""
+    section_en: str = ""
+    # ISO date (YYYY-MM-DD) the short answers were last checked against the
+    # software they describe; empty means never reviewed
+    reviewed: str = ""
 
     def answer_for(self, lang: str) -> str:
         """The short answer in the asker's language, falling back to Chinese."""
@@ -40,6 +47,14 @@ class Entry:
 
     def language_of_answer(self, lang: str) -> str:
         return LANG_EN if lang == LANG_EN and self.answer_en else LANG_ZH
+
+    def question_for(self, lang: str) -> str:
+        """The title in the asker's language, falling back to the verbatim question."""
+        return self.question_en if lang == LANG_EN and self.question_en else self.question
+
+    def section_for(self, lang: str) -> str:
+        """The section name in the asker's language, falling back to the original."""
+        return self.section_en if lang == LANG_EN and self.section_en else self.section
 
 
 @dataclass(frozen=True)

@@ -91,3 +91,26 @@ def test_negatives_file_is_read_and_checked(sample_pack_dir):
     assert load_pack(sample_pack_dir).negatives == (("大家好", "thanks!"),)
     (sample_pack_dir / "negatives.yaml").write_text("- topic: x\n  phrasings: 3\n", encoding="utf-8")
     assert any("negatives.yaml" in p and "phrasings" in p for p in _problems(sample_pack_dir))
+
+
+def test_english_title_section_and_review_date_are_read(sample_pack_dir):
+    data = dict(SAMPLE_ENTRIES[1], question_en="Permission denied on the Docker socket", section_en="Engine")
+    text = yaml.safe_dump(data, allow_unicode=True) + "reviewed: 2026-12-07\n"  # unquoted: YAML's own date type
+    (sample_pack_dir / "002.yaml").write_text(text, encoding="utf-8")
+    entry = next(e for e in load_pack(sample_pack_dir).entries if e.id == data["id"])
+    assert (entry.question_en, entry.section_en, entry.reviewed) == (data["question_en"], "Engine", "2026-12-07")
+    assert entry.question_for("en") == data["question_en"] and entry.question_for("zh") == data["question"]
+    assert entry.section_for("en") == "Engine" and entry.section_for("zh") == data.get("section", "")
+    # entries without them fall back to the original title and section, never to ""
+    plain = next(e for e in load_pack(sample_pack_dir).entries if e.id != data["id"])
+    assert plain.reviewed == "" and plain.question_for("en") == plain.question
+
+
+@pytest.mark.parametrize("value", ["2026-13-01", "2026-02-30", "2026-12-07 10:00:00", "'7 Dec 2026'", "20261207", "[2026]"])
+def test_a_bad_review_date_is_a_problem_with_file_and_line(sample_pack_dir, value):
+    text = yaml.safe_dump(dict(SAMPLE_ENTRIES[1]), allow_unicode=True)
+    (sample_pack_dir / "002.yaml").write_text(text + f"reviewed: {value}\n", encoding="utf-8")
+    line = len(text.splitlines()) + 1
+    problems = _problems(sample_pack_dir)
+    assert len(problems) == 1
+    assert f"002.yaml:{line} [{SAMPLE_ENTRIES[1]['id']}]" in problems[0] and "YYYY-MM-DD" in problems[0]
