@@ -9,6 +9,7 @@ half-empty.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Iterable
@@ -236,6 +237,7 @@ def check_pack(folder: str | Path) -> tuple[Pack | None, list[PackProblem]]:
     if problems:
         return None, problems
     entries.sort(key=lambda e: (e.n, e.id))
+    entries = [replace(e, pack=folder.name) for e in entries]  # identity across packs: pack + id
     return Pack(info=info, entries=tuple(entries), path=str(folder), negatives=negatives), []
 
 

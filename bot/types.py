@@ -38,6 +38,14 @@ class Entry:
     # ISO date (YYYY-MM-DD) the short answers were last checked against the
     # software they describe; empty means never reviewed
     reviewed: str = ""
+    # folder name of the pack the entry comes from ("" for entries taught in chat):
+    # with several packs loaded, ids and numbers repeat, pack + id does not
+    pack: str = ""
+
+    @property
+    def key(self) -> str:
+        """The entry's identity across loaded packs: `pack/id` (bare id for learned entries)."""
+        return f"{self.pack}/{self.id}" if self.pack else self.id
 
     def answer_for(self, lang: str) -> str:
         """The short answer in the asker's language, falling back to Chinese."""
