@@ -178,7 +178,7 @@ class Engine:
         if not section:
             return list(self._state.index.entries)
         want = section.casefold()
-        return [e for e in self._state.index.entries if want in e.section.casefold() or want in e.subsection.casefold()]
+        return [e for e in self._state.index.entries if any(want in n.casefold() for n in e.section_names())]
 
     # -- changing ----------------------------------------------------------
     def replace_entries(self, entries: Iterable[Entry], packs: Sequence[Pack] = ()) -> None:

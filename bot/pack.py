@@ -25,7 +25,7 @@ NOT_ENTRIES = (META_FILE, NEGATIVES_FILE, CALIBRATION_FILE)
 REQUIRED = ("id", "n", "question", "answer")
 LIST_FIELDS = ("links", "aliases", "keywords")
 TEXT_FIELDS = (
-    "question", "answer", "answer_en", "section", "subsection", "url", "body", "question_en", "section_en",
+    "question", "answer", "answer_en", "section", "subsection", "url", "body", "question_en", "section_en", "subsection_en",
 )
 DATE_FIELDS = ("reviewed",)
 KNOWN = set(REQUIRED) | set(LIST_FIELDS) | set(TEXT_FIELDS) | set(DATE_FIELDS)
@@ -159,6 +159,7 @@ def parse_entry(node: Any, data: Any, file: str, problems: list[PackProblem]) ->
         source=file,
         question_en=str(data.get("question_en") or "").strip(),
         section_en=str(data.get("section_en") or "").strip(),
+        subsection_en=str(data.get("subsection_en") or "").strip(),
         reviewed=dates["reviewed"] or "",
     )
 

@@ -31,10 +31,11 @@ class Entry:
     body: str = ""
     source: str = ""  # the file it came from, or "learned"
     learned: bool = False
-    # English title and section name for lists, did-you-mean and /faq show when the
-    # asker writes English; empty means "show the Chinese ones"
+    # English title, section and subsection names for lists, did-you-mean and /faq show
+    # when the asker writes English; empty means "show the Chinese ones"
     question_en: str = ""
     section_en: str = ""
+    subsection_en: str = ""
     # ISO date (YYYY-MM-DD) the short answers were last checked against the
     # software they describe; empty means never reviewed
     reviewed: str = ""
@@ -63,6 +64,13 @@ class Entry:
     def section_for(self, lang: str) -> str:
         """The section name in the asker's language, falling back to the original."""
         return self.section_en if lang == LANG_EN and self.section_en else self.section
+
+    def subsection_for(self, lang: str) -> str:
+        return self.subsection_en if lang == LANG_EN and self.subsection_en else self.subsection
+
+    def section_names(self) -> tuple[str, ...]:
+        """Every name of its section and subsection, both languages: what `/faq list X` may match."""
+        return tuple(n for n in (self.section, self.subsection, self.section_en, self.subsection_en) if n)
 
 
 @dataclass(frozen=True)

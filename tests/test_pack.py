@@ -94,13 +94,16 @@ def test_negatives_file_is_read_and_checked(sample_pack_dir):
 
 
 def test_english_title_section_and_review_date_are_read(sample_pack_dir):
-    data = dict(SAMPLE_ENTRIES[1], question_en="Permission denied on the Docker socket", section_en="Engine")
+    data = dict(
+        SAMPLE_ENTRIES[1], question_en="Permission denied on the Docker socket", section_en="Engine", subsection_en="Setup"
+    )
     text = yaml.safe_dump(data, allow_unicode=True) + "reviewed: 2026-12-07\n"  # unquoted: YAML's own date type
     (sample_pack_dir / "002.yaml").write_text(text, encoding="utf-8")
     entry = next(e for e in load_pack(sample_pack_dir).entries if e.id == data["id"])
     assert (entry.question_en, entry.section_en, entry.reviewed) == (data["question_en"], "Engine", "2026-12-07")
     assert entry.question_for("en") == data["question_en"] and entry.question_for("zh") == data["question"]
     assert entry.section_for("en") == "Engine" and entry.section_for("zh") == data.get("section", "")
+    assert entry.subsection_for("en") == "Setup" and {"Engine", "Setup"} <= set(entry.section_names())
     # entries without them fall back to the original title and section, never to ""
     plain = next(e for e in load_pack(sample_pack_dir).entries if e.id != data["id"])
     assert plain.reviewed == "" and plain.question_for("en") == plain.question
