@@ -11,6 +11,7 @@ from typing import Callable, Optional, Sequence
 
 from . import app, learning_cli
 from .config import ConfigError, load_config, with_thresholds
+from .evaluate import SPELLINGS
 from .pack import check_pack
 from .types import Mode, PackError
 
@@ -106,18 +107,25 @@ def _cmd_eval(args: argparse.Namespace) -> int:
 
     _, engine = _load(args)
     try:
-        rows = read_rows(args.file)
+        rows = read_rows(args.file, args.labels)
     except (OSError, ValueError) as exc:
         print(f"faqbot: {exc}", file=sys.stderr)
         return 2
     sweep = [round(0.05 * i, 2) for i in range(4, 20)]
-    report = evaluate(engine, rows, sweep=sweep, worst=args.worst)
+    report = evaluate(engine, rows, sweep=sweep, worst=args.worst, label_pack=args.label_pack or "")
+    if report.in_scope and len(report.unresolved) >= sum(len(r.labels) for r in rows):
+        print(
+            f"faqbot: {args.file}: no label names a loaded entry ({report.unresolved[0]} …); "
+            f"is the right pack loaded (--pack), and are these {report.labels}?",
+            file=sys.stderr,
+        )
+        return 2
     if args.json:
         print(json.dumps(report.to_json(), ensure_ascii=False))
     else:
         print(format_report(report, engine.thresholds))
     if args.plot:
-        plot_sweep(report, args.plot)
+        plot_sweep(report, args.plot, engine.thresholds, title=f"faqbot eval {Path(args.file).name}")
         if not args.json:
             print(f"\nsweep plot written to {args.plot}")
     return 0
@@ -185,7 +193,16 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("file")
     ev.add_argument("--json", action="store_true")
     ev.add_argument("--worst", type=int, default=10, help="how many misses to list")
-    ev.add_argument("--plot", help="save the precision/coverage sweep as a PNG")
+    ev.add_argument("--plot", metavar="PNG", help="save the precision/coverage sweep as a PNG (needs matplotlib)")
+    ev.add_argument(
+        "--labels", choices=("auto",) + SPELLINGS, default="auto",
+        help="how the expected column names entries: numbers (7,97), ids (slow-pull or pack/slow-pull), "
+        "titles (question titles joined by ' || '); auto detects it from the whole file",
+    )
+    ev.add_argument(
+        "--label-pack", metavar="NAME",
+        help="pack (folder name) that bare numbers and ids refer to when several are loaded (default: the first pack)",
+    )
     _add_engine_options(ev)
     ev.set_defaults(func=_cmd_eval)
 

@@ -1,48 +1,219 @@
 """Accuracy on a labelled set, with the metrics of the evaluation README.
 
-Rows are `query, expected, lang, note`; expected is a comma-separated list of
-entry numbers, or `-` when the bot should not answer. Ranking is done once per
-row; every threshold is then applied to the same ranked candidates, which is
-what makes the sweep cheap and consistent with `ask`.
+Rows are `query, expected, lang, note`; `expected` is `-` when the bot should
+not answer, else the acceptable entries in one of three spellings (one per
+file, see ../shared/eval/README.md): entry numbers (`7,97`), entry ids
+(`slow-pull`, `docker-faq/slow-pull`), or question titles joined by ` || `.
+Labels are resolved once against the loaded entries to pack + id, so a hit is
+never judged by a bare number that two packs share.
+
+Ranking is done once per row; the reply and ambient figures use the engine's
+own decisions (so eval sees exactly what `ask` and the adapters do), and the
+threshold sweep re-applies `decide()` to the same ranked candidates.
 """
 from __future__ import annotations
 
 import csv
+import re
+import unicodedata
 from dataclasses import asdict, dataclass, field
+from functools import lru_cache
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import TYPE_CHECKING, Iterable, Mapping, Optional, Sequence
 
-from .engine import Engine, decide
-from .types import Decision, MatchResult, Mode, Thresholds
+from .types import Decision, Entry, MatchResult, Mode, Pack, Thresholds
+
+NUMBERS, IDS, TITLES = "numbers", "ids", "titles"
+SPELLINGS = (NUMBERS, IDS, TITLES)
+TITLE_SEPARATOR = " || "
+LEARNED_PACK = "learned"
+_NUMBERS_RE = re.compile(r"^\s*\d+\s*(,\s*\d+\s*)*$")
+# ids are slugs (bot/pack.py ID_RE), optionally qualified by the pack's folder name
+_IDS_RE = re.compile(r"^\s*[\w.-]+(/[a-z0-9][a-z0-9._-]*)?\s*(,\s*[\w.-]+(/[a-z0-9][a-z0-9._-]*)?\s*)*$", re.ASCII)
+
+if TYPE_CHECKING:  # the engine (scikit-learn) only when evaluating, so `faqbot --help` stays quick
+    from .engine import Engine
+
+_ESCAPE_RE = re.compile(r"\\([!-/:-@\[-`{-~])")  # a backslash before ASCII punctuation
+
+EntryKey = tuple[str, str]  # (pack folder name, entry id): unique across loaded packs
+Outcome = tuple[Decision, Optional[EntryKey]]  # what the bot did with a message, and with which entry
 
 
 @dataclass(frozen=True)
 class Row:
     query: str
-    expected: frozenset[int]  # empty: out of scope
+    labels: tuple[str, ...]  # as written, split by the file's spelling; empty: out of scope
     lang: str
     note: str = ""
+    line: int = 0  # line in the file, for messages
+    spelling: str = NUMBERS  # of the whole file: how `labels` name entries
 
     @property
     def in_scope(self) -> bool:
-        return bool(self.expected)
+        return bool(self.labels)
 
 
-def read_rows(path: str | Path) -> list[Row]:
-    rows: list[Row] = []
+def spelling_of(raw_labels: Iterable[str]) -> str:
+    """Which of the three spellings a file uses, from all its non-`-` labels.
+
+    Numbers when every label is a list of whole numbers; titles when any label
+    holds ` || `, a space or anything an id cannot hold; otherwise ids.
+    """
+    raw = [r for r in raw_labels if r not in ("", "-")]
+    if raw and all(_NUMBERS_RE.match(r) for r in raw):
+        return NUMBERS
+    if any(TITLE_SEPARATOR.strip() in r or not _IDS_RE.match(r) for r in raw):
+        return TITLES
+    return IDS
+
+
+def split_labels(raw: str, spelling: str) -> tuple[str, ...]:
+    if raw in ("", "-"):
+        return ()
+    parts = raw.split(TITLE_SEPARATOR.strip()) if spelling == TITLES else raw.split(",")
+    return tuple(p.strip() for p in parts if p.strip())
+
+
+def read_rows(path: str | Path, spelling: str = "auto") -> list[Row]:
+    """Read a labelled TSV; `spelling` is auto (detected from the whole file) or one of SPELLINGS."""
+    raw_rows: list[tuple[int, dict]] = []
     with open(path, encoding="utf-8", newline="") as fh:
         reader = csv.DictReader(fh, delimiter="\t", quoting=csv.QUOTE_NONE)
         missing = {"query", "expected"} - set(reader.fieldnames or [])
         if missing:
             raise ValueError(f"{path}: missing column(s) {', '.join(sorted(missing))}")
         for number, rec in enumerate(reader, 2):
-            raw = (rec.get("expected") or "").strip()
-            try:
-                expected = frozenset() if raw in ("-", "") else frozenset(int(x) for x in raw.split(",") if x.strip())
-            except ValueError:
-                raise ValueError(f"{path}:{number}: expected must be entry numbers or '-', not {raw!r}") from None
-            rows.append(Row((rec.get("query") or "").strip(), expected, (rec.get("lang") or "").strip(), rec.get("note") or ""))
+            raw_rows.append((number, rec))
+    expected = [(rec.get("expected") or "").strip() for _, rec in raw_rows]
+    if spelling == "auto":
+        spelling = spelling_of(expected)
+    elif spelling not in SPELLINGS:
+        raise ValueError(f"label spelling must be auto or one of {', '.join(SPELLINGS)}, not {spelling!r}")
+    rows = []
+    for (number, rec), raw in zip(raw_rows, expected):
+        if spelling == NUMBERS and raw not in ("", "-") and not _NUMBERS_RE.match(raw):
+            raise ValueError(f"{path}:{number}: expected must be entry numbers or '-' like the rest of the file, not {raw!r}")
+        rows.append(
+            Row((rec.get("query") or "").strip(), split_labels(raw, spelling), (rec.get("lang") or "").strip(),
+                rec.get("note") or "", number, spelling)
+        )
     return rows
+
+
+@lru_cache(maxsize=None)
+def _inline_md():
+    from markdown_it import MarkdownIt
+
+    return MarkdownIt("commonmark")
+
+
+def _plain_inline(text: str) -> str:
+    """The text of one line of markdown with its inline marks (code spans, emphasis, links, escapes) removed."""
+    out: list[str] = []
+
+    def walk(tokens) -> None:
+        for tok in tokens:
+            if tok.children:
+                walk(tok.children)
+            elif tok.type in ("text", "code_inline", "html_inline"):
+                out.append(tok.content)
+            elif tok.type in ("softbreak", "hardbreak"):
+                out.append(" ")
+
+    walk(_inline_md().parseInline(text))
+    return "".join(out)
+
+
+def title_key(title: str) -> str:
+    """How a title label is compared with an entry's question: markdown inline marks,
+    width and case variants and whitespace set aside (they change across re-imports)."""
+    text = unicodedata.normalize("NFKC", _plain_inline(title)).casefold()
+    # escapes the parser kept (inside code spans, or already-unescaped text escaped twice) go too
+    text = _ESCAPE_RE.sub(r"\1", text).replace("`", "")
+    return " ".join(text.split())
+
+
+def pack_of(entry: Entry, aliases: Mapping[str, str] = {}) -> str:
+    """The folder name of the pack an entry comes from ("learned" for taught entries)."""
+    name = str(getattr(entry, "pack", "") or "")
+    if not name:
+        if entry.learned or not entry.source or entry.source == LEARNED_PACK:
+            return LEARNED_PACK
+        name = Path(entry.source).parent.name
+    return aliases.get(name, name)
+
+
+def pack_names(packs: Sequence[Pack]) -> dict[str, str]:
+    """Every name a pack goes by (folder name, pack.yaml name) -> its folder name."""
+    names: dict[str, str] = {}
+    for pack in packs:
+        folder = Path(pack.path).name if pack.path else pack.info.name
+        names.setdefault(folder, folder)
+        names.setdefault(pack.info.name, folder)
+    return names
+
+
+def entry_key(entry: Entry, aliases: Mapping[str, str] = {}) -> EntryKey:
+    return pack_of(entry, aliases), entry.id
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """Each row's acceptable entries as pack + id keys, and the labels that named no loaded entry."""
+
+    expected: tuple[frozenset[EntryKey], ...]
+    unresolved: tuple[str, ...]  # "line N: label"
+    spelling: str
+    label_pack: str
+
+
+def resolve(rows: Sequence[Row], entries: Sequence[Entry], packs: Sequence[Pack] = (), label_pack: str = "") -> Resolved:
+    """Turn every row's labels into entry keys.
+
+    Numbers and unqualified ids refer to `label_pack` (default: the first loaded
+    pack) and fall back to a unique match elsewhere (e.g. a learned entry);
+    `pack/id` names one pack; titles match any loaded pack.
+    """
+    aliases = pack_names(packs)
+    default = aliases.get(label_pack, label_pack) if label_pack else (next(iter(aliases.values()), "") if aliases else "")
+    keyed = [(entry_key(e, aliases), e) for e in entries]
+    by_n: dict[str, list[EntryKey]] = {}
+    by_id: dict[str, list[EntryKey]] = {}
+    by_title: dict[str, set[EntryKey]] = {}
+    for key, e in keyed:
+        by_n.setdefault(str(e.n), []).append(key)
+        by_id.setdefault(e.id, []).append(key)
+        for title in (e.question, getattr(e, "question_en", "") or ""):
+            if title:
+                by_title.setdefault(title_key(title), set()).add(key)
+
+    def pick(found: list[EntryKey]) -> set[EntryKey]:
+        preferred = [k for k in found if k[0] == default]
+        return set(preferred or (found if len(found) == 1 else []))
+
+    expected: list[frozenset[EntryKey]] = []
+    unresolved: list[str] = []
+    for row in rows:
+        keys: set[EntryKey] = set()
+        for label in row.labels:
+            if row.spelling == NUMBERS:
+                found = pick(by_n.get(str(int(label)), []))
+            elif row.spelling == IDS and "/" in label:
+                pack, _, eid = label.partition("/")
+                found = {k for k in by_id.get(eid, []) if k[0] == aliases.get(pack, pack)}
+            elif row.spelling == IDS:
+                found = pick(by_id.get(label, []))
+                if not found and label.isdigit():  # a number among ids: no id is all digits in practice
+                    found = pick(by_n.get(str(int(label)), []))
+            else:
+                found = by_title.get(title_key(label), set())
+            if not found:
+                unresolved.append(f"line {row.line}: {label}")
+            keys |= found
+        expected.append(frozenset(keys))
+    spelling = next((r.spelling for r in rows if r.labels), IDS)
+    return Resolved(tuple(expected), tuple(unresolved), spelling, default)
 
 
 @dataclass(frozen=True)
@@ -52,6 +223,8 @@ class AnswerStats:
     coverage: float
     false_answer_rate: float
     answered: int
+    # share of out-of-scope rows that got a "did you mean" list (asked directly; 0 in ambient mode)
+    out_of_scope_suggest_rate: float = 0.0
 
 
 @dataclass
@@ -64,7 +237,11 @@ class Report:
     answer_precision: float
     coverage: float
     false_answer_rate: float
+    out_of_scope_suggest_rate: float
     ambient: AnswerStats
+    labels: str = NUMBERS  # the file's label spelling
+    label_pack: str = ""  # the pack bare numbers and ids were read against
+    unresolved: list[str] = field(default_factory=list)  # labels that named no loaded entry
     by_lang: dict[str, dict[str, float]] = field(default_factory=dict)
     sweep: list[AnswerStats] = field(default_factory=list)
     misses: list[dict] = field(default_factory=list)
@@ -73,38 +250,56 @@ class Report:
         return asdict(self)
 
 
-def _rank_of(result: MatchResult, expected: frozenset[int]) -> Optional[int]:
-    for pos, cand in enumerate(result.candidates, 1):
-        if cand.entry.n in expected:
+@dataclass(frozen=True)
+class _Scored:
+    """One row with what the engine did with it: ranked candidates and its own decisions."""
+
+    row: Row
+    expected: frozenset[EntryKey]
+    reply: MatchResult  # asked directly, ranked deep enough for MRR
+    ambient: Outcome  # the engine's decision (and top entry) for the same message overheard
+    keys: tuple[EntryKey, ...]  # the candidates' pack + id, in rank order
+
+    @property
+    def top(self) -> Optional[EntryKey]:
+        return self.keys[0] if self.keys else None
+
+
+def _rank_of(item: _Scored) -> Optional[int]:
+    for pos, key in enumerate(item.keys, 1):
+        if key in item.expected:
             return pos
     return None
 
 
-def _answers(results: Sequence[MatchResult], rows: Sequence[Row], thresholds: Thresholds, mode: Mode) -> AnswerStats:
-    answered = correct = covered = false = 0
-    for res, row in zip(results, rows):
-        decision, _ = decide(res.candidates, thresholds, mode)
+def _stats(items: Sequence[_Scored], threshold: float, outcomes: Sequence[Outcome]) -> AnswerStats:
+    answered = correct = false = suggested = 0
+    for item, (decision, top) in zip(items, outcomes):
+        if decision is Decision.SUGGEST and not item.row.in_scope:
+            suggested += 1
         if decision is not Decision.ANSWER:
             continue
         answered += 1
-        hit = res.candidates[0].entry.n in row.expected
-        correct += hit
-        covered += hit
-        false += not row.in_scope
-    in_scope = sum(r.in_scope for r in rows) or 1
-    out_scope = sum(not r.in_scope for r in rows) or 1
+        correct += top in item.expected
+        false += not item.row.in_scope
+    in_scope = sum(i.row.in_scope for i in items) or 1
+    out_scope = sum(not i.row.in_scope for i in items) or 1
     return AnswerStats(
-        threshold=thresholds.bar(mode),
+        threshold=threshold,
         answer_precision=round(correct / answered, 4) if answered else 1.0,
-        coverage=round(covered / in_scope, 4),
+        coverage=round(correct / in_scope, 4),
         false_answer_rate=round(false / out_scope, 4),
         answered=answered,
+        out_of_scope_suggest_rate=round(suggested / out_scope, 4),
     )
 
 
-def _ranking(results: Sequence[MatchResult], rows: Sequence[Row]) -> dict[str, float]:
-    scoped = [(res, row) for res, row in zip(results, rows) if row.in_scope]
-    ranks = [_rank_of(res, row.expected) for res, row in scoped]
+def _reply_stats(items: Sequence[_Scored], thresholds: Thresholds) -> AnswerStats:
+    return _stats(items, thresholds.reply, [(i.reply.decision, i.top) for i in items])
+
+
+def _ranking(items: Sequence[_Scored]) -> dict[str, float]:
+    ranks = [_rank_of(i) for i in items if i.row.in_scope]
     n = len(ranks) or 1
     return {
         "rows": len(ranks),
@@ -114,41 +309,59 @@ def _ranking(results: Sequence[MatchResult], rows: Sequence[Row]) -> dict[str, f
     }
 
 
-def evaluate(engine: Engine, rows: Sequence[Row], sweep: Sequence[float] = (), worst: int = 10) -> Report:
-    # rank deep enough for MRR; decisions use the engine's own candidate count
-    results = [engine.ask(row.query, Mode.REPLY, depth=10) for row in rows]
-    ranking = _ranking(results, rows)
+def _label(key: EntryKey, several: bool) -> str:
+    return f"{key[0]}/{key[1]}" if several else key[1]
+
+
+def evaluate(
+    engine: Engine, rows: Sequence[Row], sweep: Sequence[float] = (), worst: int = 10, label_pack: str = ""
+) -> Report:
+    """Every metric of the evaluation README for `rows` against what `engine` has loaded (learned knowledge included)."""
+    from .engine import decide
+
+    resolved = resolve(rows, engine.entries, engine.packs, label_pack)
+    aliases = pack_names(engine.packs)
+    items: list[_Scored] = []
+    for row, expected in zip(rows, resolved.expected):
+        # rank deep enough for MRR; the decision is the engine's own, as `ask` makes it
+        reply = engine.ask(row.query, Mode.REPLY, depth=10)
+        ambient = engine.ask(row.query, Mode.AMBIENT)
+        ambient_top = entry_key(ambient.top, aliases) if ambient.top else None
+        keys = tuple(entry_key(c.entry, aliases) for c in reply.candidates)
+        items.append(_Scored(row, expected, reply, (ambient.decision, ambient_top), keys))
     t = engine.thresholds
-    reply = _answers(results, rows, t, Mode.REPLY)
-    ambient = _answers(results, rows, t, Mode.AMBIENT)
+    ranking = _ranking(items)
+    reply = _reply_stats(items, t)
+    ambient = _stats(items, t.ambient, [i.ambient for i in items])
     by_lang: dict[str, dict[str, float]] = {}
     for lang in sorted({r.lang for r in rows if r.lang}):
-        pairs = [(res, row) for res, row in zip(results, rows) if row.lang == lang]
-        stats = _ranking([p[0] for p in pairs], [p[1] for p in pairs])
-        stats.update(
-            {k: v for k, v in asdict(_answers([p[0] for p in pairs], [p[1] for p in pairs], t, Mode.REPLY)).items() if k != "threshold"}
-        )
+        subset = [i for i in items if i.row.lang == lang]
+        stats = _ranking(subset)
+        stats.update({k: v for k, v in asdict(_reply_stats(subset, t)).items() if k != "threshold"})
         by_lang[lang] = stats
-    sweep_stats = [
-        _answers(results, rows, Thresholds(**{**asdict(t), "reply": th}), Mode.REPLY) for th in sweep
-    ]
+    sweep_stats = []
+    for th in sweep:
+        at = Thresholds(**{**asdict(t), "reply": th, "suggest": min(t.suggest, th)})
+        sweep_stats.append(_stats(items, th, [(decide(i.reply.candidates, at, Mode.REPLY)[0], i.top) for i in items]))
+    several = len(set(aliases.values())) > 1
     misses = []
-    for res, row in zip(results, rows):
-        top = res.candidates[0] if res.candidates else None
-        decision, _ = decide(res.candidates, t, Mode.REPLY)
-        wrong_rank = row.in_scope and (top is None or top.entry.n not in row.expected)
-        false_answer = not row.in_scope and decision is Decision.ANSWER
+    for item in items:
+        top = item.reply.candidates[0] if item.reply.candidates else None
+        answered = item.reply.decision is Decision.ANSWER
+        wrong_rank = item.row.in_scope and (not item.keys or item.keys[0] not in item.expected)
+        false_answer = not item.row.in_scope and answered
         if wrong_rank or false_answer:
             misses.append(
                 {
-                    "query": row.query,
-                    "expected": sorted(row.expected) or "-",
-                    "lang": row.lang,
-                    "got": top.entry.n if top else None,
+                    "query": item.row.query,
+                    "expected": list(item.row.labels) or "-",
+                    "lang": item.row.lang,
+                    "got": _label(item.keys[0], several) if top else None,
+                    "got_n": top.entry.n if top else None,
                     "score": top.score if top else 0.0,
-                    "rank": _rank_of(res, row.expected),
-                    "answered": decision is Decision.ANSWER,
-                    "note": row.note,
+                    "rank": _rank_of(item),
+                    "answered": answered,
+                    "note": item.row.note,
                 }
             )
     misses.sort(key=lambda m: (-m["answered"], -m["score"]))
@@ -161,7 +374,11 @@ def evaluate(engine: Engine, rows: Sequence[Row], sweep: Sequence[float] = (), w
         answer_precision=reply.answer_precision,
         coverage=reply.coverage,
         false_answer_rate=reply.false_answer_rate,
+        out_of_scope_suggest_rate=reply.out_of_scope_suggest_rate,
         ambient=ambient,
+        labels=resolved.spelling,
+        label_pack=resolved.label_pack,
+        unresolved=list(resolved.unresolved),
         by_lang=by_lang,
         sweep=sweep_stats,
         misses=misses[:worst],
@@ -169,53 +386,79 @@ def evaluate(engine: Engine, rows: Sequence[Row], sweep: Sequence[float] = (), w
 
 
 def format_report(report: Report, thresholds: Thresholds) -> str:
+    out_scope = report.rows - report.in_scope
     lines = [
-        f"rows: {report.rows} ({report.in_scope} in scope, {report.rows - report.in_scope} out of scope)",
+        f"rows: {report.rows} ({report.in_scope} in scope, {out_scope} out of scope); labels: {report.labels}"
+        + (f" (bare ones in pack {report.label_pack})" if report.labels != TITLES and report.label_pack else ""),
+    ]
+    if report.unresolved:
+        shown = "; ".join(report.unresolved[:5]) + (" …" if len(report.unresolved) > 5 else "")
+        lines.append(f"warning: {len(report.unresolved)} label(s) name no loaded entry (counted as misses): {shown}")
+    lines += [
         f"ranking (in-scope rows): top-1 {report.top1:.3f}  top-3 {report.top3:.3f}  MRR {report.mrr:.3f}",
         f"at reply threshold {thresholds.reply:.2f}: answer precision {report.answer_precision:.3f}  "
-        f"coverage {report.coverage:.3f}  false-answer rate {report.false_answer_rate:.3f}",
+        f"coverage {report.coverage:.3f}  false-answer rate {report.false_answer_rate:.3f}  "
+        f"out-of-scope suggestion rate {report.out_of_scope_suggest_rate:.3f}",
         f"at ambient threshold {thresholds.ambient:.2f}: answer precision {report.ambient.answer_precision:.3f}  "
         f"coverage {report.ambient.coverage:.3f}  false-answer rate {report.ambient.false_answer_rate:.3f}",
         "",
         "by language:",
-        f"  {'lang':<5} {'rows':>5} {'top1':>6} {'top3':>6} {'mrr':>6} {'prec':>6} {'cover':>6} {'false':>6}",
+        f"  {'lang':<5} {'rows':>5} {'top1':>6} {'top3':>6} {'mrr':>6} {'prec':>6} {'cover':>6} {'false':>6} {'suggest':>7}",
     ]
     for lang, s in report.by_lang.items():
         lines.append(
             f"  {lang:<5} {int(s['rows']):>5} {s['top1']:>6.3f} {s['top3']:>6.3f} {s['mrr']:>6.3f} "
-            f"{s['answer_precision']:>6.3f} {s['coverage']:>6.3f} {s['false_answer_rate']:>6.3f}"
+            f"{s['answer_precision']:>6.3f} {s['coverage']:>6.3f} {s['false_answer_rate']:>6.3f} "
+            f"{s['out_of_scope_suggest_rate']:>7.3f}"
         )
     if report.sweep:
-        lines += ["", "precision/coverage sweep (reply threshold):", f"  {'thresh':>6} {'prec':>6} {'cover':>6} {'false':>6} {'answered':>8}"]
+        lines += [
+            "",
+            "precision/coverage sweep (reply threshold):",
+            f"  {'thresh':>6} {'prec':>6} {'cover':>6} {'false':>6} {'suggest':>7} {'answered':>8}",
+        ]
         for s in report.sweep:
             lines.append(
-                f"  {s.threshold:>6.2f} {s.answer_precision:>6.3f} {s.coverage:>6.3f} {s.false_answer_rate:>6.3f} {s.answered:>8}"
+                f"  {s.threshold:>6.2f} {s.answer_precision:>6.3f} {s.coverage:>6.3f} {s.false_answer_rate:>6.3f} "
+                f"{s.out_of_scope_suggest_rate:>7.3f} {s.answered:>8}"
             )
     if report.misses:
         lines += ["", f"worst misses ({len(report.misses)}):"]
         for m in report.misses:
             flag = "ANSWERED" if m["answered"] else "ranked"
-            exp = ",".join(map(str, m["expected"])) if isinstance(m["expected"], list) else m["expected"]
-            lines.append(f"  [{flag} {m['got']} @ {m['score']:.2f}, want {exp}, rank {m['rank']}] {m['query'][:90]}")
+            sep = TITLE_SEPARATOR if report.labels == TITLES else ","
+            exp = sep.join(m["expected"]) if isinstance(m["expected"], list) else m["expected"]
+            lines.append(f"  [{flag} {m['got']} @ {m['score']:.2f}, want {exp[:60]}, rank {m['rank']}] {m['query'][:90]}")
     return "\n".join(lines)
 
 
-def plot_sweep(report: Report, path: str) -> None:
-    """Precision and coverage against the threshold, as a PNG (needs matplotlib)."""
+def plot_sweep(report: Report, path: str, thresholds: Thresholds, title: str = "") -> None:
+    """Precision, coverage and the two out-of-scope rates against the reply threshold, as a PNG
+    (needs matplotlib), with the configured reply and ambient thresholds marked."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     xs = [s.threshold for s in report.sweep]
-    fig, ax = plt.subplots(figsize=(6, 4))
-    ax.plot(xs, [s.answer_precision for s in report.sweep], label="answer precision")
-    ax.plot(xs, [s.coverage for s in report.sweep], label="coverage")
-    ax.plot(xs, [s.false_answer_rate for s in report.sweep], label="false-answer rate")
-    ax.set_xlabel("reply threshold")
-    ax.set_ylim(0, 1.02)
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    series = (
+        ("answer precision", "answer_precision", "-", "o"),
+        ("coverage", "coverage", "-", "s"),
+        ("false-answer rate", "false_answer_rate", "--", "^"),
+        ("out-of-scope suggestion rate", "out_of_scope_suggest_rate", ":", "v"),
+    )
+    for label, attr, style, marker in series:
+        ax.plot(xs, [getattr(s, attr) for s in report.sweep], style, marker=marker, markersize=3, label=label)
+    for name, value, colour in (("reply", thresholds.reply, "tab:green"), ("ambient", thresholds.ambient, "tab:purple")):
+        ax.axvline(value, color=colour, linestyle="-.", linewidth=1, label=f"{name} threshold {value:.2f}")
+    ax.set_title(title or f"Precision and coverage by reply threshold ({report.rows} rows)")
+    ax.set_xlabel("reply threshold (confidence needed to answer)")
+    ax.set_ylabel("share of rows")
+    ax.set_ylim(-0.02, 1.02)
     ax.grid(alpha=0.3)
-    ax.legend()
+    # outside the axes, so the legend covers no line
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small", borderaxespad=0)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    fig.savefig(path, dpi=120, bbox_inches="tight")
     plt.close(fig)
