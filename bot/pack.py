@@ -28,7 +28,10 @@ TEXT_FIELDS = (
     "question", "answer", "answer_en", "section", "subsection", "url", "body", "question_en", "section_en", "subsection_en",
 )
 DATE_FIELDS = ("reviewed",)
-KNOWN = set(REQUIRED) | set(LIST_FIELDS) | set(TEXT_FIELDS) | set(DATE_FIELDS)
+# what `knowledge import` wrote, as {field: digest}: a re-import refreshes a field
+# only while its value still has that digest (nobody edited it); see bot/importer.py
+GENERATED_FIELD = "generated"
+KNOWN = set(REQUIRED) | set(LIST_FIELDS) | set(TEXT_FIELDS) | set(DATE_FIELDS) | {GENERATED_FIELD}
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,79}$")
 
 
@@ -139,6 +142,11 @@ def parse_entry(node: Any, data: Any, file: str, problems: list[PackProblem]) ->
         lists[key] = _as_list(data.get(key))
         if lists[key] is None:
             bad(key, f"'{key}' must be a list of strings")
+    generated = data.get(GENERATED_FIELD)
+    if generated is not None and not (
+        isinstance(generated, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in generated.items())
+    ):
+        bad(GENERATED_FIELD, f"'{GENERATED_FIELD}' must map field names to digests (written by `knowledge import`)")
     for key in sorted(set(data) - KNOWN):
         bad(key, f"unknown field '{key}'")
     if len(problems) > before:
