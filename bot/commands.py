@@ -92,9 +92,25 @@ def strip_prefix(text: str, prefixes: Sequence[str] = DEFAULT_PREFIXES) -> Optio
     return None
 
 
+PAIR_BAR = re.compile(r"[|｜]")
+MAX_NUMBER_DIGITS = 9  # entry numbers, picks: nobody types more
+
+
 def split_pair(text: str) -> Optional[tuple[str, str]]:
-    """`问题 | 回答` into (question, answer); None unless both sides have text."""
-    parts = re.split(r"\s*[|｜]\s*", text or "", maxsplit=1)
-    if len(parts) != 2 or not parts[0].strip() or not parts[1].strip():
+    """`问题 | 回答` into (question, answer); None unless both sides have text.
+    Found by the bar alone, then stripped: `\\s*[|｜]\\s*` would be quadratic in a run of blanks."""
+    text = text or ""
+    bar = PAIR_BAR.search(text)
+    if bar is None:
         return None
-    return parts[0].strip(), parts[1].strip()
+    question, answer = text[: bar.start()].strip(), text[bar.end():].strip()
+    return (question, answer) if question and answer else None
+
+
+def parse_number(text: str, max_digits: int = MAX_NUMBER_DIGITS) -> Optional[int]:
+    """The number in `text` when it is only ASCII digits (at most `max_digits`), else None.
+    `²`, `①` and `٣` are digits to str.isdigit() but not to int(); 5 000 digits are not a number anybody typed."""
+    text = text.strip()
+    if not (0 < len(text) <= max_digits and text.isascii() and text.isdigit()):
+        return None
+    return int(text)

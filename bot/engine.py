@@ -15,6 +15,7 @@ from typing import Iterable, Mapping, Optional, Sequence
 from rapidfuzz import fuzz
 
 from .calibration import load_calibration
+from .commands import parse_number
 from .matcher import Calibration, Index, Weights, build_index, rank
 from .normalize import detect_lang, has_content, normalize
 from .pack import load_pack
@@ -162,8 +163,9 @@ class Engine:
     def find(self, key: str | int) -> Optional[Entry]:
         """An entry by id or by number n (as typed after `/faq show`)."""
         key = str(key).strip().lstrip("#")
+        number = parse_number(key)  # ASCII digits only: `²` is a digit to isdigit() but not to int()
         for entry in self._state.index.entries:
-            if entry.id == key or (key.isdigit() and entry.n == int(key)):
+            if entry.id == key or (number is not None and entry.n == number):
                 return entry
         return None
 

@@ -3,8 +3,11 @@
 A stdlib HTTP server in its own daemon threads, one per connection, with a
 socket timeout: a slow or stuck scraper holds only its own thread and never
 the adapters. /healthz answers 200 only while the bot is running with
-knowledge loaded (the engine is built before anything starts); while starting or stopping it answers 503 so that an
-orchestrator routes nothing to a bot that would not answer.
+knowledge loaded (the engine is built before anything starts) and every
+configured platform connected; while starting or stopping, or while a platform
+is not connected (QQ with no OneBot link, Slack's Socket Mode down), it answers
+503 with the reason, so that an orchestrator routes nothing to a bot that would
+not answer and a deaf bot does not look healthy.
 
 `python -m bot.health` probes the endpoint of the configured bot (the Docker
 HEALTHCHECK), so the probe follows `http.host`/`http.port` from the same config.
@@ -20,7 +23,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import TYPE_CHECKING, Optional, Sequence
+from typing import TYPE_CHECKING, Callable, Optional, Sequence
 
 from .config import ConfigError, HttpConfig, load_config
 
@@ -41,6 +44,20 @@ class HealthState:
     phase: str = STARTING
     started: float = field(default_factory=time.monotonic)
     reload_error: str = ""  # the last failed reload, while the last good knowledge serves
+    # platform -> "is it connected now?", asked on every /healthz (adapters with no such notion are absent)
+    connections: dict[str, Callable[[], bool]] = field(default_factory=dict)
+
+    def disconnected(self) -> list[str]:
+        """The configured platforms that are not connected right now."""
+        down = []
+        for name, connected in self.connections.items():
+            try:
+                ok = bool(connected())
+            except Exception:  # a probe that fails says as much as one that answers False
+                ok = False
+            if not ok:
+                down.append(name)
+        return down
 
     def uptime(self) -> float:
         return time.monotonic() - self.started
@@ -56,6 +73,12 @@ def health_report(ctx: BotContext, state: HealthState) -> tuple[int, dict]:
     }
     if state.reload_error:
         body["reload_error"] = state.reload_error
+    if status == RUNNING:
+        down = state.disconnected()
+        if down:
+            status = body["status"] = "degraded"
+            body["not_connected"] = down
+            body["reason"] = "not connected: " + ", ".join(down)
     return (200 if status == RUNNING else 503), body
 
 
@@ -68,6 +91,11 @@ def metrics_text(ctx: BotContext, state: HealthState) -> str:
         "# TYPE faqbot_up gauge",
         f"faqbot_up {1 if state.phase == RUNNING else 0}",
     )
+    down = set(state.disconnected())
+    if state.connections:
+        gauges += ("# TYPE faqbot_connected gauge",) + tuple(
+            f'faqbot_connected{{platform="{name}"}} {0 if name in down else 1}' for name in sorted(state.connections)
+        )
     return ctx.metrics.render() + "\n".join(gauges) + "\n"
 
 

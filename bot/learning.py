@@ -113,8 +113,9 @@ def clean_text(text: str, max_chars: int) -> str:
     cannot turn into a live mention when the bot repeats it.
     """
     text = _strip_markup((text or "")[: max_chars * 4 + 4000])
-    for entity, char in _ENTITIES:
-        text = text.replace(entity, char)
+    for _ in range(2):  # twice: a double-escaped `&amp;#91;CQ:at,qq=all&amp;#93;` is a code too
+        for entity, char in _ENTITIES:
+            text = text.replace(entity, char)
     text = _strip_markup(_CONTROL.sub(" ", text.replace("\r\n", "\n")))
     lines = [_BLANKS.sub(" ", line).strip() for line in text.split("\n")]
     text = _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()

@@ -46,6 +46,7 @@ def seed_metrics(metrics: Metrics, adapters: tuple[str, ...]) -> None:
             metrics.inc(name, 0.0, platform=platform)
     if "qq" in adapters:
         metrics.inc("reconnects", 0.0, platform="qq")
+        metrics.inc("connection_errors", 0.0, platform="qq")
     metrics.inc("reloads", 0.0)
     metrics.inc("reload_failures", 0.0)
 
@@ -67,7 +68,10 @@ class Runner:
 
             log.info("no platform enabled (slack.enabled, qq.enabled): console adapter on stdin/stdout until end of input")
             self.services = [ConsoleService(self.ctx, on_eof=self.stop.set)]
-        self.state = HealthState(adapters=tuple(s.name for s in self.services))
+        self.state = HealthState(
+            adapters=tuple(s.name for s in self.services),
+            connections={s.name: s.connected for s in self.services if callable(getattr(s, "connected", None))},
+        )
         seed_metrics(self.ctx.metrics, self.state.adapters)
         self.health = HealthServer(self.ctx, self.state, config.http) if config.http.enabled else None
         self.reloader = PackReloader(

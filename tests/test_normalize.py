@@ -63,7 +63,8 @@ def _unguarded(text: str) -> str:
     """normalize() with every pass applied, for the property test below."""
     from bot import normalize as n
 
-    text = text[: n.MAX_INPUT_CHARS]
+    text = n._MARK_RUN.sub(r"\1", text[: n.MAX_INPUT_CHARS])
+    text = n.unescape_cq(text)
     text = n._CQ_CODE.sub(" ", text)
     text = n._SLACK_LINK_LABEL.sub(r" \1 ", text)
     text = n._SLACK_MARKUP.sub(" ", text)
@@ -71,14 +72,16 @@ def _unguarded(text: str) -> str:
     text = n._CONTROL.sub(" ", text)
     text = n._URL.sub(" ", text)
     text = n._MENTION.sub(" ", text)
-    text = n._drop_repeated_lines(text.casefold())
+    text = n._drop_repeated_lines(n._BRACKETS.sub(" ", text.casefold()))
     return n._SPACE.sub(" ", text).strip()[: n.MAX_MATCH_CHARS]
 
 
 @settings(derandomize=True, max_examples=400, deadline=None)
 @given(
     st.lists(
-        st.sampled_from(list("ab <>@:/.w[]CQ|#!\n＠＜ｗ容器") + ["http://", "www.", "[CQ:at,qq=1]", "<@U1>", "<http://x|y>"]),
+        st.sampled_from(
+            list("ab <>@:/.w[]CQ|#!\n＠＜ｗ容器&\u0301\u0316") + ["http://", "www.", "[CQ:at,qq=1]", "<@U1>", "<http://x|y>", "&#91;", "&amp;"]
+        ),
         max_size=40,
     ).map("".join)
 )

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Iterable, Optional, TextIO
 
 from adapters.text import answer_text, entry_full_text, entry_list_text, result_text
-from bot.commands import USAGE_EN, USAGE_ZH, CommandKind, parse_command, strip_prefix
+from bot.commands import USAGE_EN, USAGE_ZH, CommandKind, parse_command, parse_number, strip_prefix
 from bot.config import Config
 from bot.engine import Engine
 from bot.normalize import detect_lang
@@ -47,11 +47,11 @@ class ConsoleSession:
         mention = MENTION.match(line)
         if mention or self.direct:
             text = line[mention.end():] if mention else line
-            if self.pending and text.strip().isdigit():
-                return self._pick(int(text.strip()), detect_lang(text))
+            if self.pending and parse_number(text) is not None:
+                return self._pick(parse_number(text), detect_lang(text))
             return self._reply(self.engine.ask(text, Mode.REPLY))
-        if self.pending and line.isdigit():
-            return self._pick(int(line), LANG_EN)
+        if self.pending and parse_number(line) is not None:
+            return self._pick(parse_number(line), LANG_EN)
         result = self.engine.ask(line, Mode.AMBIENT)
         return result_text(result) if result.decision is Decision.ANSWER else None
 

@@ -16,7 +16,10 @@ from typing import Optional, Sequence
 from .segments import Segment
 
 _SPACE = re.compile(r"\s+")
-_PICK = re.compile(r"#?(\d{1,2})[.。号]?")
+_PICK = re.compile(r"#?([0-9]{1,2})[.。号]?")
+# "#12." is four characters, "１２号" three: anything longer is not a pick, and is not
+# NFKC-normalised in full (quadratic in a run of combining marks) for every group message
+MAX_PICK_CHARS = 8
 
 
 @dataclass(frozen=True)
@@ -57,5 +60,8 @@ def address(segments: Sequence[Segment], self_id: str) -> Addressing:
 
 def pick_number(text: str) -> Optional[int]:
     """The number in "2", "#2", "２" or "2." (a pick from a numbered list), else None."""
+    text = text.strip()
+    if len(text) > MAX_PICK_CHARS:
+        return None
     match = _PICK.fullmatch(unicodedata.normalize("NFKC", text).strip())
     return int(match.group(1)) if match else None

@@ -105,8 +105,8 @@ class Link:
     def _dispatch(self, raw: str | bytes, received: float) -> None:
         try:
             data = json.loads(raw)
-        except ValueError:
-            log.debug("ignoring a frame that is not JSON")
+        except (ValueError, RecursionError):  # a deeply nested frame is as unreadable as a broken one
+            log.debug("ignoring a frame that is not JSON (or nested too deeply to read)")
             return
         if not isinstance(data, dict):
             return
@@ -229,13 +229,19 @@ async def run_forward(
                 log.warning("OneBot at %s answered HTTP %s instead of a WebSocket", url, status)
         except (OSError, asyncio.TimeoutError, WebSocketException) as exc:
             log.warning("cannot connect to OneBot at %s: %s", url, exc or type(exc).__name__)
+        except Exception:  # a bug must not end the reconnect loop and leave the bot deaf
+            log.exception("the connection to OneBot at %s failed unexpectedly; reconnecting", url)
+            metrics.inc("connection_errors", platform="qq")
         delay = backoff_delay(attempt, reconnect_max_s)
         attempt += 1
         await asyncio.sleep(delay)
 
 
-async def serve_reverse(host: str, port: int, token: str, links: Links, sink: EventSink) -> Server:
+async def serve_reverse(
+    host: str, port: int, token: str, links: Links, sink: EventSink, metrics: Optional[Metrics] = None
+) -> Server:
     """Listen for implementations connecting to the bot (reverse WebSocket)."""
+    metrics = metrics or Metrics()
 
     def check(connection: ServerConnection, request: Any) -> Any:
         accepted = token_accepted(request.headers, request.path, token)
@@ -252,7 +258,12 @@ async def serve_reverse(host: str, port: int, token: str, links: Links, sink: Ev
         role = (headers.get("X-Client-Role") or "Universal").lower()
         link = Link(ws, sink, links.timeout, qq_id(headers.get("X-Self-ID")), can_call=role != "event")
         log.info("OneBot connected (reverse, role %s, account %s)", role, link.self_id or "?")
-        await links.carry(link)
+        try:
+            await links.carry(link)
+        except Exception:  # logged and counted; the implementation reconnects on its own
+            log.exception("the reverse connection from account %s failed unexpectedly", link.self_id or "?")
+            metrics.inc("connection_errors", platform="qq")
+            return
         log.warning("reverse connection from account %s closed", link.self_id or "?")
 
     return await serve(

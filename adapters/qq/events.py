@@ -24,9 +24,15 @@ def qq_id(value: Any) -> str:
     return ""
 
 
+MAX_ID_DIGITS = 20  # a QQ number, group or message id fits in 64 bits
+
+
 def as_number(value: str) -> int | str:
-    """Ids go back to the implementation as numbers where they are numbers, as the spec types them."""
-    return int(value) if value.isdigit() else value
+    """Ids go back to the implementation as numbers where they are numbers, as the spec types them.
+    Only plain ASCII digits count: `²` and `①` are digits to str.isdigit() but not to int()."""
+    if 0 < len(value) <= MAX_ID_DIGITS and value.isascii() and value.isdigit():
+        return int(value)
+    return value
 
 
 @dataclass(frozen=True)

@@ -47,7 +47,7 @@ class QQBot:
         if qq.reverse_host:
             if not self.token:
                 log.warning("reverse WebSocket on %s:%s accepts anyone: set %s", qq.reverse_host, qq.reverse_port, TOKEN_ENV)
-            self._server = await serve_reverse(qq.reverse_host, qq.reverse_port, self.token, self.links, self.on_event)
+            self._server = await serve_reverse(qq.reverse_host, qq.reverse_port, self.token, self.links, self.on_event, self.ctx.metrics)
             self.reverse_port = self._server.sockets[0].getsockname()[1]
             log.info("listening for OneBot (reverse WebSocket) on %s:%s", qq.reverse_host, self.reverse_port)
         if qq.ws_url:
@@ -128,6 +128,10 @@ class QQService:
     @property
     def reverse_port(self) -> Optional[int]:
         return self.bot.reverse_port
+
+    def connected(self) -> bool:
+        """Whether a OneBot implementation is connected right now (for /healthz)."""
+        return any(True for _ in self.bot.links)
 
     def start(self) -> None:
         self._thread = threading.Thread(target=asyncio.run, args=(self._main(),), name="faqbot-qq", daemon=True)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Iterator, Optional
 
-from bot.commands import CommandKind, parse_command
+from bot.commands import PAIR_BAR, CommandKind, parse_command
 from bot.config import Learning
 
 from .bounded import BoundedMap
@@ -64,7 +64,7 @@ def teach_command(text: str) -> Optional[TeachCommand]:
 
 
 _SLACK_TOKEN = re.compile(r"<[^<>\n]*>")
-_PAIR_SEPARATOR = re.compile(r"\s*[|｜]\s*")
+_PAIR_SEPARATOR = PAIR_BAR  # the bar alone, then strip: `\s*[|｜]\s*` is quadratic in a run of blanks
 
 
 def split_pair(text: str) -> Optional[tuple[str, str]]:
@@ -82,7 +82,7 @@ def split_pair(text: str) -> Optional[tuple[str, str]]:
 def _ts_order(ts: str) -> Optional[tuple[int, int]]:
     """Slack ts "1712345678.000200" as a number that compares exactly (no float rounding)."""
     seconds, _, fraction = (ts or "").partition(".")
-    if not seconds.isdigit() or (fraction and not fraction.isdigit()):
+    if not (seconds.isascii() and seconds.isdigit()) or (fraction and not (fraction.isascii() and fraction.isdigit())):
         return None
     return int(seconds), int(fraction.ljust(6, "0")[:6] or 0)
 

@@ -59,7 +59,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(400)
             return
         stamp = self.headers.get("X-Slack-Request-Timestamp", "")
-        if stamp and not stamp.isdigit():
+        if stamp and not (stamp.isascii() and stamp.isdigit()):
             # Bolt's verifier would fail with a 500 on int(); this is just an unsigned request
             self._send(401)
             return

@@ -49,6 +49,13 @@ class SlackService:
         """The HTTP port actually bound (useful with port 0)."""
         return self._http.port if self._http else 0
 
+    def connected(self) -> bool:
+        """Whether Slack can reach the bot right now (for /healthz): the HTTP server is
+        listening, or the Socket Mode connection is open."""
+        if self._http is not None:
+            return True
+        return self._socket is not None and self._socket.client.is_connected()
+
     def _check_token(self) -> None:
         """Fail at start, with the reason, rather than on the first message."""
         try:
