@@ -1,47 +1,73 @@
 """The `faqbot` command line. Each sub-command parses its arguments here and
 calls into the engine; platform adapters are imported only by their own
-sub-command, so the engine runs without any chat SDK installed."""
+sub-command, so the engine runs without any chat SDK installed.
+
+Every command that answers (run, slack, qq, chat, ask, eval) reads the same
+configuration the same way (bot.config.find_config) and builds the same
+knowledge, learned pairs included (bot.serve.build_context): the preview
+commands are the bot.
+"""
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+from dataclasses import replace
+from importlib import metadata
 from pathlib import Path
 from typing import Callable, Optional, Sequence
 
 from . import app, learning_cli
+from .app import CONFIG_HELP, pack_refusal
 from .config import ConfigError, load_config, with_thresholds
 from .evaluate import SPELLINGS
 from .pack import check_pack
 from .types import Mode, PackError
 
 DEFAULT_PACK = Path(__file__).resolve().parent.parent / "knowledge" / "docker-faq"
+DESCRIPTION = (
+    "A FAQ bot for group chats (Slack, QQ via OneBot v11, console) that answers from knowledge packs "
+    "and stays quiet when it is not sure."
+)
+EPILOG = (
+    "Start with `faqbot chat` (the console, Docker pack, no accounts) or `faqbot ask QUESTION`; "
+    "`faqbot COMMAND --help` describes each command. Configuration: --config FILE, else $FAQBOT_CONFIG, "
+    "else ./faqbot.yaml, else built-in defaults (faqbot.example.yaml documents every key)."
+)
+
+
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows an option's default unless it has none worth showing or its help already says it."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if "default" in text or action.default in (None, False, "", argparse.SUPPRESS) or not action.option_strings:
+            return text
+        return super()._get_help_string(action)
+
+
+def _version() -> str:
+    try:
+        return metadata.version("faqbot")
+    except metadata.PackageNotFoundError:  # run from a checkout that was never installed
+        return "unknown (not installed)"
 
 
 def _cmd_import(args: argparse.Namespace) -> int:
-    from .importer import import_markdown
+    from .import_cli import run_import
 
-    into = Path(args.into) if args.into else Path("knowledge") / Path(args.file).stem
-    try:
-        report = import_markdown(Path(args.file), into, base_url=args.base_url, index=args.index and Path(args.index))
-    except (OSError, ValueError) as exc:
-        print(f"faqbot: {exc}", file=sys.stderr)
-        return 2
-    print(
-        f"imported {report.written} entries into {into} "
-        f"({report.new} new, {report.kept_hand_written} kept hand-written fields)"
-    )
-    for orphan in report.orphans:
-        print(f"warning: {orphan} is no longer in the source; kept, remove it by hand if it is obsolete")
-    pack, problems = check_pack(into)
-    for problem in problems:
-        print(f"warning: {problem}")
-    return 0
+    return run_import(args)
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
+    from .import_cli import is_markdown, print_pack_warnings, validate_markdown
+
     failed = 0
-    for folder in args.dirs or [str(DEFAULT_PACK)]:
+    for folder in args.dirs or load_config(args.config).packs:
+        if is_markdown(folder):  # a dry run of `knowledge import` on a document
+            failed += validate_markdown(folder)
+            continue
         pack, problems = check_pack(folder)
         if pack is None:
             failed += 1
@@ -50,17 +76,24 @@ def _cmd_validate(args: argparse.Namespace) -> int:
                 print(f"  {problem}")
         else:
             print(f"{folder}: ok, {len(pack.entries)} entries")
+            print_pack_warnings(pack)  # suspicious shapes: printed, never a failure
     return 1 if failed else 0
 
 
-def _load(args: argparse.Namespace):
-    """Config and engine for commands that match; errors end the command with a message."""
-    from .engine import Engine
-
+def _config(args: argparse.Namespace):
+    """The configuration as `faqbot run` reads it, with this command's --pack and threshold overrides."""
     config = load_config(getattr(args, "config", None))
     config = with_thresholds(config, reply=getattr(args, "threshold", None), ambient=getattr(args, "ambient", None))
-    packs = getattr(args, "pack", None) or config.packs
-    return config, Engine.from_packs(packs, config.thresholds)
+    packs = getattr(args, "pack", None)
+    return replace(config, packs=tuple(str(Path(p).resolve()) for p in packs)) if packs else config
+
+
+def _load(args: argparse.Namespace):
+    """Config and engine for commands that match: the packs and learned knowledge `faqbot run` would serve."""
+    from .serve import build_context
+
+    config = _config(args)
+    return config, build_context(config).engine
 
 
 def _result_json(result) -> dict:
@@ -134,10 +167,8 @@ def _cmd_eval(args: argparse.Namespace) -> int:
 def _cmd_bench(args: argparse.Namespace) -> int:
     from .bench import format_bench, run_bench
 
-    config = load_config(getattr(args, "config", None))
-    result = run_bench(
-        args.pack or config.packs, config.thresholds, entries=args.entries, queries=args.queries, passes=args.passes
-    )
+    config = _config(args)
+    result = run_bench(config.packs, config.thresholds, entries=args.synthetic, queries=args.queries, passes=args.passes)
     print(json.dumps(result, ensure_ascii=False) if args.json else format_bench(result))
     return 0
 
@@ -154,18 +185,22 @@ def _cmd_platform(args: argparse.Namespace) -> int:
     return run_services(ctx, [load_service(args.platform, ctx)])
 
 
-def _add_engine_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--config", help="configuration file (default: $FAQBOT_CONFIG or built-in defaults)")
-    p.add_argument("--pack", action="append", help="knowledge pack folder (repeatable; default: from config)")
-    p.add_argument("--threshold", type=float, help="reply threshold (overrides the config)")
-    p.add_argument("--ambient", type=float, help="ambient threshold (overrides the config)")
+def _add_engine_options(p: argparse.ArgumentParser, thresholds: bool = True) -> None:
+    p.add_argument("--config", metavar="FILE", help=CONFIG_HELP)
+    p.add_argument(
+        "--pack", action="append", metavar="DIR",
+        help="knowledge pack folder, instead of the configured packs (repeatable; default: `packs` from the configuration)",
+    )
+    if thresholds:
+        p.add_argument("--threshold", type=float, metavar="P", help="reply threshold, 0-1 (default: from the configuration, 0.65 built in)")
+        p.add_argument("--ambient", type=float, metavar="P", help="ambient threshold, 0-1 (default: from the configuration, 0.75 built in)")
 
 
 def _cmd_calibrate(args: argparse.Namespace) -> int:
     from .calibration import fit_calibration, save_calibration
     from .pack import load_pack
 
-    folder = args.dir or str(DEFAULT_PACK)
+    folder = args.dir or load_config(args.config).packs[0]
     pack = load_pack(folder)
     calibration, stats = fit_calibration(pack.entries, pack.negatives, folds=args.folds)
     path = save_calibration(folder, calibration, stats)
@@ -174,11 +209,13 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="faqbot", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="faqbot", description=DESCRIPTION, epilog=EPILOG)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}", help="print the version and exit")
+    parser.add_argument("--config", dest="global_config", metavar="FILE", help=CONFIG_HELP + "; also accepted after the command")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     ask = sub.add_parser("ask", help="answer one question and exit (exit 1 when the bot would not answer)")
-    ask.add_argument("question", nargs="+")
+    ask.add_argument("question", nargs="+", help="the message, as it would be typed in the group")
     ask.add_argument("--json", action="store_true", help="print one JSON object")
     ask.add_argument("--ambient-mode", action="store_true", help="decide as for an overheard message")
     _add_engine_options(ask)
@@ -190,8 +227,8 @@ def build_parser() -> argparse.ArgumentParser:
     chat.set_defaults(func=_cmd_chat)
 
     ev = sub.add_parser("eval", help="accuracy on a labelled TSV (query, expected, lang, note)")
-    ev.add_argument("file")
-    ev.add_argument("--json", action="store_true")
+    ev.add_argument("file", help="labelled TSV (format: ../shared/eval/README.md; a sample: benchmarks/eval-sample.tsv)")
+    ev.add_argument("--json", action="store_true", help="print one JSON object with every figure")
     ev.add_argument("--worst", type=int, default=10, help="how many misses to list")
     ev.add_argument("--plot", metavar="PNG", help="save the precision/coverage sweep as a PNG (needs matplotlib)")
     ev.add_argument(
@@ -206,55 +243,102 @@ def build_parser() -> argparse.ArgumentParser:
     _add_engine_options(ev)
     ev.set_defaults(func=_cmd_eval)
 
-    bench = sub.add_parser("bench", help="cold start, match latency, throughput and memory")
-    bench.add_argument("--entries", type=int, default=10_000, help="size of the synthetic pack")
+    bench = sub.add_parser(
+        "bench", help="cold start, match latency, throughput and memory on the configured packs (the Docker pack by default)"
+    )
     bench.add_argument("--queries", type=int, default=2000, help="queries timed per pass")
     bench.add_argument("--passes", type=int, default=5, help="timed passes over the queries (the median pass is reported)")
-    bench.add_argument("--json", action="store_true")
-    bench.add_argument("--config")
-    bench.add_argument("--pack", action="append")
+    bench.add_argument(
+        "--synthetic", type=int, default=0, metavar="N",
+        help="also benchmark a synthetic pack of N made-up entries (10000 takes about a minute and 1.3 GB; default: none)",
+    )
+    bench.add_argument("--json", action="store_true", help="print one JSON object")
+    _add_engine_options(bench)
     bench.set_defaults(func=_cmd_bench)
 
     for platform, text in (("slack", "run the Slack adapter (Socket Mode or HTTP)"), ("qq", "run the QQ adapter (OneBot v11)")):
         p = sub.add_parser(platform, help=text)
-        p.add_argument("--config", help="configuration file (default: $FAQBOT_CONFIG or built-in defaults)")
+        p.add_argument("--config", metavar="FILE", help=CONFIG_HELP)
         p.set_defaults(func=_cmd_platform, platform=platform)
 
     app.register(sub)
 
     knowledge = sub.add_parser("knowledge", help="import, validate and review knowledge packs")
     ksub = knowledge.add_subparsers(dest="knowledge_command", metavar="ACTION")
-    imp = ksub.add_parser("import", help="turn a heading-structured markdown FAQ into a pack")
-    imp.add_argument("file")
-    imp.add_argument("--into", help="pack folder (default: knowledge/<file stem>)")
-    imp.add_argument("--base-url", default="", help="page URL that entry anchors are appended to")
+    imp = ksub.add_parser("import", help="turn markdown FAQs (one page or several) into one pack")
+    imp.add_argument("file", nargs="+", help="markdown files, in order (a FAQ split across pages)")
+    imp.add_argument("--into", help="pack folder (default: knowledge/<file stem, or its folder for README.md>)")
+    imp.add_argument(
+        "--base-url", default="",
+        help="page URL that entry anchors are appended to; with several files, a URL ending in '/' is joined with each file name",
+    )
     imp.add_argument("--index", help="TSV with anchor and n/question columns: anchors and verbatim titles")
     imp.set_defaults(func=_cmd_import)
     val = ksub.add_parser("validate", help="check packs; exit 1 when any is broken")
-    val.add_argument("dirs", nargs="*", help=f"pack folders (default: {DEFAULT_PACK.name})")
+    val.add_argument("dirs", nargs="*", help=f"pack folders, or markdown files for a dry-run import (default: {DEFAULT_PACK.name})")
+    val.add_argument("--config", metavar="FILE", help=CONFIG_HELP + "; its packs are checked when no folder is given")
     val.set_defaults(func=_cmd_validate)
     learning_cli.register(ksub)
     cal = ksub.add_parser("calibrate", help="fit the confidence calibrator on the pack's own aliases and negatives")
-    cal.add_argument("dir", nargs="?", help=f"pack folder (default: {DEFAULT_PACK.name})")
-    cal.add_argument("--folds", type=int, default=5)
+    cal.add_argument("dir", nargs="?", help="pack folder (default: the first configured pack)")
+    cal.add_argument("--folds", type=int, default=5, help="cross-validation folds")
+    cal.add_argument("--config", metavar="FILE", help=CONFIG_HELP)
     cal.set_defaults(func=_cmd_calibrate)
+    _format_all(parser)
     return parser
 
 
+def _subparsers(parser: argparse.ArgumentParser):
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            yield from action.choices.values()
+
+
+def _format_all(parser: argparse.ArgumentParser) -> None:
+    """Every command's --help shows defaults, including the commands other modules register."""
+    parser.formatter_class = HelpFormatter
+    for child in _subparsers(parser):
+        _format_all(child)
+
+
+def _quiet_broken_pipe() -> int:
+    """The reader went away (`faqbot knowledge learned | head`): stop quietly, as Unix tools do.
+    stdout is pointed at /dev/null so the interpreter's last flush cannot fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # stdout is not a real file (a test's capture)
+        pass
+    return 141  # 128 + SIGPIPE, what a shell reports for a writer ended by its pipe
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
+    try:
+        return _main(argv)
+    except BrokenPipeError:
+        return _quiet_broken_pipe()
+
+
+def _main(argv: Optional[Sequence[str]]) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     func: Optional[Callable[[argparse.Namespace], int]] = getattr(args, "func", None)
     if func is None:
-        parser.print_help()
+        # `faqbot` or `faqbot knowledge` alone: the help of what was typed
+        named = {p.prog.split()[-1]: p for p in _subparsers(parser)}
+        (named.get(getattr(args, "command", None) or "") or parser).print_help()
         return 2
+    if getattr(args, "global_config", None) and not getattr(args, "config", None):
+        args.config = args.global_config  # `faqbot --config F chat` is `faqbot chat --config F`
     try:
-        return func(args)
+        code = func(args)
+        sys.stdout.flush()  # a closed pipe shows here, inside the handler, not at interpreter exit
+        return code
     except ConfigError as exc:
         print(f"faqbot: {exc}", file=sys.stderr)
         return 2
     except PackError as exc:
-        print(f"faqbot: refusing to start: {exc}", file=sys.stderr)
+        print(f"faqbot: {pack_refusal(exc)}", file=sys.stderr)
         return 2
 
 

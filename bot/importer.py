@@ -1,172 +1,44 @@
-"""Turn a heading-structured markdown FAQ into a knowledge pack.
+"""Turn markdown FAQs (one page or several) into a knowledge pack folder.
 
-An entry is a heading with text of its own; headings above it are its section
-and subsection, headings below it belong to its body. Re-importing refreshes
-what comes from the source (question, section, url, body, n) and keeps what
-people wrote by hand (id, answer, answer_en, links, aliases, keywords).
+Reading the markdown is bot/markdown_faq.py's job; this module writes the pack
+and merges a re-import with what is already there:
+
+- `n` and `url` always follow the source (position and address);
+- `id` is assigned once and then kept (learned aliases and feedback refer to it);
+- fields the importer writes (question, section, subsection, answer, links,
+  body) are recorded in the entry's `generated:` mapping as digests. A re-import
+  refreshes a field while its value still has the recorded digest, and keeps it
+  when a person edited it;
+- every other field (answer_en, aliases, keywords, question_en, reviewed, ...)
+  is a person's and is always kept.
+
+An entry written before digests were recorded is treated as the importer used to:
+source fields (question, section, subsection, body) refresh, a non-empty answer
+or links list is kept as hand-written.
 """
 from __future__ import annotations
 
 import csv
+import hashlib
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import Optional, Sequence, Union
+from urllib.parse import urljoin
 
 import yaml
 
-from .pack import META_FILE, entry_files
+from .markdown_faq import ImportedEntry, ParsedDocument, parse_document, parse_markdown, slugify  # noqa: F401
+from .pack import GENERATED_FIELD, META_FILE, entry_files
 
-HAND_WRITTEN = ("id", "answer", "answer_en", "links", "aliases", "keywords")
+GENERATED = ("question", "section", "subsection", "answer", "links", "body")
+LEGACY_SOURCE = ("question", "section", "subsection", "body")  # refreshed in entries without a record
 FIELD_ORDER = (
-    "id", "n", "question", "section", "subsection", "url", "answer", "answer_en",
-    "links", "aliases", "keywords", "body",
+    "id", "n", "question", "question_en", "section", "section_en", "subsection", "subsection_en", "url",
+    "answer", "answer_en", "links", "aliases", "keywords", "reviewed", "body",
 )
-SKIP_HEADINGS = re.compile(r"^(前言|序言?|目录|简介|preface|introduction|table of contents|contents|toc|about)$", re.I)
-HEADING_RE = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
-FENCE_RE = re.compile(r"^\s*(```|~~~)")
-COUNT_BADGE_RE = re.compile(r"\s*[(（]\s*\d+\s*[)）]\s*$")
-MD_LINK_RE = re.compile(r"!?\[([^\]]*)\]\(([^)\s]+)(?:\s+\"[^\"]*\")?\)")
-AUTOLINK_RE = re.compile(r"<(https?://[^>\s]+)>")
-BARE_URL_RE = re.compile(r"(?<![(<\"'])\bhttps?://[^\s)>\]，。；]+")
-MAX_AUTO_LINKS = 5
-AUTO_ANSWER_CHARS = 300
-
-
-@dataclass
-class _Heading:
-    level: int
-    title: str
-    line: int
-    text: list[str] = field(default_factory=list)  # lines directly under it
-    children: list["_Heading"] = field(default_factory=list)
-    parent: Optional["_Heading"] = None
-
-    def has_own_text(self) -> bool:
-        return any(t.strip() and not t.strip().startswith("<!--") for t in self.text)
-
-
-@dataclass(frozen=True)
-class ImportedEntry:
-    n: int
-    question: str
-    section: str
-    subsection: str
-    anchor: str
-    body: str
-    links: tuple[str, ...]
-
-
-def strip_inline(md: str) -> str:
-    """Heading markdown to plain text: code ticks, emphasis, links, count badges."""
-    text = MD_LINK_RE.sub(r"\1", md)
-    text = text.replace("`", "")
-    text = re.sub(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1", r"\2", text)
-    return re.sub(r"\s+", " ", text).strip()
-
-
-def section_title(md: str) -> str:
-    return COUNT_BADGE_RE.sub("", strip_inline(md)).strip()
-
-
-def slugify(text: str) -> str:
-    """GitHub-style heading anchor: lowercase, punctuation dropped, spaces to '-'."""
-    text = unicodedata.normalize("NFKC", strip_inline(text)).lower()
-    text = "".join(ch for ch in text if ch.isalnum() or ch in " -_")
-    return re.sub(r"\s+", "-", text.strip())
-
-
-def _split_front_matter(lines: list[str]) -> tuple[dict, list[str]]:
-    if lines and lines[0].strip() == "---":
-        for i in range(1, len(lines)):
-            if lines[i].strip() == "---":
-                try:
-                    meta = yaml.safe_load("\n".join(lines[1:i])) or {}
-                except yaml.YAMLError:
-                    meta = {}
-                return (meta if isinstance(meta, dict) else {}), lines[i + 1:]
-    return {}, lines
-
-
-def _heading_tree(lines: list[str]) -> list[_Heading]:
-    root = _Heading(0, "", 0)
-    current = root
-    in_fence = False
-    for number, line in enumerate(lines, 1):
-        if FENCE_RE.match(line):
-            in_fence = not in_fence
-        match = None if in_fence else HEADING_RE.match(line)
-        if not match:
-            current.text.append(line)
-            continue
-        level = len(match.group(1))
-        parent = current
-        while parent.level >= level:
-            parent = parent.parent  # type: ignore[assignment]
-        node = _Heading(level, match.group(2), number, parent=parent)
-        parent.children.append(node)
-        current = node
-    return root.children
-
-
-def _render(node: _Heading, top: bool) -> list[str]:
-    out = [] if top else ["#" * node.level + " " + node.title]
-    out += node.text
-    for child in node.children:
-        out += _render(child, False)
-    return out
-
-
-def _tidy_body(lines: list[str]) -> str:
-    text = "\n".join(line.rstrip() for line in lines).strip()
-    text = re.sub(r"<!--.*?-->", "", text, flags=re.S)
-    return re.sub(r"\n{3,}", "\n\n", text).strip()
-
-
-def extract_links(body: str, base_url: str = "") -> tuple[str, ...]:
-    found: list[str] = []
-    for url in [m.group(2) for m in MD_LINK_RE.finditer(body)] + AUTOLINK_RE.findall(body) + BARE_URL_RE.findall(body):
-        url = url.strip()
-        if url.startswith("/") and base_url:
-            origin = re.match(r"^(https?://[^/]+)", base_url)
-            url = origin.group(1) + url if origin else url
-        if url.startswith(("http://", "https://")) and url not in found:
-            found.append(url)
-    return tuple(found[:MAX_AUTO_LINKS])
-
-
-def parse_markdown(text: str, base_url: str = "") -> tuple[dict, list[ImportedEntry]]:
-    """Entries of a markdown FAQ in document order, numbered from 1."""
-    meta, lines = _split_front_matter(text.splitlines())
-    entries: list[ImportedEntry] = []
-
-    def walk(siblings: list[_Heading], ancestors: list[_Heading]) -> None:
-        # A level of sibling headings holds entries when most of them have text of
-        # their own; a question whose answer starts straight with sub-headings is
-        # still an entry because its siblings are.
-        titled = [h for h in siblings if not SKIP_HEADINGS.match(section_title(h.title))]
-        is_entry_level = bool(titled) and sum(h.has_own_text() for h in titled) * 2 >= len(titled)
-        for node in titled:
-            if is_entry_level and (node.has_own_text() or node.children):
-                sections = [section_title(a.title) for a in ancestors]
-                body = _tidy_body(_render(node, True))
-                entries.append(
-                    ImportedEntry(
-                        n=len(entries) + 1,
-                        question=strip_inline(node.title),
-                        section=sections[0] if sections else "",
-                        subsection=sections[-1] if len(sections) > 1 else "",
-                        anchor=slugify(node.title),
-                        body=body,
-                        links=extract_links(body, base_url),
-                    )
-                )
-            else:
-                walk(node.children, ancestors + [node])
-
-    walk(_heading_tree(lines), [])
-    return meta, entries
+GENERIC_STEMS = ("readme", "index", "faq", "docs")
 
 
 @dataclass(frozen=True)
@@ -196,7 +68,8 @@ def read_index(path: Path) -> dict[object, IndexRow]:
 
 
 def _question_key(question: str) -> str:
-    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", strip_inline(question))).lower()
+    text = re.sub(r"[`*_\\]", "", unicodedata.normalize("NFKC", question))
+    return re.sub(r"\s+", "", text).lower()
 
 
 def default_id(question: str, n: int) -> str:
@@ -206,18 +79,13 @@ def default_id(question: str, n: int) -> str:
     return f"q{n:03d}"
 
 
-def auto_answer(body: str) -> str:
-    """A first short answer from the body, for packs nobody has curated yet."""
-    paragraphs = [p.strip() for p in re.split(r"\n\s*\n", re.sub(r"```.*?```", "", body, flags=re.S)) if p.strip()]
-    out = ""
-    for para in paragraphs:
-        para = strip_inline(re.sub(r"^[>*#\s-]+", "", para))
-        if not para:
-            continue
-        out = f"{out} {para}".strip()
-        if len(out) >= AUTO_ANSWER_CHARS * 0.5:
-            break
-    return out[:AUTO_ANSWER_CHARS].rstrip() + ("…" if len(out) > AUTO_ANSWER_CHARS else "")
+def digest(value: object) -> str:
+    """A short fingerprint of a field's value as the pack loader will read it."""
+    if isinstance(value, (list, tuple)):
+        text = "\n".join(str(v).strip() for v in value)
+    else:
+        text = "" if value is None else str(value).strip()
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
 
 
 class _BlockDumper(yaml.SafeDumper):
@@ -233,10 +101,16 @@ _BlockDumper.add_representer(str, _str_representer)
 
 
 def dump_entry(data: dict) -> str:
-    ordered = {k: data[k] for k in FIELD_ORDER if k in data and data[k] not in (None, "", [], ())}
-    for key in ("answer", "id", "n", "question"):  # required even when empty, so validation points at them
-        ordered.setdefault(key, data.get(key, ""))
-    ordered = {k: ordered[k] for k in FIELD_ORDER if k in ordered}
+    """One entry as YAML: known fields in a fixed order, then any others, the
+    importer's record last. Empty optional fields are left out."""
+    def present(key: str) -> bool:
+        return data.get(key) not in (None, "", [], (), {})
+
+    keys = [k for k in FIELD_ORDER if present(k) or k in ("id", "n", "question", "answer")]
+    keys += [k for k in data if k not in FIELD_ORDER and k != GENERATED_FIELD and present(k)]
+    if present(GENERATED_FIELD):
+        keys.append(GENERATED_FIELD)
+    ordered = {k: data.get(k, "") for k in keys}
     return yaml.dump(ordered, Dumper=_BlockDumper, allow_unicode=True, sort_keys=False, width=1000)
 
 
@@ -257,62 +131,158 @@ def _existing(folder: Path) -> list[tuple[Path, dict]]:
 @dataclass(frozen=True)
 class ImportReport:
     written: int
-    kept_hand_written: int
+    kept_hand_written: int  # entries where at least one person-edited field was kept
     new: int
     orphans: tuple[str, ...]  # existing entry files whose question is no longer in the source
+    warnings: tuple[str, ...] = ()  # suspicious shapes in the documents (see markdown_faq)
+    notes: tuple[str, ...] = ()  # what the import chose where the command line was silent
+    table_rows: int = 0
+    edited_fields: int = 0  # fields kept because a person changed them
+
+
+def page_urls(sources: Sequence[Path], base_url: str) -> list[str]:
+    """The published page of each source: `base_url` itself, or for several files
+    and a base ending in '/', the base joined with each file's name."""
+    if not base_url:
+        return ["" for _ in sources]
+    if len(sources) > 1 and base_url.endswith("/"):
+        return [urljoin(base_url, s.name) for s in sources]
+    return [base_url for _ in sources]
+
+
+def parse_files(sources: Sequence[Path], base_url: str = "") -> list[ParsedDocument]:
+    """Every source parsed in order, entries numbered on from one file to the next."""
+    docs: list[ParsedDocument] = []
+    start = 1
+    for source, page in zip(sources, page_urls(sources, base_url)):
+        doc = parse_document(source.read_text(encoding="utf-8"), page, name=str(source), start=start)
+        docs.append(doc)
+        start += len(doc.entries)
+    return docs
+
+
+def _merge(fresh: dict, old: dict) -> tuple[dict, list[str]]:
+    """The entry to write: `fresh` (what the source gives now) over `old`,
+    keeping what a person edited. Returns it and the fields kept as edited."""
+    record = old.get(GENERATED_FIELD) if isinstance(old.get(GENERATED_FIELD), dict) else None
+    out = {k: v for k, v in old.items() if k != GENERATED_FIELD}
+    out["n"], out["url"] = fresh["n"], fresh["url"]
+    out["id"] = old.get("id") or fresh["id"]
+    edited = []
+    for key in GENERATED:
+        current = old.get(key)
+        if current in (None, "", []):
+            out[key] = fresh[key]
+        elif record is not None:
+            if record.get(key) == digest(current):
+                out[key] = fresh[key]
+            elif digest(current) != digest(fresh[key]):
+                edited.append(key)
+        elif key in LEGACY_SOURCE:
+            out[key] = fresh[key]
+        elif digest(current) != digest(fresh[key]):
+            edited.append(key)
+    out[GENERATED_FIELD] = {key: digest(fresh[key]) for key in GENERATED}
+    return out, edited
 
 
 def import_markdown(
-    source: Path, into: Path, base_url: str = "", index: Optional[Path] = None, pack_name: str = ""
+    source: Union[Path, Sequence[Path]],
+    into: Path,
+    base_url: str = "",
+    index: Optional[Path] = None,
+    pack_name: str = "",
 ) -> ImportReport:
-    meta, imported = parse_markdown(source.read_text(encoding="utf-8"), base_url)
+    sources = [source] if isinstance(source, Path) else list(source)
+    docs = parse_files(sources, base_url)
+    imported: list[ImportedEntry] = [e for d in docs for e in d.entries]
     if not imported:
-        raise ValueError(f"{source}: no headings with text found; nothing to import")
+        raise ValueError(f"{', '.join(map(str, sources))}: no questions found (headings with text, or a table of questions); nothing to import")
+    pages = dict(zip(map(str, sources), page_urls(sources, base_url)))
     rows = read_index(index) if index else {}
     into.mkdir(parents=True, exist_ok=True)
     existing = _existing(into)
     by_url = {str(d.get("url", "")): (p, d) for p, d in existing if d.get("url")}
     by_question = {_question_key(str(d.get("question", ""))): (p, d) for p, d in existing}
+    by_record = {
+        d[GENERATED_FIELD].get("question"): (p, d) for p, d in existing if isinstance(d.get(GENERATED_FIELD), dict)
+    }
     used: set[Path] = set()
-    kept = new = 0
+    kept = new = edited_total = 0
     ids: set[str] = set()
+    taken_names = {p.name for p, _ in existing}
     for item in imported:
         row = rows.get(_question_key(item.question)) or rows.get(item.n)
         anchor = row.anchor if row and row.anchor else item.anchor
         question = row.question if row and row.question else item.question
-        url = f"{base_url}#{anchor}" if base_url else f"#{anchor}"
-        match = by_url.get(url) or by_question.get(_question_key(question))
-        path, old = match if match else (into / f"{item.n:03d}.yaml", {})
+        page = pages.get(item.source, "")
+        url = f"{page}#{anchor}" if page and anchor else page
+        match = (
+            (by_url.get(url) if url else None)
+            or by_question.get(_question_key(question))
+            or by_record.get(digest(question))
+        )
+        if match and match[0] in used:
+            match = None
+        if match:
+            path, old = match
+        else:
+            name = f"{item.n:03d}.yaml"
+            while name in taken_names:
+                name = f"{Path(name).stem}-new.yaml"
+            path, old = into / name, {}
+            taken_names.add(name)
         used.add(path)
-        data = {
+        fresh = {
             "id": default_id(question, item.n),
             "n": item.n,
             "question": question,
             "section": item.section,
             "subsection": item.subsection,
             "url": url,
-            "answer": auto_answer(item.body),
+            "answer": item.answer,
             "links": list(item.links),
             "body": item.body,
         }
-        hand = {k: old[k] for k in HAND_WRITTEN if old.get(k) not in (None, "", [])}
+        data, edited = _merge(fresh, old)
+        hand = edited or any(old.get(k) not in (None, "", []) for k in ("answer_en", "aliases", "keywords"))
         kept += bool(hand)
+        edited_total += len(edited)
         new += not match
-        data.update(hand)
         if data["id"] in ids:
             data["id"] = f"{data['id']}-{item.n}"
         ids.add(data["id"])
         path.write_text(dump_entry(data), encoding="utf-8")
+    meta = next((d.meta for d in docs if d.meta), {})
     meta_path = into / META_FILE
     if not meta_path.exists():
+        title = str(meta.get("title") or "") or sources[0].stem
         info = {
             "name": pack_name or into.name,
-            "title": str(meta.get("title") or source.stem),
+            "title": title,
             "source_url": base_url,
             "author": str(meta.get("author") or ""),
         }
         meta_path.write_text(
             yaml.dump({k: v for k, v in info.items() if v}, allow_unicode=True, sort_keys=False), encoding="utf-8"
         )
+    notes = []
+    if not base_url:
+        notes.append("no --base-url: entries carry no link to their source section; pass the page URL to add one")
+    table_rows = sum(d.table_rows for d in docs)
+    if table_rows:
+        notes.append(f"{table_rows} entries came from table rows (first column the question, the others its answer)")
     orphans = tuple(str(p) for p, _ in existing if p not in used)
-    return ImportReport(written=len(imported), kept_hand_written=kept, new=new, orphans=orphans)
+    return ImportReport(
+        written=len(imported), kept_hand_written=kept, new=new, orphans=orphans,
+        warnings=tuple(w for d in docs for w in d.warnings), notes=tuple(notes),
+        table_rows=table_rows, edited_fields=edited_total,
+    )
+
+
+def default_pack_folder(first: Path) -> Path:
+    """knowledge/<file stem>, or the file's folder name when the stem says nothing (README.md)."""
+    stem = first.stem
+    if stem.lower() in GENERIC_STEMS and first.resolve().parent.name:
+        stem = first.resolve().parent.name
+    return Path("knowledge") / slugify(stem)

@@ -17,7 +17,7 @@ Some words before the questions.
 
 ## How do I install the `cli`?
 
-Run `pip install cli`. See [the docs](https://docs.example.org/install) and <https://example.org/faq>.
+Run `pip install cli`. See [the docs](https://docs.acme.dev/install) and <https://acme.dev/faq>.
 
 ```bash
 # not a heading: a comment inside a code block
@@ -45,7 +45,7 @@ In `/var/log/cli`.
 
 
 def test_headings_become_entries_with_sections_and_bodies(tmp_path):
-    meta, entries = parse_markdown(FAQ, base_url="https://example.org/faq.html")
+    meta, entries = parse_markdown(FAQ, base_url="https://acme.dev/faq.html")
     assert meta["title"] == "Team FAQ"
     assert [e.question for e in entries] == ["How do I install the cli?", "Why is it slow?", "Where are the logs?"]
     assert [e.n for e in entries] == [1, 2, 3]
@@ -54,8 +54,8 @@ def test_headings_become_entries_with_sections_and_bodies(tmp_path):
     # sub-headings and code blocks stay in the body of their question
     assert "### Behind a proxy" in entries[1].body and "HTTPS_PROXY" in entries[1].body
     assert "# not a heading" in entries[0].body
-    assert entries[0].links == ("https://docs.example.org/install", "https://example.org/faq")
-    assert entries[1].links == ("https://example.org/mirrors.html",)
+    assert entries[0].links == ("https://docs.acme.dev/install", "https://acme.dev/faq")
+    assert entries[1].links == ("https://acme.dev/mirrors.html",)
     assert entries[0].anchor == "how-do-i-install-the-cli"
 
 
@@ -63,27 +63,27 @@ def test_import_writes_a_valid_pack_and_reimport_keeps_hand_written_fields(tmp_p
     source = tmp_path / "faq.md"
     source.write_text(FAQ, encoding="utf-8")
     pack_dir = tmp_path / "pack"
-    report = import_markdown(source, pack_dir, base_url="https://example.org/faq.html")
+    report = import_markdown(source, pack_dir, base_url="https://acme.dev/faq.html")
     assert report.written == 3 and report.new == 3
     pack = load_pack(pack_dir)  # auto answers make it usable at once
-    assert pack.entries[0].url == "https://example.org/faq.html#how-do-i-install-the-cli"
-    assert pack.entries[0].answer.startswith("Run pip install cli")
+    assert pack.entries[0].url == "https://acme.dev/faq.html#how-do-i-install-the-cli"
+    assert pack.entries[0].answer.startswith("Run `pip install cli`")  # inline code keeps its backticks
 
     path = pack_dir / "001.yaml"
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     data.update(
         id="install-cli", answer="`pip install cli`", answer_en="`pip install cli`",
-        aliases=["怎么装 cli", "install cli"], keywords=["pip install cli"], links=["https://docs.example.org/install"],
+        aliases=["怎么装 cli", "install cli"], keywords=["pip install cli"], links=["https://docs.acme.dev/install"],
     )
     path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     # the source changes: the body is refreshed, the hand-written fields survive
     source.write_text(FAQ.replace("Run `pip install cli`.", "Run `pipx install cli`."), encoding="utf-8")
-    report = import_markdown(source, pack_dir, base_url="https://example.org/faq.html")
+    report = import_markdown(source, pack_dir, base_url="https://acme.dev/faq.html")
     assert report.new == 0 and report.kept_hand_written >= 1
     entry = load_pack(pack_dir).entries[0]
     assert entry.id == "install-cli" and entry.answer == "`pip install cli`"
     assert entry.aliases == ("怎么装 cli", "install cli") and entry.keywords == ("pip install cli",)
-    assert entry.links == ("https://docs.example.org/install",)
+    assert entry.links == ("https://docs.acme.dev/install",)
     assert "pipx install cli" in entry.body
 
 
@@ -92,7 +92,7 @@ def test_index_file_gives_anchors_and_verbatim_titles(tmp_path):
     source.write_text(FAQ, encoding="utf-8")
     index = tmp_path / "index.tsv"
     index.write_text("n\tanchor\tquestion\n2\twhy-slow\tWhy is it “slow”?\n", encoding="utf-8")
-    import_markdown(source, tmp_path / "pack", base_url="https://example.org/faq.html", index=index)
+    import_markdown(source, tmp_path / "pack", base_url="https://acme.dev/faq.html", index=index)
     entry = load_pack(tmp_path / "pack").entries[1]
     assert entry.url.endswith("#why-slow") and entry.question == "Why is it “slow”?"
 
