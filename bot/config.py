@@ -52,6 +52,8 @@ class Learning:
     first_learned_n: int = 1001  # learned entries are numbered from here (or above the packs' highest n)
     remembered_events: int = 1000  # latest gesture keys kept to recognise a redelivered event
     refit_delay_s: float = 2.0  # after a burst of teaching, refit the index in the background (0: at once, in line)
+    # a suggested alias/negative (from picks, votes, shares) confirmed by this many distinct people applies by itself
+    auto_apply_people: int = 3
 
 
 @dataclass(frozen=True)
@@ -103,6 +105,24 @@ class LogConfig:
 
 
 @dataclass(frozen=True)
+class StalenessConfig:
+    max_age_days: int = 365  # an entry reviewed longer ago than this (or never) is listed for review
+    down_ratio: float = 0.5  # ... and so is one whose 👎 share is above this,
+    min_votes: int = 3  # once it has at least this many votes
+
+
+@dataclass(frozen=True)
+class WebConfig:
+    """The maintainers' page (bot/web): off unless enabled; sign-in token from $FAQBOT_ADMIN_TOKEN."""
+
+    enabled: bool = False
+    host: str = "127.0.0.1"  # behind the operator's TLS proxy
+    port: int = 8088
+    secure_cookies: bool = True  # session cookie only over HTTPS (the proxy); false for plain-HTTP testing
+    session_hours: float = 12.0
+
+
+@dataclass(frozen=True)
 class Config:
     packs: tuple[str, ...] = (str(DEFAULT_PACK_DIR),)
     data_dir: str = "data"
@@ -113,6 +133,8 @@ class Config:
     qq: QQConfig = QQConfig()
     http: HttpConfig = HttpConfig()
     log: LogConfig = LogConfig()
+    staleness: StalenessConfig = StalenessConfig()
+    web: WebConfig = WebConfig()
     reload: bool = True  # watch pack folders and reload on change
     shutdown_grace_s: float = 10.0
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from enum import Enum
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Any, Callable, Optional
 
 from .config import Config, ConfigError
 from .engine import Engine, LearnedOverlay, is_rejected
@@ -33,6 +33,14 @@ from .types import LANG_EN, Entry, Mode
 log = logging.getLogger("faqbot.learning")
 
 ELLIPSIS = "…"
+# Actors only the bot itself creates, never from a platform event: the auto-apply rule of
+# bot/suggestions.py ("faqbot") and a maintainer signed in to the web page ("web").
+TRUSTED_PLATFORMS = ("faqbot", "web")
+REFIT_MAX_WAIT_S = 30.0  # a background refit waits for a pause in teaching at most this long
+
+
+# what a refused gesture on the bot's answer says, as a usage signal (bot.suggestions.SignalKind values)
+_VOTE_KINDS = {"confirm_alias": "confirm", "reject": "wrong"}
 
 
 class Action(str, Enum):
@@ -190,7 +198,7 @@ def _source(ref: Optional[MessageRef], question_ref: Optional[MessageRef] = None
 
 
 class _Refitter:
-    """Runs Engine.refit() in the background, once per burst of new entries.
+    """Runs Engine.refit() in the background, once per burst of new entries (debounced).
 
     A new entry answers at once in the packs' vocabulary; the refit gives its
     own words weight too. Teaching never waits for it.
@@ -199,6 +207,7 @@ class _Refitter:
     def __init__(self, engine: Engine, delay_s: float):
         self._engine = engine
         self._delay_s = delay_s
+        self._max_wait_s = max(REFIT_MAX_WAIT_S, 10 * delay_s)
         self._wake = threading.Event()
         self._thread: Optional[threading.Thread] = None
         self._start_lock = threading.Lock()
@@ -216,8 +225,16 @@ class _Refitter:
     def _run(self) -> None:
         while True:
             self._wake.wait()
-            time.sleep(self._delay_s)  # let a burst of teaching settle into one rebuild
-            self._wake.clear()
+            first = time.monotonic()
+            # Let a burst of teaching settle into one rebuild: refit once nothing new was
+            # taught for delay_s (but at most max_wait_s after the first request). A rebuild
+            # competes for the CPU (and the GIL) with every teach and answer while it runs,
+            # so a steady stream of gestures must not trigger one every few seconds.
+            while True:
+                self._wake.clear()
+                if not self._wake.wait(self._delay_s) or time.monotonic() - first >= self._max_wait_s:
+                    self._wake.clear()
+                    break
             try:
                 self._engine.refit()
             except Exception:  # the entries stay answerable as added; only the refinement is lost
@@ -249,6 +266,7 @@ class Learner:
         if self.learning.refit_delay_s < 0:
             raise ConfigError("learning.refit_delay_s", "must not be negative")
         self._refitter = _Refitter(engine, self.learning.refit_delay_s)
+        self.usage: Optional[Any] = None  # bot.suggestions.SuggestionBook: refused gestures on answers count as votes
         # a damaged learned.yaml stops the start here, with its name; at start there is time to fit learned words
         knowledge = store.load()
         self.engine.apply_learned(to_overlay(knowledge), rebuild=bool(knowledge.entries or knowledge.aliases))
@@ -259,6 +277,8 @@ class Learner:
 
     # -- who -------------------------------------------------------------------------
     def is_maintainer(self, actor: Actor) -> bool:
+        if actor.platform in TRUSTED_PLATFORMS:
+            return True
         m = self.maintainers
         if actor.platform == "slack":
             return actor.user_id in m.slack or bool(m.slack_usergroup and m.slack_usergroup in actor.groups)
@@ -328,6 +348,8 @@ class Learner:
 
     def undo(self, actor: Actor, event_key: str, source: Optional[MessageRef] = None, lang: str = "zh") -> TeachOutcome:
         """A removed reaction: revert exactly what the gesture with this key did."""
+        if self.usage is not None and not self.is_maintainer(actor):
+            self.usage.withdraw(event_key)  # a vote taken back
 
         def plan(k: Knowledge) -> _Plan:
             records = k.records_of(event_key) if event_key else ()
@@ -375,6 +397,8 @@ class Learner:
     ) -> TeachOutcome:
         """A gesture on the bot's answer: find the entry it gave and clean the question that triggered it."""
         lang = lang or detect_lang(normalize(question or ""))
+        if self.usage is not None and not self.is_maintainer(actor):  # not a teach, but a vote (bot/suggestions.py)
+            self.usage.vote(_VOTE_KINDS[action], actor.platform, source.channel, actor.user_id, question, entry_id, event_key)
 
         def checked(k: Knowledge) -> _Plan:
             entry = self.engine.find(entry_id)

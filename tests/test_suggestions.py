@@ -1,0 +1,132 @@
+"""Learning from use: signals become suggestions; enough distinct people apply them by themselves.
+
+Real components: the sample pack in a real Engine, the real Learner over a real
+SQLite store (migrated by Alembic, usage tables included), the SuggestionBook's
+worker thread.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from bot.config import Config, Learning, Maintainers
+from bot.engine import Engine
+from bot.learning import Action, Actor, Learner, MessageRef
+from bot.suggestions import ALIAS, NEGATIVE, SignalKind, State, SuggestionBook, aggregate, is_due, record_signal
+from bot.types import Thresholds
+from bot.usage_store import StoredSignal, UsageStore
+
+QUESTION = "国内服务器拉取东西龟速"  # the bot does not answer it (yet)
+
+
+def _signal(kind: str, user: str, query: str = "q", entry: str = "e", channel: str = "C1", platform: str = "slack") -> StoredSignal:
+    return StoredSignal(kind, platform, channel, user, query, query, entry, datetime(2026, 1, 1, tzinfo=timezone.utc))
+
+
+def test_aggregate_counts_distinct_people_and_channels():
+    signals = [
+        _signal("pick", "U1"), _signal("upvote", "U1"), _signal("pick", "U2", channel="C2"),
+        _signal("share", "10001", platform="qq", channel="G1"), _signal("downvote", "U9"),
+    ]
+    [alias, negative] = aggregate(signals)
+    assert (alias.kind, alias.people, alias.channels) == (ALIAS, ("slack:U1", "slack:U2", "qq:10001"), ("slack:C1", "slack:C2", "qq:G1"))
+    assert alias.signals == ("pick", "upvote", "share")
+    assert alias.against == ("slack:U9",)
+    assert (negative.kind, negative.people, negative.against) == (NEGATIVE, ("slack:U9",), alias.people)
+
+
+def test_due_needs_enough_people_and_not_contested():
+    three = aggregate([_signal("pick", u) for u in ("U1", "U2", "U3")])[0]
+    assert is_due(three, 3) and not is_due(three, 4)
+    same_person = aggregate([_signal("pick", "U1") for _ in range(5)])[0]
+    assert not is_due(same_person, 3)  # one person clicking five times is one confirmation
+    contested = [s for s in aggregate([_signal("pick", u) for u in ("U1", "U2", "U3")] + [_signal("downvote", u) for u in ("U4", "U5")]) if s.kind == ALIAS][0]
+    assert not is_due(contested, 3)
+
+
+@pytest.fixture
+def setup(sample_pack_dir: Path, tmp_path: Path):
+    engine = Engine.from_packs([str(sample_pack_dir)], Thresholds(reply=0.45, ambient=0.7, suggest=0.2))
+    config = Config(data_dir=str(tmp_path / "data"), maintainers=Maintainers(slack=("UBOSS",)), learning=Learning(refit_delay_s=0))
+    learner = Learner.open(engine, config)
+    book = SuggestionBook(UsageStore(learner.store.engine), learner, people_needed=3)
+    yield engine, learner, book
+    book.close()
+
+
+class _Ctx:
+    def __init__(self, book):
+        self.suggestions = book
+
+
+def test_three_people_picking_apply_an_alias_by_itself(setup):
+    engine, learner, book = setup
+    assert not engine.ask(QUESTION).answered
+    ctx = _Ctx(book)
+    for user in ("U1", "U2"):
+        record_signal(ctx, SignalKind.PICK, "slack", "C1", user, QUESTION, "slow-pull")
+    record_signal(ctx, SignalKind.PICK, "slack", "C1", "U2", QUESTION, "slow-pull")  # the same person again
+    assert book.flush()
+    [waiting] = book.suggestions()
+    assert waiting.state is State.WAITING and len(waiting.people) == 2
+    assert not any(a.entry_id == "slow-pull" for a in learner.learned().aliases)
+
+    record_signal(ctx, SignalKind.UPVOTE, "qq", "G7", "10001", QUESTION, "slow-pull")
+    assert book.flush()
+    [applied] = book.suggestions()
+    assert applied.state is State.APPLIED and applied.decided_by == "faqbot:auto"
+    assert [a.text for a in learner.learned().aliases if a.entry_id == "slow-pull"] == [QUESTION]
+    result = engine.ask(QUESTION)
+    assert result.answered and result.entry.id == "slow-pull"
+    # audited like any taught alias, by the auto-apply actor
+    assert any(r["who"] == "faqbot:auto" and r["action"] == "confirm_alias" for r in learner.store.read_audit())
+    # more signals later change nothing: it is decided
+    record_signal(ctx, SignalKind.PICK, "slack", "C2", "U5", QUESTION, "slow-pull")
+    assert book.flush()
+    assert len([a for a in learner.learned().aliases if a.entry_id == "slow-pull"]) == 1
+
+
+def test_downvotes_become_a_negative_and_a_maintainer_can_approve_or_dismiss(setup):
+    engine, learner, book = setup
+    asked = "docker pull 好慢啊怎么办？"
+    assert engine.ask(asked).entry.id == "slow-pull"
+    book.vote(SignalKind.DOWNVOTE, "slack", "C1", "U1", asked, "slow-pull")
+    book.vote(SignalKind.NONE_OF_THESE, "slack", "C1", "U1", "端口映射 和 volume", "expose-vs-p")
+    assert book.flush()
+    negative = next(s for s in book.waiting() if s.kind == NEGATIVE and s.entry_id == "slow-pull")
+    outcome = book.approve(negative.key, "web:admin")
+    assert outcome.action is Action.REJECTED
+    assert engine.ask(asked).entry is None or engine.ask(asked).entry.id != "slow-pull"
+    assert book.find(negative.key).state is State.APPROVED
+    other = next(s for s in book.waiting() if s.entry_id == "expose-vs-p")
+    assert book.dismiss(other.key, "web:admin")
+    assert book.find(other.key).state is State.DISMISSED and other.key not in {s.key for s in book.waiting()}
+
+
+def test_refused_gestures_on_answers_are_votes_and_their_undo_withdraws_them(setup):
+    engine, learner, book = setup
+    src = MessageRef("slack", "C1", "1700000000.000100")
+    for user in ("U1", "U2"):
+        outcome = learner.reject(Actor("slack", user), "docker pull 好慢啊怎么办？", "slow-pull", src, f"slack:reaction:C1:1:{user}:x")
+        assert outcome.action is Action.NOT_MAINTAINER
+    assert book.flush()
+    [s] = book.suggestions()
+    assert (s.kind, s.signals, len(s.people)) == (NEGATIVE, ("wrong",), 2)
+    learner.undo(Actor("slack", "U2"), "slack:reaction:C1:1:U2:x", src)
+    assert book.flush()
+    assert len(book.suggestions()[0].people) == 1
+    # a maintainer's own gesture is applied at once, not counted as a vote
+    learner.confirm_alias(Actor("slack", "UBOSS"), QUESTION, "slow-pull", src, "slack:reaction:C1:1:UBOSS:books")
+    assert book.flush()
+    assert all(s.kind == NEGATIVE for s in book.suggestions())
+
+
+def test_a_bad_signal_is_ignored_and_nothing_breaks(setup):
+    _, _, book = setup
+    record_signal(_Ctx(book), SignalKind.PICK, "slack", "C1", "U1", "   ", "slow-pull")
+    record_signal(_Ctx(book), SignalKind.PICK, "slack", "C1", "U1", "x" * 10000, "")
+    record_signal(object(), SignalKind.PICK, "slack", "C1", "U1", "q", "slow-pull")  # no book: nothing happens
+    assert book.flush()
+    assert book.suggestions() == []
