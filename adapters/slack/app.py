@@ -34,6 +34,7 @@ log = logging.getLogger("faqbot.slack")
 
 COMMAND = "/faq"
 DEFAULT_WORKERS = 8
+ANYTHING = re.compile(r".*", re.DOTALL)
 
 
 @dataclass
@@ -112,4 +113,19 @@ def build_app(
     app.action(re.compile(rf"^{PICK_PREFIX}\d+$"))(ack=_ack, lazy=[lazy["on_pick"]])
     app.action(SHARE)(ack=_ack, lazy=[lazy["on_share"]])
     app.action(MORE)(ack=_ack, lazy=[lazy["on_more"]])
+    ack_the_rest(app)
     return SlackApp(app, bot, executor)
+
+
+def ack_the_rest(app: App) -> None:
+    """Acknowledge, and ignore, every request no listener above took: another app's button,
+    an event beyond the manifest (member_joined_channel, app_home_opened), a shortcut, a
+    view, a message event the built-in middleware turned away. Unacknowledged, Bolt answers
+    404, which Socket Mode never acks: Slack shows the user an error and redelivers.
+    Registered last, so they match only what nothing else did."""
+    app.event(ANYTHING)(_ack)
+    app.action(ANYTHING)(_ack)
+    app.command(ANYTHING)(_ack)
+    app.shortcut(ANYTHING)(_ack)
+    app.view(ANYTHING)(_ack)
+    app.options(ANYTHING)(_ack)

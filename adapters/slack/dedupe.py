@@ -39,6 +39,13 @@ def retry_filter(seen: BoundedMap, metrics: Metrics) -> Callable[..., Any]:
             log.info("dropped redelivery of %s (retry %s %s)", event_id, retry, reason)
             metrics.inc("slack_redeliveries_dropped")
             return BoltResponse(status=200, body="")
+        # a slash command has no event_id; its trigger_id is as unique, and a signed
+        # request replayed within Slack's 5-minute window carries the same one
+        trigger_id = body.get("trigger_id") if isinstance(body, dict) and "command" in body else None
+        if isinstance(trigger_id, str) and trigger_id and not seen.claim(("trigger", trigger_id), True):
+            log.info("dropped a repeated request (trigger %s)", trigger_id[:40])
+            metrics.inc("slack_redeliveries_dropped")
+            return BoltResponse(status=200, body="")
         request.context[RECEIVED] = time.perf_counter()
         return next()
 

@@ -1,28 +1,63 @@
 """HTTP mode: a small threaded HTTP server that hands POST /slack/events to the
-Bolt App. Bolt checks the signature (401 on a bad or stale one), answers
-url_verification, and acks; this module only moves bytes."""
+Bolt App. Bolt answers url_verification and acks; this module moves bytes and
+turns away what is not Slack's before anything parses it.
+
+The signature is checked here, on the raw bytes, before the body is parsed:
+an unsigned body that is an array, a string or nested a thousand deep would
+make Bolt's parser raise before its own checks ran (no status, a dropped
+connection, a traceback per 7-byte request). What is refused gets a status
+(400, 401, 411, 413) and at most one short log line per LOG_EVERY_S.
+"""
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Optional
 from urllib.parse import urlsplit
 
 from slack_bolt import App
 from slack_bolt.request import BoltRequest
+from slack_sdk.signature import SignatureVerifier
 
 log = logging.getLogger("faqbot.slack")
 
 EVENTS_PATH = "/slack/events"
 MAX_BODY_BYTES = 1 << 20  # Slack payloads are a few KB; refuse to buffer anything huge
 READ_TIMEOUT_S = 10
+LOG_EVERY_S = 60.0  # refused requests are logged at most this often (with a count of the others)
+
+
+class RefusalLog:
+    """One short line per `every` seconds for refused requests, however many arrive:
+    junk aimed at a public endpoint must not flood the log."""
+
+    def __init__(self, every: float = LOG_EVERY_S, clock=time.monotonic):
+        self.every, self.clock = every, clock
+        self._lock = threading.Lock()
+        self._last = -float("inf")
+        self._quiet = 0  # refusals not logged since the last line
+
+    def refused(self, status: int, reason: str, peer: str) -> None:
+        with self._lock:
+            now = self.clock()
+            if now - self._last < self.every:
+                self._quiet += 1
+                return
+            quiet, self._quiet, self._last = self._quiet, 0, now
+        more = f" (and {quiet} more since the last report)" if quiet else ""
+        log.warning("slack: refused a request from %s with %d: %s%s", peer, status, reason, more)
 
 
 class _Handler(BaseHTTPRequestHandler):
     server: "SlackHttpServer"
     protocol_version = "HTTP/1.1"
     timeout = READ_TIMEOUT_S  # a client that stalls mid-request does not hold a thread forever
+
+    def _refuse(self, status: int, reason: str) -> None:
+        self.server.refusals.refused(status, reason, self.address_string())
+        self._send(status)
 
     def _send(self, status: int, body: bytes = b"", headers: Optional[dict] = None) -> None:
         self.send_response(status)
@@ -43,33 +78,39 @@ class _Handler(BaseHTTPRequestHandler):
         if url.path != EVENTS_PATH:
             self._send(404)
             return
-        try:
-            length = int(self.headers.get("Content-Length", ""))
-        except ValueError:
-            self._send(411)
+        length_header = self.headers.get("Content-Length", "")
+        if not (length_header.isascii() and length_header.isdigit() and len(length_header) <= 12):
+            self.close_connection = True  # the body's end is unknown: the connection cannot be reused
+            self._refuse(411, "no valid Content-Length")
             return
-        if length < 0 or length > MAX_BODY_BYTES:
+        length = int(length_header)
+        if length > MAX_BODY_BYTES:
             self.close_connection = True
-            self._send(413)
+            self._refuse(413, f"a body of {length} bytes")
             return
         raw = self.rfile.read(length)
+        stamp = self.headers.get("X-Slack-Request-Timestamp", "")
+        if stamp and not (stamp.isascii() and stamp.isdigit() and len(stamp) <= 12):
+            # Bolt's verifier would fail with a 500 on int(); this is just an unsigned request
+            self._refuse(401, "a malformed timestamp")
+            return
         try:
             body = raw.decode("utf-8")
         except UnicodeDecodeError:
-            self._send(400)
+            self._refuse(400, "a body that is not UTF-8")
             return
-        stamp = self.headers.get("X-Slack-Request-Timestamp", "")
-        if stamp and not (stamp.isascii() and stamp.isdigit()):
-            # Bolt's verifier would fail with a 500 on int(); this is just an unsigned request
-            self._send(401)
+        verifier = self.server.verifier
+        if verifier is not None and not verifier.is_valid(body, stamp or None, self.headers.get("X-Slack-Signature")):
+            self._refuse(401, "no valid signature (or older than 5 minutes)")
             return
         headers: dict[str, list[str]] = {}
         for name, value in self.headers.items():
             headers.setdefault(name.lower(), []).append(value)
         try:
             request = BoltRequest(body=body, query=url.query, headers=headers)
-        except ValueError:  # a JSON body that is not JSON
-            self._send(400)
+        except (ValueError, RecursionError, AttributeError, TypeError) as exc:
+            # JSON that is not JSON, too deep to read, or not an object (an array, a string)
+            self._refuse(400, f"a body Bolt cannot read ({type(exc).__name__})")
             return
         try:
             response = self.server.app.dispatch(request)
@@ -87,10 +128,17 @@ class _Handler(BaseHTTPRequestHandler):
 class SlackHttpServer(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, app: App, host: str, port: int):
+    def __init__(self, app: App, host: str, port: int, signing_secret: str = ""):
         self.app = app
+        # Bolt checks the signature again; checking it first means nothing unsigned is parsed
+        self.verifier = SignatureVerifier(signing_secret) if signing_secret else None
+        self.refusals = RefusalLog()
         super().__init__((host, port), _Handler)
         self._thread: Optional[threading.Thread] = None
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        """socketserver prints a traceback per failed request; a broken client is one short line."""
+        self.refusals.refused(0, "the connection failed mid-request", str(client_address))
 
     @property
     def port(self) -> int:

@@ -69,7 +69,7 @@ class SlackService:
     def start(self) -> None:
         self._check_token()
         if self.settings.mode == "http":
-            self._http = SlackHttpServer(self.slack.app, self.settings.host, self.settings.port)
+            self._http = SlackHttpServer(self.slack.app, self.settings.host, self.settings.port, self.settings.signing_secret)
             self._http.start()
             log.info("slack: HTTP mode, events at http://%s:%d/slack/events", self.settings.host, self.port)
             return

@@ -1,0 +1,159 @@
+"""Issue 15, the Slack side: bodies that used to drop the connection with a traceback,
+a signed `/faq` replayed within the 5-minute window, and requests no listener
+handles (another app's button, events beyond the manifest), which went unacked.
+
+The real Slack service (slack-bolt App, HTTP server, Socket Mode client) against
+the mock Slack on loopback."""
+from __future__ import annotations
+
+import logging
+import time
+import urllib.error
+from typing import Iterator
+
+import pytest
+
+from adapters.slack.http_server import RefusalLog
+from bot.config import Config, SlackConfig
+from bot.engine import Engine
+from bot.runtime import BotContext
+from slack_mock import BotUnderTest, MockSlack, block_actions, command_form, event_callback, http_body, post, signed_headers
+
+ODD_BODIES = [
+    b"[1]", b'"x"', b"1", b"null", b"[" * 5000 + b"]" * 5000, b'{"a":' * 3000 + b"1" + b"}" * 3000, b"\xff\xfe",
+]
+ODD_FORMS = [b"payload=%5B1%5D", b"payload=" + b"%5B" * 3000 + b"%5D" * 3000, b"payload=%22x%22"]
+
+
+@pytest.fixture
+def mock() -> Iterator[MockSlack]:
+    with MockSlack() as slack:
+        yield slack
+
+
+def start(mock: MockSlack, engine: Engine, tmp_path, transport: str) -> BotUnderTest:
+    config = Config(data_dir=str(tmp_path / "data"), slack=SlackConfig(mode=transport))
+    return BotUnderTest(mock, BotContext(config, engine), transport).start()
+
+
+@pytest.fixture
+def http_bot(mock: MockSlack, sample_engine: Engine, tmp_path) -> Iterator[BotUnderTest]:
+    bot = start(mock, sample_engine, tmp_path, "http")
+    yield bot
+    bot.stop()
+
+
+@pytest.fixture(params=["http", "socket"])
+def bot(request, mock: MockSlack, sample_engine: Engine, tmp_path) -> Iterator[BotUnderTest]:
+    running = start(mock, sample_engine, tmp_path, request.param)
+    yield running
+    running.stop()
+
+
+def no_tracebacks(caplog, capfd) -> None:
+    assert not [r for r in caplog.records if r.exc_info], "a traceback was logged"
+    assert "Traceback" not in capfd.readouterr().err
+
+
+# -- 5. odd bodies: a status, never a dropped connection or a traceback ----------------------------------
+@pytest.mark.parametrize("body", ODD_BODIES + ODD_FORMS, ids=lambda b: repr(b[:12]))
+def test_unsigned_odd_bodies_are_refused_without_a_traceback(http_bot: BotUnderTest, body: bytes, caplog, capfd) -> None:
+    kind = "application/x-www-form-urlencoded" if body.startswith(b"payload=") else "application/json"
+    with caplog.at_level(logging.DEBUG):
+        status, _ = post(http_bot.events_url, body, kind)
+    assert status == (400 if body == b"\xff\xfe" else 401)
+    no_tracebacks(caplog, capfd)
+
+
+@pytest.mark.parametrize("body", ODD_BODIES + ODD_FORMS, ids=lambda b: repr(b[:12]))
+def test_signed_odd_bodies_get_400_without_a_traceback(http_bot: BotUnderTest, body: bytes, caplog, capfd) -> None:
+    kind = "application/x-www-form-urlencoded" if body.startswith(b"payload=") else "application/json"
+    headers = signed_headers(body.decode("latin-1").encode("utf-8") if body == b"\xff\xfe" else body)
+    with caplog.at_level(logging.DEBUG):
+        status, _ = post(http_bot.events_url, body, kind, headers)
+    assert status == 400
+    no_tracebacks(caplog, capfd)
+    assert http_bot.event({"type": "app_mention", "user": "U0001", "text": "<@UBOT> hi", "ts": "1.1", "channel": "C0001"}) == 200
+
+
+def test_a_flood_of_refused_requests_logs_one_short_line(http_bot: BotUnderTest, caplog) -> None:
+    with caplog.at_level(logging.INFO, logger="faqbot.slack"):
+        for _ in range(50):
+            assert post(http_bot.events_url, b"[1]", "application/json")[0] == 401
+    refused = [r for r in caplog.records if "refused a request" in r.getMessage()]
+    assert len(refused) == 1 and "\n" not in refused[0].getMessage()
+
+
+def test_the_refusal_log_reports_how_many_it_kept_quiet_about(caplog) -> None:
+    now = [0.0]
+    refusals = RefusalLog(every=60, clock=lambda: now[0])
+    with caplog.at_level(logging.INFO, logger="faqbot.slack"):
+        for _ in range(5):
+            refusals.refused(401, "no valid signature", "1.2.3.4")
+        now[0] = 61.0
+        refusals.refused(400, "odd", "1.2.3.4")
+    lines = [r.getMessage() for r in caplog.records]
+    assert len(lines) == 2 and "and 4 more" in lines[1]
+
+
+def test_a_garbled_content_length_is_a_status_not_a_dropped_connection(http_bot: BotUnderTest) -> None:
+    import http.client
+
+    connection = http.client.HTTPConnection("127.0.0.1", http_bot.service.port, timeout=5)
+    connection.putrequest("POST", "/slack/events")
+    connection.putheader("Content-Length", "²")
+    connection.endheaders()
+    assert connection.getresponse().status == 411
+    connection.close()
+
+
+# -- 5. a signed /faq replayed within the window is answered once --------------------------------------
+def test_a_replayed_signed_slash_command_is_answered_once(http_bot: BotUnderTest, mock: MockSlack) -> None:
+    form = command_form("docker pull is very slow", response_url=mock.response_url("replay"))
+    body, kind = http_body("slash_commands", form)
+    headers = signed_headers(body)
+    assert post(http_bot.events_url, body, kind, headers)[0] == 200
+    http_bot.idle()
+    answered = len(posted(mock))
+    time.sleep(1.1)  # a replay comes later, with the same signature and timestamp
+    assert post(http_bot.events_url, body, kind, headers)[0] == 200
+    http_bot.idle()
+    assert answered == 1 and len(posted(mock)) == answered, "the replay was answered again"
+    # a new invocation (a new trigger_id) of the same text is answered
+    assert http_bot.command("docker pull is very slow") == 200
+    http_bot.idle()
+    assert len(posted(mock)) == 2
+
+
+# -- 6. everything is acknowledged, what is not ours ignored -----------------------------------------------
+def posted(mock: MockSlack, since: int = 0) -> list[str]:
+    """The Web API calls and response_url posts since call `since` (auth.test is Bolt's own, once)."""
+    return [c.method for c in mock.calls()[since:] if c.method != "auth.test"]
+
+
+def _acked(status) -> bool:
+    return status == 200 if isinstance(status, int) else status is not None
+
+
+@pytest.mark.parametrize("event", [
+    {"type": "member_joined_channel", "user": "U0002", "channel": "C0001", "channel_type": "C", "team": "T0001"},
+    {"type": "app_home_opened", "user": "U0002", "channel": "D0001", "tab": "home"},
+    {"type": "team_join", "user": {"id": "U0003"}},
+    {"type": "channel_created", "channel": {"id": "C9", "name": "x", "created": 1, "creator": "U0001"}},
+])
+def test_events_beyond_the_manifest_are_acked_and_ignored(bot: BotUnderTest, mock: MockSlack, event: dict) -> None:
+    before = len(mock.calls())
+    assert _acked(bot.deliver("events_api", event_callback(event, f"Ev{event['type']}")))
+    bot.idle()
+    assert posted(mock, before) == []
+
+
+def test_another_apps_button_is_acked_and_ignored(bot: BotUnderTest, mock: MockSlack) -> None:
+    before = len(mock.calls())
+    click = block_actions({"action_id": "someone_elses_button", "value": "x", "type": "button"})
+    assert _acked(bot.deliver("interactive", click))
+    assert _acked(bot.deliver("interactive", {"type": "shortcut", "callback_id": "other", "trigger_id": "1.2", "user": {"id": "U1"}, "team": {"id": "T0001"}}))
+    assert _acked(bot.deliver("interactive", {"type": "view_submission", "view": {"callback_id": "other", "id": "V1", "type": "modal"}, "user": {"id": "U1"}, "team": {"id": "T0001"}}))
+    assert _acked(bot.deliver("slash_commands", command_form("x", command="/other")))
+    bot.idle()
+    assert posted(mock, before) == []
