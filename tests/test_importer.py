@@ -1,8 +1,12 @@
-"""Markdown import: headings become entries; re-import keeps hand-written fields."""
+"""Markdown import: the shapes FAQs are written in become entries; re-import
+refreshes what the importer wrote and keeps what a person edited."""
+
+from pathlib import Path
 
 import yaml
 
 from bot.importer import import_markdown, parse_markdown
+from bot.markdown_faq import parse_document
 from bot.pack import load_pack
 
 FAQ = """---
@@ -106,3 +110,198 @@ def test_nothing_to_import_is_an_error(tmp_path):
         assert "nothing to import" in str(exc)
     else:
         raise AssertionError("an empty import must fail")
+
+
+# ---------------------------------------------------------------- the shapes people write
+
+FIXTURES = Path(__file__).parent / "fixtures" / "import"
+
+
+def _doc(name: str, page: str = ""):
+    return parse_document((FIXTURES / name).read_text(encoding="utf-8"), page)
+
+
+def test_title_and_intro_above_the_questions_do_not_make_one_entry():
+    doc = _doc("title_intro.md")
+    assert [e.question for e in doc.entries] == [
+        "如何批量清理临时镜像文件？",
+        "碰到网络问题，命令行指定 http_proxy 无效？",  # the backslash escape is gone
+        "如何获取某个容器的 PID 信息？",
+        "如何查看容器日志？",
+    ]
+    # the document title names no section; the ## headings do
+    assert [e.section for e in doc.entries] == ["镜像相关", "镜像相关", "容器相关", "容器相关"]
+    assert doc.warnings == ()
+
+
+def test_short_answers_keep_inline_code_and_code_only_answers_get_their_command():
+    entries = _doc("title_intro.md").entries
+    assert entries[0].answer == "可以使用 `docker image prune` 命令。"  # '答：' dropped, backticks kept
+    # text that introduces a code block is completed by the block's first command
+    assert entries[2].answer == "可以使用 `docker inspect --format '{{ .State.Pid }}' <CONTAINER>`"
+    # a code-only answer: the first command, comment skipped, prompt removed
+    assert entries[3].answer == "`docker logs -f <CONTAINER>`"
+
+
+def test_links_lose_trailing_punctuation_and_relative_links_need_a_page():
+    entries = _doc("title_intro.md", page="https://faq.test/appendix/README.html").entries
+    assert entries[1].links == ("https://docs.docker.com/engine/daemon/proxy/",)
+    readme = _doc("readme_faq.md").entries
+    assert readme[2].links == ("https://tool.test/update",)
+    assert readme[3].links == ("https://tool.test/logs",)
+    # without a page URL a relative link cannot be resolved and is left out
+    assert all(not url.startswith(("#", "errors.md")) for e in entries for url in e.links)
+
+
+def test_a_table_of_error_messages_gives_one_entry_per_row():
+    doc = _doc("errors.md")
+    assert doc.table_rows == 3
+    assert [e.question for e in doc.entries] == [
+        "Bind for 0.0.0.0:8080 failed: port is already allocated",
+        'exec user process caused "exec format error"',
+        "容器内无法访问外网",
+    ]
+    first = doc.entries[0]
+    assert first.section == "常见错误处理"
+    assert first.answer.splitlines() == ["可能原因：端口被占用", "解决方案：检查占用端口的进程 (`lsof -i:8080`)，或换个端口映射 (`-p 8081:80`)"]
+    assert "`docker buildx`" in doc.entries[1].answer and "或拉取对应架构的镜像" in doc.entries[1].answer
+    assert doc.entries[2].links == ("https://docs.docker.com/reference/cli/dockerd/",)
+
+
+def test_a_faq_section_of_a_readme_is_found_at_its_own_heading_level():
+    doc = _doc("readme_faq.md")
+    assert [e.question for e in doc.entries] == [
+        "How do I update tool?",
+        "Video URL contains an ampersand and I get strange output",
+        "ERROR: unable to download video",
+        "Where are the logs?",
+        # the FAQ's last question, written one level up right after the section
+        "Why do I need to go through that much red tape when filing bugs?",
+    ]
+    # one-line ```spans``` are inline code, not fences: the headings after them survive
+    assert "```tool 'https://v.test/watch?t=4&v=x'```" in doc.entries[1].body
+    assert doc.entries[1].answer.startswith("Quote the URL: `tool 'https://v.test/watch?t=4&v=x'`")
+    # '# ...' lines in code blocks are not questions, the developer section is not the FAQ
+    assert not any("comment" in e.question or "new site" in e.question for e in doc.entries)
+
+
+def test_fences_open_only_at_the_start_of_a_line():
+    text = (
+        "## Why does my build fail?\n\nRun ```make clean``` first, then ``` make ```.\n\n"
+        "## How do I install?\n\n```\n## not a question\n```\n\n## Where is the cache?\n\nIn `~/.cache`.\n"
+    )
+    entries = parse_document(text).entries
+    assert [e.question for e in entries] == ["Why does my build fail?", "How do I install?", "Where is the cache?"]
+    assert "## not a question" in entries[1].body
+
+
+def test_statements_under_a_lone_title_are_entries():
+    text = "# Team FAQ\n\nRead this first.\n\n## Install fails on Windows\n\nUse WSL.\n\n## Proxy not working\n\nSet `HTTPS_PROXY`.\n"
+    entries = parse_document(text).entries
+    assert [(e.question, e.answer) for e in entries] == [
+        ("Install fails on Windows", "Use WSL."),
+        ("Proxy not working", "Set `HTTPS_PROXY`."),
+    ]
+
+
+def test_suspicious_documents_warn():
+    # questions one level below a question: one entry from five question-shaped headings
+    nested = "# How do I use it?\n\nLike this.\n\n" + "".join(
+        f"## How do I {verb}?\n\nAnswer about {verb}.\n\n" for verb in ("install", "run", "stop", "update")
+    )
+    warnings = parse_document(nested, name="nested.md").warnings
+    assert any("1 entries from 5 question-shaped headings" in w for w in warnings)
+    unclosed = "## How do I start?\n\nRun:\n\n```sh\nstart\n\n## How do I stop?\n\nPress q.\n"
+    warnings = parse_document(unclosed, name="unclosed.md").warnings
+    assert any("unclosed.md:5" in w and "never closes" in w for w in warnings)
+    giant = "# Notes\n\n" + "\n\n".join(f"**Q{i}: why {i}?** because {i}. " * 5 for i in range(30))
+    assert any("one entry" in w for w in parse_document(giant, name="giant.md").warnings)
+
+
+# ---------------------------------------------------------------- several files, urls, re-import
+
+
+def test_several_files_make_one_pack_numbered_in_order(tmp_path):
+    into = tmp_path / "pack"
+    report = import_markdown(
+        [FIXTURES / "title_intro.md", FIXTURES / "errors.md"], into, base_url="https://faq.test/appendix/"
+    )
+    assert report.written == 7 and report.table_rows == 3
+    pack = load_pack(into)
+    assert [e.n for e in pack.entries] == list(range(1, 8))
+    assert pack.entries[0].url == "https://faq.test/appendix/title_intro.md#如何批量清理临时镜像文件"
+    assert pack.entries[4].url == "https://faq.test/appendix/errors.md#常见错误处理"
+    assert pack.entries[4].id.startswith("bind-for-0-0-0-0")
+
+
+def test_without_a_base_url_entries_have_no_bare_anchor_links(tmp_path):
+    report = import_markdown([FIXTURES / "title_intro.md"], tmp_path / "pack")
+    assert any("no --base-url" in note for note in report.notes)
+    assert all(e.url == "" for e in load_pack(tmp_path / "pack").entries)
+
+
+def _edit(path, **fields):
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data.update(fields)
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+
+
+def test_reimport_refreshes_what_the_importer_wrote_and_keeps_what_a_person_edited(tmp_path):
+    source = tmp_path / "faq.md"
+    text = (FIXTURES / "title_intro.md").read_text(encoding="utf-8")
+    source.write_text(text, encoding="utf-8")
+    into = tmp_path / "pack"
+    import_markdown(source, into, base_url="https://faq.test/faq.html")
+    first, second = into / "001.yaml", into / "002.yaml"
+    assert yaml.safe_load(first.read_text(encoding="utf-8"))["generated"]["answer"]
+    # a person rewrites entry 2's answer and adds aliases and an English title to entry 1
+    _edit(second, answer="Set the proxy in daemon.json, not in your shell.")
+    _edit(first, aliases=["清理 none 镜像"], question_en="How do I prune dangling images?")
+    # the source changes under both
+    source.write_text(
+        text.replace("`docker image prune` 命令", "`docker image prune -a` 命令").replace("`proxies` 字段", "`proxies` 键"),
+        encoding="utf-8",
+    )
+    report = import_markdown(source, into, base_url="https://faq.test/faq.html")
+    assert report.new == 0 and report.edited_fields == 1
+    pack = load_pack(into)
+    one, two = pack.entries[0], pack.entries[1]
+    assert one.answer == "可以使用 `docker image prune -a` 命令。"  # untouched: refreshed
+    assert one.aliases == ("清理 none 镜像",) and one.question_en == "How do I prune dangling images?"
+    assert two.answer == "Set the proxy in daemon.json, not in your shell."  # edited: kept
+    assert "`proxies` 键" in two.body  # the body follows the source
+    # the edit survives a second re-import too
+    import_markdown(source, into, base_url="https://faq.test/faq.html")
+    assert load_pack(into).entries[1].answer == "Set the proxy in daemon.json, not in your shell."
+
+
+def test_reimport_finds_an_entry_whose_question_a_person_retitled(tmp_path):
+    into = tmp_path / "pack"
+    import_markdown([FIXTURES / "title_intro.md"], into)  # no url to match by
+    _edit(into / "003.yaml", question="怎么拿到容器的 PID？", id="container-pid")
+    report = import_markdown([FIXTURES / "title_intro.md"], into)
+    assert report.new == 0 and report.orphans == ()
+    entry = load_pack(into).entries[2]
+    assert (entry.id, entry.question) == ("container-pid", "怎么拿到容器的 PID？")
+
+
+def test_cli_imports_several_files_and_validate_prints_warnings(tmp_path, capsys):
+    from bot.cli import main
+
+    into = tmp_path / "dp"
+    code = main(["knowledge", "import", str(FIXTURES / "title_intro.md"), str(FIXTURES / "errors.md"), "--into", str(into)])
+    out = capsys.readouterr().out
+    assert code == 0 and "imported 7 entries from 2 file(s)" in out and "note: no --base-url" in out
+    assert main(["knowledge", "validate", str(into)]) == 0
+    assert f"{into}: ok, 7 entries" in capsys.readouterr().out
+    # a markdown file: a dry run with the document's warnings, which do not fail it
+    nested = tmp_path / "nested.md"
+    nested.write_text("# How do I use it?\n\nLike this.\n\n" + "".join(f"## How do I {v}?\n\nSo.\n\n" for v in "abcd"), encoding="utf-8")
+    assert main(["knowledge", "validate", str(nested)]) == 0
+    out = capsys.readouterr().out
+    assert "would import 1 entries" in out and "question-shaped headings" in out and "warning:" in out
+    # a pack imported from that document warns too: questions sit inside its one body
+    main(["knowledge", "import", str(nested), "--into", str(tmp_path / "nested")])
+    capsys.readouterr()
+    assert main(["knowledge", "validate", str(tmp_path / "nested")]) == 0
+    assert "question-shaped headings sit inside entry bodies" in capsys.readouterr().out
