@@ -7,26 +7,24 @@ imports nothing heavy, so adding `run` to the CLI slows no other command.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 from . import logsetup
-from .config import ConfigError, load_config
+from .config import CONFIG_ENV, DEFAULT_CONFIG_FILE, ConfigError, load_config
+from .config import find_config as config_path  # every command finds its configuration the same way
 from .types import PackError
 
-CONFIG_ENV = "FAQBOT_CONFIG"
-DEFAULT_CONFIG_FILE = "faqbot.yaml"
+CONFIG_HELP = f"configuration file (default: ${CONFIG_ENV}, else ./{DEFAULT_CONFIG_FILE} if present, else built-in defaults)"
+PACK_NOT_FOUND = "knowledge pack folder not found"
 
 
-def config_path(given: Optional[str]) -> Optional[str]:
-    """--config, else $FAQBOT_CONFIG, else ./faqbot.yaml when there is one, else None (built-in defaults)."""
-    if given:
-        return given
-    if os.environ.get(CONFIG_ENV):
-        return os.environ[CONFIG_ENV]
-    return DEFAULT_CONFIG_FILE if Path(DEFAULT_CONFIG_FILE).is_file() else None
+def pack_refusal(exc: PackError) -> str:
+    """One line for a pack folder that is not there; every problem, with file and line, otherwise."""
+    missing = [p.file for p in exc.problems if p.message == PACK_NOT_FOUND]
+    if missing and len(missing) == len(exc.problems):
+        return f"{PACK_NOT_FOUND}: {', '.join(missing)} (set `packs` in the configuration, or give --pack)"
+    return f"refusing to start: {exc}"
 
 
 def _fail(message: str) -> int:
@@ -36,7 +34,7 @@ def _fail(message: str) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     try:
-        config = load_config(config_path(getattr(args, "config", None)))
+        config = load_config(getattr(args, "config", None))
         logsetup.configure(config.log)
     except ConfigError as exc:
         return _fail(str(exc))
@@ -47,7 +45,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         bot = Runner(config)
     except ConfigError as exc:
         return _fail(str(exc))
-    except (PackError, StoreError) as exc:  # both name the file (and line) to fix
+    except PackError as exc:  # names the file (and line) to fix
+        return _fail(pack_refusal(exc))
+    except StoreError as exc:
         return _fail(f"refusing to start: {exc}")
     try:
         return bot.run()
@@ -60,9 +60,6 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
         "run", help="run every configured adapter in one process (console when none is configured)"
     )
-    parser.add_argument(
-        "--config",
-        help=f"configuration file (default: ${CONFIG_ENV}, else ./{DEFAULT_CONFIG_FILE} if present, else built-in defaults)",
-    )
+    parser.add_argument("--config", help=CONFIG_HELP)
     parser.set_defaults(func=cmd_run)
     return parser

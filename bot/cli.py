@@ -136,7 +136,7 @@ def _cmd_chat(args: argparse.Namespace) -> int:
 
 
 def _cmd_eval(args: argparse.Namespace) -> int:
-    from .evaluate import evaluate, format_report, plot_sweep, read_rows
+    from .evaluate import evaluate, format_report, plot_sweep, read_rows, resolve
 
     _, engine = _load(args)
     try:
@@ -145,14 +145,16 @@ def _cmd_eval(args: argparse.Namespace) -> int:
         print(f"faqbot: {exc}", file=sys.stderr)
         return 2
     sweep = [round(0.05 * i, 2) for i in range(4, 20)]
-    report = evaluate(engine, rows, sweep=sweep, worst=args.worst, label_pack=args.label_pack or "")
-    if report.in_scope and len(report.unresolved) >= sum(len(r.labels) for r in rows):
+    resolved = resolve(rows, engine.entries, engine.packs, args.label_pack or "")
+    if resolved.missing and len(resolved.missing) == sum(len(r.labels) for r in rows):
+        line, label = resolved.missing[0]
         print(
-            f"faqbot: {args.file}: no label names a loaded entry ({report.unresolved[0]} …); "
-            f"is the right pack loaded (--pack), and are these {report.labels}?",
+            f"faqbot: {args.file}:{line}: {label!r} names no loaded entry, and neither does any other label: "
+            f"is the right pack loaded (--pack), and are the labels {resolved.spelling} (--labels)?",
             file=sys.stderr,
         )
         return 2
+    report = evaluate(engine, rows, sweep=sweep, worst=args.worst, label_pack=args.label_pack or "")
     if args.json:
         print(json.dumps(report.to_json(), ensure_ascii=False))
     else:

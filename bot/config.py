@@ -231,9 +231,31 @@ def parse_config(data: Any, source: str = "", base_dir: Optional[Path] = None) -
     return config
 
 
+CONFIG_ENV = "FAQBOT_CONFIG"
+DEFAULT_CONFIG_FILE = "faqbot.yaml"
+
+
+class ConfigFileError(ConfigError):
+    """The configuration file itself cannot be used: missing, unreadable or not YAML."""
+
+    def __init__(self, message: str, source: str):
+        self.key, self.problem, self.source = "(file)", message, source
+        ValueError.__init__(self, message)
+
+
+def find_config(given: Optional[str | Path] = None) -> Optional[str]:
+    """Which file every command reads: --config, else $FAQBOT_CONFIG, else ./faqbot.yaml
+    when there is one, else None (the built-in defaults)."""
+    if given:
+        return str(given)
+    if os.environ.get(CONFIG_ENV):
+        return os.environ[CONFIG_ENV]
+    return DEFAULT_CONFIG_FILE if Path(DEFAULT_CONFIG_FILE).is_file() else None
+
+
 def load_config(path: Optional[str | Path] = None) -> Config:
-    """Read a config file; with no path, $FAQBOT_CONFIG or the built-in defaults."""
-    path = path or os.environ.get("FAQBOT_CONFIG")
+    """Read the configuration the way every command does (see find_config)."""
+    path = find_config(path)
     if not path:
         config = Config()
         _check(config, "")
@@ -241,12 +263,14 @@ def load_config(path: Optional[str | Path] = None) -> Config:
     path = Path(path)
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ConfigFileError(f"config file not found: {path}", str(path)) from exc
     except OSError as exc:
-        raise ConfigError("(file)", f"cannot read {path}: {exc.strerror or exc}", str(path)) from exc
+        raise ConfigFileError(f"cannot read config file {path}: {exc.strerror or exc}", str(path)) from exc
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f" at line {mark.line + 1}" if mark else ""
-        raise ConfigError("(file)", f"bad YAML{line}: {getattr(exc, 'problem', exc)}", str(path)) from exc
+        raise ConfigFileError(f"{path}: bad YAML{line}: {getattr(exc, 'problem', exc)}", str(path)) from exc
     return parse_config(data or {}, str(path), path.parent)
 
 

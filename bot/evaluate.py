@@ -163,9 +163,13 @@ class Resolved:
     """Each row's acceptable entries as pack + id keys, and the labels that named no loaded entry."""
 
     expected: tuple[frozenset[EntryKey], ...]
-    unresolved: tuple[str, ...]  # "line N: label"
+    missing: tuple[tuple[int, str], ...]  # (line, label) of labels that named no loaded entry
     spelling: str
     label_pack: str
+
+    @property
+    def unresolved(self) -> tuple[str, ...]:
+        return tuple(f"line {line}: {label}" for line, label in self.missing)
 
 
 def resolve(rows: Sequence[Row], entries: Sequence[Entry], packs: Sequence[Pack] = (), label_pack: str = "") -> Resolved:
@@ -193,7 +197,7 @@ def resolve(rows: Sequence[Row], entries: Sequence[Entry], packs: Sequence[Pack]
         return set(preferred or (found if len(found) == 1 else []))
 
     expected: list[frozenset[EntryKey]] = []
-    unresolved: list[str] = []
+    missing: list[tuple[int, str]] = []
     for row in rows:
         keys: set[EntryKey] = set()
         for label in row.labels:
@@ -209,11 +213,11 @@ def resolve(rows: Sequence[Row], entries: Sequence[Entry], packs: Sequence[Pack]
             else:
                 found = by_title.get(title_key(label), set())
             if not found:
-                unresolved.append(f"line {row.line}: {label}")
+                missing.append((row.line, label))
             keys |= found
         expected.append(frozenset(keys))
     spelling = next((r.spelling for r in rows if r.labels), IDS)
-    return Resolved(tuple(expected), tuple(unresolved), spelling, default)
+    return Resolved(tuple(expected), tuple(missing), spelling, default)
 
 
 @dataclass(frozen=True)

@@ -216,7 +216,7 @@ def check_pack(folder: str | Path) -> tuple[Pack | None, list[PackProblem]]:
     folder = Path(folder)
     problems: list[PackProblem] = []
     if not folder.is_dir():
-        return None, [PackProblem(str(folder), 0, "", "not a folder")]
+        return None, [PackProblem(str(folder), 0, "", "not a folder" if folder.exists() else "knowledge pack folder not found")]
     info = _load_info(folder, problems)
     entries: list[Entry] = []
     seen: dict[str, str] = {}

@@ -20,12 +20,10 @@ import threading
 import time
 
 from .config import Config
-from .engine import Engine
 from .health import RUNNING, STOPPING, HealthServer, HealthState
-from .learning import Learner
 from .reload import PackReloader, ReloadResult, fingerprint, load_packs
-from .runtime import BotContext, Metrics, Service
-from .serve import load_service, run_services
+from .runtime import Metrics, Service
+from .serve import build_context, load_service, run_services
 
 log = logging.getLogger("faqbot")
 
@@ -59,9 +57,8 @@ class Runner:
         self.stop = threading.Event()
         baseline = fingerprint(config.packs)  # before loading, so an edit during the load still counts
         packs = load_packs(config.packs)  # PackError naming file and line, as a reload would
-        engine = Engine([e for p in packs for e in p.entries], config.thresholds, packs=packs)
-        self.ctx = BotContext(config=config, engine=engine, json_logs=config.log.format == "json")
-        self.ctx.learner = Learner.open(self.ctx.engine, config)  # a damaged learned.yaml stops the start here
+        # the same engine and learned knowledge as every other command (a damaged store stops the start here)
+        self.ctx = build_context(config, packs)
         self.services: list[Service] = [load_service(name, self.ctx) for name in enabled_platforms(config)]
         if not self.services:
             from adapters.console.service import ConsoleService

@@ -15,15 +15,22 @@ from typing import Callable, Optional, Sequence
 from .config import Config
 from .engine import Engine
 from .runtime import BotContext, Service
+from .types import Pack
 
 logger = logging.getLogger("faqbot")
 
 
-def build_context(config: Config) -> BotContext:
-    """Engine and learned knowledge for one process; a damaged learned.yaml stops the start."""
+def build_context(config: Config, packs: Optional[Sequence[Pack]] = None) -> BotContext:
+    """The engine every command answers with: the configured packs (or `packs`, already
+    loaded) with the learned knowledge of the configured store applied on top. `faqbot
+    run`, `slack`, `qq`, `chat`, `ask` and `eval` all come through here, so a pair taught
+    to the running bot is answered the same way by the preview commands. A damaged store
+    stops the start."""
     from .learning import Learner
+    from .reload import load_packs
 
-    engine = Engine.from_packs(config.packs, config.thresholds)
+    packs = list(packs) if packs is not None else load_packs(config.packs)  # PackError naming file and line
+    engine = Engine([e for p in packs for e in p.entries], config.thresholds, packs=packs)
     ctx = BotContext(config=config, engine=engine, json_logs=config.log.format == "json")
     ctx.learner = Learner.open(engine, config)
     return ctx

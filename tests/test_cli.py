@@ -1,6 +1,7 @@
 """The command line: output shapes and exit codes, in-process on the sample pack."""
 import io
 import json
+from pathlib import Path
 
 import pytest
 
@@ -97,7 +98,7 @@ def test_broken_pack_refuses_to_start(capsys, sample_pack_dir):
 
 def test_bench_json_keys(capsys, sample_pack_dir):
     code, out, _ = run(
-        capsys, "bench", "--json", "--pack", str(sample_pack_dir), "--entries", "300", "--queries", "50", "--passes", "2"
+        capsys, "bench", "--json", "--pack", str(sample_pack_dir), "--synthetic", "300", "--queries", "50", "--passes", "2"
     )
     data = json.loads(out)
     assert code == 0
@@ -111,8 +112,18 @@ def test_bench_json_keys(capsys, sample_pack_dir):
 
 
 def test_bench_table_names_its_method(capsys, sample_pack_dir):
-    code, out, _ = run(capsys, "bench", "--pack", str(sample_pack_dir), "--entries", "0", "--queries", "20", "--passes", "1")
+    code, out, _ = run(capsys, "bench", "--pack", str(sample_pack_dir), "--queries", "20", "--passes", "1")
     assert code == 0 and "p99 range" in out and "1 passes per pack" in out and "synthetic" not in out
+
+
+def test_bench_with_no_pack_measures_the_docker_pack_and_no_synthetic_one(capsys, monkeypatch, tmp_path):
+    """`faqbot bench` without --pack: the configured packs (built in: the Docker pack); the
+    synthetic pack only with --synthetic N."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("FAQBOT_CONFIG", raising=False)
+    code, out, _ = run(capsys, "bench", "--json", "--queries", "20", "--passes", "1")
+    data = json.loads(out)
+    assert code == 0 and data["entries"] == 100 and "synthetic" not in data
 
 
 def test_console_behaves_like_a_group(sample_pack_dir):

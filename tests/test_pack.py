@@ -73,7 +73,9 @@ def test_a_broken_pack_is_refused_whole(sample_pack_dir):
 def test_empty_folder_and_missing_folder(tmp_path):
     (tmp_path / "empty").mkdir()
     assert "no entry files" in _problems(tmp_path / "empty")[0]
-    assert "not a folder" in _problems(tmp_path / "nope")[0]
+    assert "knowledge pack folder not found" in _problems(tmp_path / "nope")[0]
+    (tmp_path / "file.yaml").write_text("id: x\n", encoding="utf-8")
+    assert "not a folder" in _problems(tmp_path / "file.yaml")[0]
 
 
 def test_several_entries_per_file_and_entries_key(tmp_path):
