@@ -113,13 +113,13 @@ def test_a_health_probe_that_raises_counts_as_not_connected(sample_engine: Engin
 
 
 # -- 7. ids and picks: ASCII digits only, of bounded length -----------------------------------------
-@pytest.mark.parametrize("value", ["²", "①", "٣", "1" * 5000, "", "-1", " 7"])
+@pytest.mark.parametrize("value", ["²", "①", "٣", "-²", "1" * 5000, "", "-", "--1", " 7"])
 def test_ids_that_are_not_plain_numbers_go_back_as_text(value: str) -> None:
     assert as_number(value) == value
 
 
 def test_plain_ids_go_back_as_numbers() -> None:
-    assert as_number("123456789") == 123456789 and as_number("0") == 0
+    assert as_number("123456789") == 123456789 and as_number("0") == 0 and as_number("-1876543210") == -1876543210
 
 
 def test_a_group_id_of_superscript_two_is_answered_without_a_crash(
@@ -151,3 +151,32 @@ def test_pick_number_reads_no_more_than_a_pick(monkeypatch) -> None:
     assert pick_number("a" + "\u0301" * 60_000) is None  # quadratic under NFKC before the cap
     assert pick_number("  2" + " " * 10_000) == 2  # surrounding blanks are not part of what is read
     assert all(n <= MAX_PICK_CHARS for n in seen)
+
+
+# -- 8. a quote + @bot with no words: whose the quote is, is read with get_msg -------------------------
+@pytest.mark.parametrize("message_id", [7788, -1876543210])  # go-cqhttp's ids can be negative
+def test_a_quote_and_a_bare_at_of_the_bot_asks_about_the_quoted_message(
+    onebot: FakeOneBot, qq_services, sample_engine: Engine, message_id: int
+) -> None:
+    qq_services(qq_ctx(sample_engine, onebot.url), "t")
+    onebot.wait_connected()
+    onebot.store_message(message_id, 20003, [text("容器一运行就退出是怎么回事")], group_id=GROUP)
+    # go-cqhttp / a C# adapter: no automatic @ of the quoted author, the @ is the user's own
+    asked = onebot.group_message(GROUP, [reply(message_id), at(BOT), text(" ")], user_id=USER)
+    assert onebot.wait_for(lambda: replies_to(onebot, message_id) or replies_to(onebot, asked), timeout=10), "no answer"
+    [fetch] = onebot.calls_of("get_msg")
+    assert fetch.params["message_id"] == message_id and isinstance(fetch.params["message_id"], int)
+    assert "前台" in (replies_to(onebot, message_id) or replies_to(onebot, asked))[0]
+
+
+def test_a_bare_at_on_a_quote_of_the_bots_own_answer_stays_quiet(
+    onebot: FakeOneBot, qq_services, sample_engine: Engine
+) -> None:
+    qq_services(qq_ctx(sample_engine, onebot.url), "t")
+    onebot.wait_connected()
+    onebot.store_message(9911, BOT, [text("配置镜像加速器……")], group_id=GROUP)
+    asked = onebot.group_message(GROUP, [reply(9911), at(BOT), text(" ")], user_id=USER)
+    onebot.wait_calls("get_msg")
+    probe = onebot.group_message(GROUP, [at(BOT), text(" docker pull 好慢啊怎么办")], user_id=USER)
+    assert onebot.wait_for(lambda: replies_to(onebot, probe), timeout=10)
+    assert not replies_to(onebot, asked) and not replies_to(onebot, 9911)

@@ -1,10 +1,12 @@
 """Who a group message is addressed to, and what the asker actually wrote. Pure.
 
 In QQ a mention is an `at` segment, wherever the user put it. Replying to a
-message makes the client insert a `reply` segment followed by an automatic @
+message makes most clients insert a `reply` segment followed by an automatic @
 of the replied-to author; that @ is not something the user typed, so it is
-stripped, and it only counts as addressing the bot when the reply is to one
-of the bot's own messages.
+stripped from the words. Whose the quoted message is, is not decided from that
+@ (`reply_author` is a hint only): `[reply][at bot]` is also a user quoting
+someone else and @-ing the bot in a client that adds no automatic @. The
+handler reads the quote's author with get_msg.
 """
 from __future__ import annotations
 
@@ -26,7 +28,7 @@ MAX_PICK_CHARS = 8
 class Addressing:
     mentioned: bool  # the bot was @-ed
     reply_to: str  # id of the quoted message ("" if none)
-    reply_author: str  # the QQ number the automatic @ after the quote named ("" if none)
+    reply_author: str  # the QQ number the first @ after the quote named ("" if none): a hint, not the author
     text: str  # the asker's own words: quote and @s removed, spaces collapsed
 
 

@@ -30,7 +30,8 @@ MAX_ID_DIGITS = 20  # a QQ number, group or message id fits in 64 bits
 def as_number(value: str) -> int | str:
     """Ids go back to the implementation as numbers where they are numbers, as the spec types them.
     Only plain ASCII digits count: `²` and `①` are digits to str.isdigit() but not to int()."""
-    if 0 < len(value) <= MAX_ID_DIGITS and value.isascii() and value.isdigit():
+    digits = value[1:] if value.startswith("-") else value  # go-cqhttp's message ids can be negative
+    if 0 < len(digits) <= MAX_ID_DIGITS and digits.isascii() and digits.isdigit():
         return int(value)
     return value
 

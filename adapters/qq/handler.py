@@ -146,8 +146,10 @@ class Handler:
     # -- the kinds of message ------------------------------------------------
     async def _question(self, event: GroupMessage, addr: Addressing, now: float) -> tuple[str, str]:
         """The question and the message to quote: the quoted message when there is one
-        (unless it is the bot's own), else the asker's words."""
-        to_bot = addr.reply_author == event.self_id or self.sent_messages.get(addr.reply_to, now) is not None
+        (unless it is the bot's own), else the asker's words. Whose the quote is, is read
+        with get_msg, not guessed from the @ after it: `[reply][at bot]` is also how a user
+        asks the bot about someone else's message in clients that add no automatic @."""
+        to_bot = self.sent_messages.get(addr.reply_to, now) is not None  # known without asking
         if addr.reply_to and not to_bot:
             quoted = await self.fetch(event.self_id, addr.reply_to)
             if quoted is not None and quoted.user_id != event.self_id:
