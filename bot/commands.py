@@ -12,7 +12,11 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Optional, Sequence
 
+from .normalize import detect_lang
+
 DEFAULT_PREFIXES = ("/faq", "#faq")
+_WORDS = re.compile(r"[^\W\d_]", re.U)  # a letter of any script: the argument has words, not just a number
+_CJK = re.compile(r"[\u3400-\u9fff]")
 
 
 class CommandKind(str, Enum):
@@ -42,7 +46,8 @@ _SUBCOMMANDS = {
 USAGE_ZH = (
     "用法：\n"
     "/faq <问题或关键词>  查找答案\n"
-    "/faq list [分类]  列出条目\n"
+    "/faq list  列出分类和条目数\n"
+    "/faq list <分类> [页码]  列出一个分类的条目（中英文分类名都可以，如 /faq list 网络 2）\n"
     "/faq show <编号|id>  查看完整回答\n"
     "/faq help  显示本帮助\n"
     "维护者：/faq add 问题 | 回答（或回复答案消息发送 /faq add）添加问答，/faq forget <编号|id> 删除学到的条目"
@@ -50,11 +55,35 @@ USAGE_ZH = (
 USAGE_EN = (
     "Usage:\n"
     "/faq <question or keywords>  look up an answer\n"
-    "/faq list [section]  list entries\n"
+    "/faq list  the sections, with how many entries each has\n"
+    "/faq list <section> [page]  the entries of a section, in either language (e.g. /faq list network 2)\n"
     "/faq show <n|id>  the full answer\n"
     "/faq help  this help\n"
     "Maintainers: /faq add question | answer adds a pair, /faq forget <n|id> removes a learned entry"
 )
+
+
+def command_lang(args: str) -> Optional[str]:
+    """The language `/faq <args>` is written in, or None when its words do not say.
+
+    The argument decides when it has words (`list network` English, `list 网络`
+    Chinese); else a Chinese sub-command word (`列表`, `查看 9`) says Chinese. The
+    English sub-command words are what the Chinese help tells everyone to type,
+    so `list`, `show 9`, `help` and a bare `/faq` say nothing: the adapter falls
+    back to what it knows of the asker (their last question), and help shows
+    both languages.
+    """
+    text = (args or "").strip()
+    if not text:
+        return None
+    head, *more = text.split(None, 1)
+    rest = more[0] if more else ""
+    kind = subcommand(head.rstrip("!！"))
+    if kind is None:
+        return detect_lang(text)  # a question
+    if kind not in (CommandKind.SHOW, CommandKind.FORGET) and _WORDS.search(rest):  # an id is not words
+        return detect_lang(rest)
+    return detect_lang(head) if _CJK.search(head) else None
 
 
 def subcommand(word: str) -> Optional[CommandKind]:

@@ -113,22 +113,24 @@ def test_action_value_round_trip_and_rejects_what_we_never_sent():
     assert ActionValue.decode('{"e": "x", "s": true, "l": "fr"}') == ActionValue("x", "", "zh", 0.0)
 
 
-def test_entry_message_shows_everything_and_splits_a_long_body(sample_engine):
-    entry = replace(sample_engine.find("sock-permission"), body="\n".join(f"line {i} " + "x" * 100 for i in range(200)))
+def test_entry_message_caps_a_long_body_and_links_to_the_rest(sample_engine):
+    entry = replace(sample_engine.find("sock-permission"), body="\n\n".join(f"line {i} " + "x" * 100 for i in range(200)))
     message = entry_message(entry, ActionValue(entry.id, "", "zh"), shareable=True)
     text = _mrkdwn(message)
     assert "#2 为什么执行 docker 命令会报 permission denied" in text
-    assert "usermod -aG docker" in text and "line 0 " in text
-    assert len(_elements(message, "section")) > 3
+    assert "usermod -aG docker" in text and "line 0 " in text and "line 199" not in text
+    body = "".join(s["text"]["text"] for s in _elements(message, "section")[2:])
+    assert len(body) <= 1300  # a chat-sized part, not the 21 000 characters
+    assert "<https://example.org/faq#sock-permission|全文>" in text
     assert [b["action_id"] for b in _buttons(message)] == [VOTE_UP, VOTE_DOWN, SHARE]
     _within_limits(message)
 
 
 def test_list_message_lists_entries_and_section(sample_engine):
-    message = list_message(sample_engine.list_entries("网络"), "zh", "网络")
+    message = list_message(sample_engine.list_entries(), "zh", "网络")
     text = _mrkdwn(message)
     assert "#4 怎么映射宿主端口" in text and "#1 " not in text
-    assert "“网络”：共 1 条" in text
+    assert "“网络问题”：1 条" in text
     assert "No entries found." in _mrkdwn(list_message([], "en"))
 
 

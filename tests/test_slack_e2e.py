@@ -222,13 +222,14 @@ def test_faq_answers_privately_with_a_share_button(bot, mock, transport):
 @http_only
 @pytest.mark.parametrize("text, expected, absent", [
     ("", ["Usage:", "用法："], []),
-    ("help", ["Usage:", "/faq list [section]"], ["用法："]),
+    ("help", ["Usage:", "/faq list <section> [page]", "用法："], []),  # "help" alone does not say which language
     ("帮助", ["用法："], ["Usage:"]),
-    ("list", ["#1 docker pull", "#6 Docker 容器如何随系统一同启动？", "6 entries"], []),
-    ("list 网络", ["#4 怎么映射宿主端口", "“网络”：共 1 条"], ["#1 "]),
-    ("show 3", ["#3 为什么容器一运行就退出啊？", "main process", "容器不是虚拟机"], []),
+    ("list", ["共 6 条，4 个分类", "网络问题 1 条"], ["#1 "]),
+    ("list all", ["#1 docker pull", "#6 Docker 容器如何随系统一同启动？", "All: 6 entries"], []),
+    ("list 网络", ["#4 怎么映射宿主端口", "“网络问题”：1 条"], ["#1 "]),
+    ("show 3", ["#3 为什么容器一运行就退出啊？", "主进程", "容器不是虚拟机"], ["main process"]),
     ("show exits-immediately", ["#3 为什么容器一运行就退出啊？"], []),
-    ("show 999", ["No entry 999"], []),
+    ("show 999", ["没有找到条目 999"], []),
     ("add 问题 | 回答", ["还不能这样教我"], []),
     ("forget slow-pull", ["not available"], []),
 ])

@@ -1,61 +1,91 @@
 """The console adapter as a Service, for `faqbot run` with no platform configured.
 
 It reads stdin in its own thread, answers on stdout, and logs and counts each
-line like any other adapter (platform "console"). The end of stdin ends the
+message like any other adapter (platform "console"). The end of stdin ends the
 process (`on_eof`), so `echo question | faqbot run` and Ctrl-D both finish.
+Stdin is read by file descriptor, a paste on a terminal being one message
+(input.py).
 
-Stdin is read from its file descriptor, not through sys.stdin: a thread blocked
-inside sys.stdin's buffered reader holds its lock, and Python aborts at exit
-when it finds that lock taken (a SIGTERM while waiting for input would end in
-SIGABRT). Bytes that are not UTF-8 read as U+FFFD, and a line without an end
-is cut every MAX_LINE_CHARS, so no input stops the reader or fills memory.
+On a terminal the log would interleave with the prompt and the replies, so
+while the console is interactive the terminal shows warnings and errors only,
+each on its own line above the prompt, and every record (INFO included) goes
+to `<data_dir>/console.log`. Piped, the log stays on stderr as configured.
 """
 from __future__ import annotations
 
-import codecs
 import logging
-import os
 import sys
 import threading
 import time
+from pathlib import Path
 from typing import Callable, Iterator, Optional, TextIO
 
 from bot.engine import Engine
 from bot.runtime import BotContext
 from bot.types import MatchResult, Mode
 
-from .chat import BANNER, ConsoleSession
+from .chat import BANNER, ConsoleSession, format_reply
+from .input import MAX_LINE_CHARS, PASTE_WINDOW_S, READ_BYTES, fd_lines, messages
 
 log = logging.getLogger("faqbot.console")
 
 PLATFORM = "console"
 CHANNEL = "stdin"
-MAX_LINE_CHARS = 100_000
-READ_BYTES = 65536
+PROMPT = "you> "
+LOG_FILE = "console.log"
+__all__ = ["ConsoleService", "fd_lines", "MAX_LINE_CHARS", "READ_BYTES"]
 
 
-def fd_lines(fd: int, max_chars: int = MAX_LINE_CHARS) -> Iterator[str]:
-    """Lines of a file descriptor, decoded as UTF-8 (errors replaced), cut every `max_chars`."""
-    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-    pending = ""
-    while True:
-        chunk = os.read(fd, READ_BYTES)
-        pending += decoder.decode(chunk, final=not chunk)
-        *lines, pending = pending.split("\n")
-        for line in lines:
-            *pieces, last = _cut(line, max_chars)
-            yield from pieces
-            yield last + "\n"
-        *pieces, pending = _cut(pending, max_chars)
-        yield from pieces
-        if not chunk:
-            break
-    if pending:
-        yield pending
+class _Terminal:
+    """The console's screen: replies, the prompt, and log lines written above the prompt."""
+
+    def __init__(self, out: TextIO):
+        self.out = out
+        self.lock = threading.RLock()
+        self.at_prompt = False
+
+    def prompt(self) -> None:
+        with self.lock:
+            self.out.write(PROMPT)
+            self.out.flush()
+            self.at_prompt = True
+
+    def say(self, text: str) -> None:
+        with self.lock:
+            print(text, file=self.out, flush=True)
+            self.at_prompt = False
+
+    def above_prompt(self, stream: TextIO, text: str) -> None:
+        with self.lock:
+            if self.at_prompt:
+                stream.write("\r\033[K")  # clear the prompt line, write the record, draw the prompt again
+            stream.write(text)
+            stream.flush()
+            if self.at_prompt and text.endswith("\n"):
+                self.out.write(PROMPT)
+                self.out.flush()
 
 
-def _cut(text: str, size: int) -> list[str]:
-    return [text[i:i + size] for i in range(0, len(text), size)] or [""]
+class _AbovePrompt:
+    """A log handler's stream that never writes into the middle of the prompt."""
+
+    def __init__(self, stream: TextIO, terminal: _Terminal):
+        self.stream = stream
+        self.terminal = terminal
+
+    def write(self, text: str) -> int:
+        self.terminal.above_prompt(self.stream, text)
+        return len(text)
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+
+def _is_terminal(stream: object) -> bool:
+    try:
+        return bool(stream.isatty())  # type: ignore[attr-defined]
+    except (AttributeError, ValueError, OSError):
+        return False
 
 
 class _Recording:
@@ -92,8 +122,17 @@ class ConsoleService:
         self._busy = threading.Lock()  # held while one line is being answered
         self._stopped = False
         self._thread: Optional[threading.Thread] = None
+        self.terminal = _Terminal(stdout)
+        self._log_moves: list[tuple[logging.Handler, object, int]] = []  # handler, stream, level before
+        self._log_file: Optional[logging.Handler] = None
+
+    @property
+    def interactive(self) -> bool:
+        return _is_terminal(self.stdin if self.stdin is not None else sys.stdin)
 
     def start(self) -> None:
+        if self.interactive:
+            self._quiet_terminal_log()
         self._thread = threading.Thread(target=self._run, name="faqbot-console", daemon=True)
         self._thread.start()
 
@@ -105,24 +144,60 @@ class ConsoleService:
             self._busy.release()
         else:
             log.warning("console: a reply was still being written at shutdown")
+        self._restore_log()
 
-    def _lines(self) -> Iterator[str]:
+    def _quiet_terminal_log(self) -> None:
+        """Terminal log handlers show warnings and up, above the prompt; everything goes to the log file."""
+        root = logging.getLogger()
+        for handler in list(root.handlers):
+            stream = getattr(handler, "stream", None)
+            if isinstance(handler, logging.StreamHandler) and _is_terminal(stream):
+                self._log_moves.append((handler, stream, handler.level))
+                handler.setStream(_AbovePrompt(stream, self.terminal))  # type: ignore[arg-type]
+                handler.setLevel(max(handler.level, logging.WARNING))
+        if not self._log_moves:
+            return
+        path = Path(self.ctx.config.data_dir) / LOG_FILE
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            file_handler = logging.FileHandler(path, encoding="utf-8")
+        except OSError as exc:
+            log.warning("console: cannot write the log to %s (%s); INFO lines are not kept", path, exc)
+            return
+        file_handler.setFormatter(self._log_moves[0][0].formatter)
+        root.addHandler(file_handler)
+        self._log_file = file_handler
+        self.log_path = str(path)
+
+    def _restore_log(self) -> None:
+        for handler, stream, level in self._log_moves:
+            handler.setStream(stream)  # type: ignore[arg-type]
+            handler.setLevel(level)
+        self._log_moves = []
+        if self._log_file is not None:
+            logging.getLogger().removeHandler(self._log_file)
+            self._log_file.close()
+            self._log_file = None
+
+    def _lines(self, interactive: bool) -> Iterator[str]:
         if self.stdin is not None:
             yield from iter(self.stdin.readline, "")
         else:
-            yield from fd_lines(sys.stdin.fileno())
+            yield from messages(sys.stdin.fileno(), PASTE_WINDOW_S if interactive else 0.0)
 
     def _prompt(self) -> None:
-        self.stdout.write("you> ")
-        self.stdout.flush()
+        self.terminal.prompt()
 
     def _run(self) -> None:
-        interactive = (self.stdin or sys.stdin).isatty()
+        interactive = self.interactive
         if interactive:
-            print(BANNER, file=self.stdout, flush=True)
+            banner = BANNER
+            if self._log_file is not None:
+                banner += f"\n  (the log is in {self.log_path}; warnings also show here)"
+            self.terminal.say(banner)
             self._prompt()
         try:
-            for line in self._lines():
+            for line in self._lines(interactive):
                 with self._busy:
                     if self._stopped:
                         break
@@ -145,7 +220,7 @@ class ConsoleService:
             self.ctx.metrics.inc("errors", platform=PLATFORM)
             return
         if reply:
-            print("bot> " + reply.replace("\n", "\n     "), file=self.stdout, flush=True)
+            self.terminal.say(format_reply(reply))
         if line.strip():
             self.ctx.observe(PLATFORM, CHANNEL, self.engine.last, started, replied=bool(reply))
 

@@ -26,11 +26,13 @@ import asyncio
 import time
 from typing import Awaitable, Callable, Optional
 
-from adapters.text import answer_text, entry_full_text, entry_list_text, result_text
-from bot.commands import USAGE_EN, USAGE_ZH, CommandKind, parse_command, strip_prefix
-from bot.normalize import detect_lang
+from adapters.text import (
+    answer_text, entry_full_text, entry_list_text, missing_entry_text, pick_range_text, result_text, usage_text,
+)
+from bot.commands import CommandKind, command_lang, parse_command, strip_prefix
 from bot.runtime import BotContext
-from bot.types import LANG_EN, LANG_ZH, MatchResult, Mode, Reason
+from bot.suggestions import SignalKind, record_signal
+from bot.types import LANG_ZH, MatchResult, Mode, Reason
 
 from .addressing import Addressing, address, pick_number
 from .events import Event, FetchedMessage, GroupMessage, Reaction
@@ -49,10 +51,6 @@ REPEAT_WINDOW_S = 3600.0
 Fetch = Callable[[str, str], Awaitable[Optional[FetchedMessage]]]
 
 __all__ = ["Handler", "Outgoing"]
-
-
-def _t(lang: str, zh: str, en: str) -> str:
-    return en if lang == LANG_EN else zh
 
 
 class Handler:
@@ -200,10 +198,11 @@ class Handler:
         if 1 <= number <= len(offered):
             entry = offered[number - 1]
             self._last_entry.put(event.group_id, entry.id, self.clock())
+            record_signal(self.ctx, SignalKind.PICK, PLATFORM, event.group_id, event.user_id, listed.question, entry.id)
             body = answer_text(entry, lang)
             record = SentRecord(event.group_id, event.user_id, listed.question, event.message_id, entry.id, lang=lang)
         else:
-            body = _t(lang, f"请回复 1–{len(offered)} 之间的编号。", f"Please reply with a number from 1 to {len(offered)}.")
+            body = pick_range_text(lang, len(offered))
             record = SentRecord(event.group_id, event.user_id, listed.question, event.message_id, lang=lang)
         self.ctx.observe(PLATFORM, event.group_id, None, started, replied=True)
         return Outgoing(event.self_id, body, record)
@@ -212,14 +211,16 @@ class Handler:
         command = parse_command(args)
         if command.kind is CommandKind.ASK:
             return self._ask(event, command.arg, event.message_id, started)
-        lang = detect_lang(command.arg) if command.arg else LANG_ZH
+        # the language the command is written in (`list network`, `列表 网络`); a bare `/faq` gets both
+        said = command_lang(args)
+        lang = said or LANG_ZH
         if command.kind is CommandKind.LIST:
-            body = entry_list_text(self.ctx.engine.list_entries(command.arg), lang)
+            body = entry_list_text(self.ctx.engine.list_entries(), lang, command.arg)
         elif command.kind is CommandKind.SHOW:
             entry = self.ctx.engine.find(command.arg)
             # the unknown key is not echoed: nothing a user typed comes back from the bot
-            body = entry_full_text(entry, lang) if entry else _t(lang, "没有这个条目，用 /faq list 查看编号。", "No such entry; see /faq list for the numbers.")
+            body = entry_full_text(entry, lang) if entry else missing_entry_text(lang)
         else:
-            body = _t(lang, USAGE_ZH, USAGE_EN)
+            body = usage_text(said)
         self.ctx.observe(PLATFORM, event.group_id, None, started, replied=True)
         return Outgoing(event.self_id, body, SentRecord(event.group_id, event.user_id, args, event.message_id, lang=lang))

@@ -1,6 +1,6 @@
 """Block Kit rendering of engine values. Pure: engine values in, SlackMessage out.
 
-Every user-visible string goes through `escape.inert` (or `markdown_to_mrkdwn`,
+Every user-visible string goes through `escape.inert` (or `mrkdwn.to_mrkdwn`,
 which starts with it), so nothing rendered here can ping or inject markup.
 Buttons carry an ActionValue (entry id, query, language, score) so a click can
 be handled without any server-side state, even after a restart.
@@ -12,11 +12,13 @@ import re
 from dataclasses import dataclass
 from typing import Optional, Sequence
 
-from adapters.text import entry_list_text, unknown_text
-from bot.commands import USAGE_EN, USAGE_ZH
+from adapters.text import (
+    entry_ref, listing, show_parts, suggestion_lines, suggestions_head, title, unknown_text, usage_text,
+)
 from bot.types import LANG_EN, Decision, Entry, MatchResult
 
-from .escape import fit, inert, link, markdown_to_mrkdwn
+from .escape import fit, inert, link
+from .mrkdwn import STYLE, to_mrkdwn
 
 # Block Kit limits (api.slack.com/reference/block-kit): we stay under them.
 SECTION_CHARS = 2900
@@ -122,8 +124,8 @@ def _plain_fallback(text: str) -> str:
     return fit(inert(text), FALLBACK_CHARS)
 
 
-def _title(entry: Entry) -> str:
-    return f"#{entry.n} {entry.question}"
+def _title(entry: Entry, lang: str) -> str:
+    return entry_ref(entry, lang)
 
 
 def percent(score: float) -> str:
@@ -159,8 +161,8 @@ def answer_message(
         blocks.append(_context(_t(lang, f"<@{shared_by}> 分享了一个回答", f"<@{shared_by}> shared an answer")))
     if echo_query and value.query:
         blocks.append(_context(_t(lang, "问：", "Q: ") + inert(value.query)))
-    blocks.append(_section(markdown_to_mrkdwn(answer)))
-    meta = [f"📖 {link(entry.url, _title(entry))}"]
+    blocks.append(_section(to_mrkdwn(answer)[0]))
+    meta = [f"📖 {link(entry.url, _title(entry, lang))}"]
     if value.score > 0:
         meta.append(_t(lang, f"匹配度 {percent(value.score)}", f"{percent(value.score)} match"))
     blocks.append(_context(" · ".join(meta)))
@@ -174,13 +176,12 @@ def answer_message(
 def suggestions_message(result: MatchResult) -> SlackMessage:
     """ "Did you mean": one button per candidate; a click posts that answer."""
     lang = result.lang
-    head = _t(lang, "不太确定你问的是哪个，是不是：", "Not sure which one you mean. Did you mean:")
+    head = suggestions_head(lang)
     buttons = []
-    lines = [head]
+    lines = [head, *suggestion_lines(result)]
     for i, cand in enumerate(result.suggestions, 1):
         value = ActionValue(cand.entry.id, result.query, lang, cand.score)
-        buttons.append(_button(f"{PICK_PREFIX}{i}", f"{i}. {cand.entry.question}", value.encode()))
-        lines.append(f"{i}. {cand.entry.question}")
+        buttons.append(_button(f"{PICK_PREFIX}{i}", f"{i}. {title(cand.entry, lang)}", value.encode()))
     blocks = [_section(inert(head))]
     if buttons:
         blocks.append(_actions(*buttons))
@@ -203,38 +204,45 @@ def result_message(result: MatchResult, *, shareable: bool = False, echo_query: 
 
 
 def entry_message(entry: Entry, value: ActionValue, *, shareable: bool = False) -> SlackMessage:
-    """The full entry (`/faq show`, the "More" button)."""
+    """The full entry (`/faq show`, the "More" button): the short answer (unless the body
+    repeats it), the body rendered as mrkdwn and capped, a link to the source for the rest."""
     lang = value.lang
-    blocks: list[dict] = [_section(f"*{link(entry.url, _title(entry))}*")]
-    blocks += _sections(markdown_to_mrkdwn(entry.answer_for(lang)))
-    if entry.body:
+    parts = show_parts(entry, lang, STYLE)
+    blocks: list[dict] = [_section(f"*{link(entry.url, parts.heading)}*")]
+    if parts.answer:
+        blocks += _sections(to_mrkdwn(parts.answer, entry.url)[0])
+    if parts.body:
         blocks.append({"type": "divider"})
-        blocks += _sections(markdown_to_mrkdwn(entry.body))
-    if entry.links:
-        blocks.append(_context(*(link(u, u) for u in entry.links[:10])))
+        blocks += _sections(parts.body + ("\n…" if parts.truncated else ""))
+    notes = []
+    if parts.url:
+        notes.append(f"📖 {link(parts.url, parts.more_label)}")
+    elif parts.more:
+        notes.append(inert(parts.more))
+    if parts.links and not parts.truncated:
+        notes += [link(u, u) for u in parts.links[:9]]
+    if notes:
+        blocks.append(_context(*notes))
     buttons = _vote_buttons(value)
     if shareable:
         buttons.append(_button(SHARE, _t(lang, "发到频道", "Share in channel"), value.encode(), style="primary"))
     # keep the buttons even when a long body would push past the block limit
     blocks = blocks[: MAX_BLOCKS - 1] + [_actions(*buttons)]
-    return SlackMessage(_plain_fallback(f"{_title(entry)}\n{entry.answer_for(lang)}"), tuple(blocks))
+    return SlackMessage(_plain_fallback(f"{parts.heading}\n{entry.answer_for(lang)}"), tuple(blocks))
 
 
-def list_message(entries: Sequence[Entry], lang: str, section: str = "") -> SlackMessage:
-    text = entry_list_text(list(entries), lang)
-    head = _t(lang, f"共 {len(entries)} 条", f"{len(entries)} entries")
-    if section:
-        head = _t(lang, f"“{section}”：", f"“{section}”: ") + head
-    blocks = [_context(inert(head))] + _sections(inert(text))
-    return SlackMessage(_plain_fallback(text), tuple(blocks[:MAX_BLOCKS]))
+def list_message(entries: Sequence[Entry], lang: str, arg: str = "") -> SlackMessage:
+    """`/faq list [section] [page]`: the outline of sections, or one page of entries with a next-page hint."""
+    shown = listing(entries, arg, lang)
+    blocks = [_context(inert(shown.heading))] + _sections(inert("\n".join(shown.lines)))
+    if shown.hint:
+        blocks.append(_context(inert(shown.hint)))
+    return SlackMessage(_plain_fallback(shown.text()), tuple(blocks[:MAX_BLOCKS]))
 
 
 def usage_message(lang: Optional[str] = None) -> SlackMessage:
     """Usage in the asker's language; both languages when we cannot tell."""
-    if lang is None:
-        text = f"{USAGE_EN}\n\n{USAGE_ZH}"
-    else:
-        text = _t(lang, USAGE_ZH, USAGE_EN)
+    text = usage_text(lang)
     return SlackMessage(_plain_fallback(text), (_section(f"```{inert(text)}```"),))
 
 
