@@ -202,28 +202,35 @@ def import_markdown(
     rows = read_index(index) if index else {}
     into.mkdir(parents=True, exist_ok=True)
     existing = _existing(into)
-    by_url = {str(d.get("url", "")): (p, d) for p, d in existing if d.get("url")}
-    by_question = {_question_key(str(d.get("question", ""))): (p, d) for p, d in existing}
-    by_record = {
-        d[GENERATED_FIELD].get("question"): (p, d) for p, d in existing if isinstance(d.get(GENERATED_FIELD), dict)
-    }
+    by_url: dict[str, list[tuple[Path, dict]]] = {}
+    by_question: dict[str, list[tuple[Path, dict]]] = {}
+    by_record: dict[str, list[tuple[Path, dict]]] = {}
+    for path, data in existing:  # several entries may share a key (the same question twice)
+        if data.get("url"):
+            by_url.setdefault(str(data["url"]), []).append((path, data))
+        by_question.setdefault(_question_key(str(data.get("question", ""))), []).append((path, data))
+        if isinstance(data.get(GENERATED_FIELD), dict):
+            by_record.setdefault(str(data[GENERATED_FIELD].get("question")), []).append((path, data))
+    # first pass: which existing file each imported entry refreshes
+    plans: list[tuple[ImportedEntry, str, str, Optional[tuple[Path, dict]]]] = []
     used: set[Path] = set()
-    kept = new = edited_total = 0
-    ids: set[str] = set()
-    taken_names = {p.name for p, _ in existing}
     for item in imported:
         row = rows.get(_question_key(item.question)) or rows.get(item.n)
         anchor = row.anchor if row and row.anchor else item.anchor
         question = row.question if row and row.question else item.question
         page = pages.get(item.source, "")
         url = f"{page}#{anchor}" if page and anchor else page
-        match = (
-            (by_url.get(url) if url else None)
-            or by_question.get(_question_key(question))
-            or by_record.get(digest(question))
-        )
-        if match and match[0] in used:
-            match = None
+        candidates = (by_url.get(url, []) if url else []) + by_question.get(_question_key(question), [])
+        candidates += by_record.get(digest(question), [])
+        match = next((c for c in candidates if c[0] not in used), None)
+        if match:
+            used.add(match[0])
+        plans.append((item, question, url, match))
+    # ids already in the folder (kept entries and orphans alike) are never given again
+    ids = {str(d.get("id")) for _, d in existing if d.get("id")}
+    taken_names = {p.name for p, _ in existing}
+    kept = new = edited_total = 0
+    for item, question, url, match in plans:
         if match:
             path, old = match
         else:
@@ -232,7 +239,6 @@ def import_markdown(
                 name = f"{Path(name).stem}-new.yaml"
             path, old = into / name, {}
             taken_names.add(name)
-        used.add(path)
         fresh = {
             "id": default_id(question, item.n),
             "n": item.n,
@@ -249,8 +255,9 @@ def import_markdown(
         kept += bool(hand)
         edited_total += len(edited)
         new += not match
-        if data["id"] in ids:
-            data["id"] = f"{data['id']}-{item.n}"
+        if not match:
+            while data["id"] in ids:
+                data["id"] = f"{fresh['id']}-{item.n}" if data["id"] == fresh["id"] else f"{data['id']}-new"
         ids.add(data["id"])
         path.write_text(dump_entry(data), encoding="utf-8")
     meta = next((d.meta for d in docs if d.meta), {})

@@ -89,7 +89,8 @@ def _code_span(text: str) -> str:
 
 def inline_text(token: Optional[Token], keep_code: bool = False) -> str:
     """An inline token as one line of text: escapes resolved, emphasis dropped,
-    links by their text; inline code in backticks when `keep_code`."""
+    links by their text. With `keep_code` (answers) inline code keeps its backticks
+    and images are left out; otherwise (titles) an image counts by its alt text."""
     if token is None:
         return ""
     out: list[str] = []
@@ -100,7 +101,7 @@ def inline_text(token: Optional[Token], keep_code: bool = False) -> str:
             out.append(_code_span(child.content) if keep_code else child.content)
         elif child.type in ("softbreak", "hardbreak"):
             out.append(" ")
-        elif child.type == "image":
+        elif child.type == "image" and not keep_code:  # alt text names a picture in a title, not in an answer
             out.append(child.content or "")
         elif child.type == "html_inline" and re.match(r"<br\s*/?>", child.content, re.I):
             out.append("; ")
@@ -524,7 +525,7 @@ def parse_document(text: str, page_url: str = "", name: str = "", start: int = 1
         rest = [h for h in titled if id(h) not in containers]
         is_entry_level = bool(rest) and sum(h.has_own_text() for h in rest) * 2 >= len(rest)
         for node in titled:
-            if id(node) not in containers and is_entry_level and (node.has_own_text() or node.children):
+            if id(node) not in containers and is_entry_level and node.title and (node.has_own_text() or node.children):
                 entry(node, ancestors)
                 continue
             # the document's title and a "FAQ" heading name no section
@@ -542,12 +543,18 @@ def parse_document(text: str, page_url: str = "", name: str = "", start: int = 1
         walk(top, [], True)
 
     entries = []
+    no_text = []
     for k, item in enumerate(found):
         links: list[str] = []
         for url in item.links:
             url = _absolute(url, page_url)
             if url and url not in links:
                 links.append(url)
+        body = _tidy(item.lines)
+        answer = item.answer or auto_answer(item.blocks) or _truncate(_plain(body))
+        if not answer:  # an image or markup only: the pack must stay valid, so say so
+            answer = item.question
+            no_text.append(str(start + k))
         entries.append(
             ImportedEntry(
                 n=start + k,
@@ -555,16 +562,24 @@ def parse_document(text: str, page_url: str = "", name: str = "", start: int = 1
                 section=item.sections[0] if item.sections else "",
                 subsection=item.sections[-1] if len(item.sections) > 1 else "",
                 anchor=item.anchor,
-                body=_tidy(item.lines),
+                body=body,
                 links=tuple(links[:MAX_AUTO_LINKS]),
-                answer=item.answer or auto_answer(item.blocks),
+                answer=answer,
                 source=name,
             )
         )
     qcount = sum(1 for h in _walk_all(top) if question_shaped(h.title) and h.has_own_text())
     rows = sum(1 for item in found if item.from_table)
     warnings = _document_warnings(entries, qcount, tokens, lines, offset, name or "document")
+    if no_text:
+        warnings.append(f"{name or 'document'}: entries {', '.join(no_text)} have no text to answer with; their answer is the question")
     return ParsedDocument(meta, tuple(entries), tuple(warnings), qcount, rows)
+
+
+def _plain(markdown: str) -> str:
+    """Markdown reduced to its words, for an answer of last resort."""
+    text = re.sub(r"<[^>]*>|!\[[^\]]*\]\([^)]*\)|[`*_#>|]", " ", markdown)
+    return re.sub(r"\s+", " ", text).strip()
 
 
 def _cell_md(cell: Token) -> str:

@@ -4,10 +4,12 @@ refreshes what the importer wrote and keeps what a person edited."""
 from pathlib import Path
 
 import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from bot.importer import import_markdown, parse_markdown
 from bot.markdown_faq import parse_document
-from bot.pack import load_pack
+from bot.pack import check_pack, load_pack
 
 FAQ = """---
 title: Team FAQ
@@ -305,3 +307,71 @@ def test_cli_imports_several_files_and_validate_prints_warnings(tmp_path, capsys
     capsys.readouterr()
     assert main(["knowledge", "validate", str(tmp_path / "nested")]) == 0
     assert "question-shaped headings sit inside entry bodies" in capsys.readouterr().out
+
+
+def test_new_entries_never_take_an_id_already_in_the_folder(tmp_path):
+    source = tmp_path / "faq.md"
+    source.write_text("## How do I start?\n\nRun it.\n", encoding="utf-8")
+    into = tmp_path / "pack"
+    import_markdown(source, into)
+    _edit(into / "001.yaml", id="how-do-i-stop")  # a person renames the id
+    # the source gains the question whose default id is now taken
+    source.write_text("## How do I stop?\n\nPress q.\n\n## How do I start?\n\nRun it.\n", encoding="utf-8")
+    report = import_markdown(source, into)
+    assert report.new == 1
+    pack = load_pack(into)  # no duplicate id
+    assert sorted(e.id for e in pack.entries) == ["how-do-i-stop", "how-do-i-stop-1"]
+    assert {e.id: e.question for e in pack.entries}["how-do-i-stop"] == "How do I start?"
+
+
+def test_odd_documents_still_give_a_valid_pack(tmp_path):
+    text = (
+        "## \n\nA heading without words.\n\n"
+        "## Where is the diagram?\n\n![diagram](d.png)\n\n"
+        "## Why is the sky blue?\n\n<p>Scattering.</p>\n"
+    )
+    source = tmp_path / "odd.md"
+    source.write_text(text, encoding="utf-8")
+    report = import_markdown(source, tmp_path / "pack")
+    pack = load_pack(tmp_path / "pack")
+    assert [e.question for e in pack.entries] == ["Where is the diagram?", "Why is the sky blue?"]
+    assert pack.entries[1].answer == "Scattering."
+    assert any("no text to answer with" in w for w in report.warnings)
+
+
+def test_a_malformed_generated_record_is_a_validation_problem(tmp_path):
+    source = tmp_path / "faq.md"
+    source.write_text("## How do I start?\n\nRun it.\n", encoding="utf-8")
+    import_markdown(source, tmp_path / "pack")
+    _edit(tmp_path / "pack" / "001.yaml", generated=["not", "a", "mapping"])
+    pack, problems = check_pack(tmp_path / "pack")
+    assert pack is None and "generated" in str(problems[0]) and ":" in str(problems[0])
+
+
+FRAGMENTS = st.sampled_from(
+    [
+        "# Title\n", "## How do I x?\n", "### Why y?\n", "#### sub\n", "# FAQ\n", "## 如何安装？\n", "##\n",
+        "Some text with `code` and https://a.test/x.\n", "答：可以使用\n", "```\n", "```sh\n$ run\n```\n",
+        "~~~\n# comment\n~~~\n", "| 错误 | 解决 |\n|---|---|\n| `E1` | fix |\n", "| a |\n|---|\n| b |\n",
+        "<!-- toc -->\n", "<div>x</div>\n", "---\n", "- item `a`\n- item b\n", "> quote\n", "![img](i.png)\n",
+        "\n", "text\\_with\\_escapes\n", "    indented code\n",
+    ]
+)
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(FRAGMENTS, max_size=25))
+def test_any_document_imports_to_a_valid_pack_or_a_clear_error(tmp_path_factory, parts):
+    folder = tmp_path_factory.mktemp("fuzz")
+    source = folder / "doc.md"
+    source.write_text("\n".join(parts), encoding="utf-8")
+    try:
+        report = import_markdown(source, folder / "pack")
+    except ValueError as exc:
+        assert "nothing to import" in str(exc)
+        return
+    pack, problems = check_pack(folder / "pack")
+    assert problems == [] and len(pack.entries) == report.written
+    import_markdown(source, folder / "pack")  # a second import over the first changes nothing
+    again, _ = check_pack(folder / "pack")
+    assert [(e.id, e.question, e.answer) for e in again.entries] == [(e.id, e.question, e.answer) for e in pack.entries]
