@@ -247,8 +247,9 @@ def run(messages: int, window: int, pack_arg: Optional[str]) -> dict:
             },
             "rss_mb": {label: round(kb / 1024, 1) for label, kb in rss},
             "rss_growth_mb": round((rss[-1][1] - rss[0][1]) / 1024, 1),
-            # the adapters' caches are bounded (Slack: 20,000 answers, 50,000 event ids; QQ: 5,000 sent
-            # messages): growth that shrinks quarter by quarter is them filling, not a leak
+            # the adapters' caches are bounded (Slack: 5,000 answers, 10,000 event ids, from
+            # adapters/slack/answers.py and dedupe.py; QQ: 5,000 sent messages, adapters/qq/memory.py):
+            # growth that shrinks quarter by quarter is them filling, not a leak
             "rss_growth_per_quarter_mb": [round((b[1] - a[1]) / 1024, 1) for a, b in zip(rss[:4], rss[1:5])],
             "bot_counted": counted,  # /metrics, warm-up included
             "window": window,

@@ -20,7 +20,7 @@ from typing import Callable, Optional, Sequence
 
 from . import app, learning_cli
 from .app import CONFIG_HELP, pack_refusal
-from .config import ConfigError, load_config, with_thresholds
+from .config import ConfigError, check_data_dir, load_config, with_thresholds
 from .evaluate import SPELLINGS
 from .pack import check_pack
 from .types import Mode, PackError
@@ -180,10 +180,16 @@ def _cmd_platform(args: argparse.Namespace) -> int:
     import logging
 
     from .serve import build_context, load_service, run_services
+    from .store import StoreError
 
     config = load_config(getattr(args, "config", None))
     logging.basicConfig(level=config.log.level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    ctx = build_context(config)
+    check_data_dir(config)  # unwritable: refused now, not at the first teach
+    try:
+        ctx = build_context(config)
+    except StoreError as exc:  # a damaged learned.yaml: one line naming the file, as `faqbot run` says it
+        print(f"faqbot: refusing to start: {exc}", file=sys.stderr)
+        return 2
     return run_services(ctx, [load_service(args.platform, ctx)])
 
 

@@ -7,7 +7,9 @@ ignored is a setting that does not do what its author thinks.
 """
 from __future__ import annotations
 
+import math
 import os
+import tempfile
 from dataclasses import dataclass, fields, is_dataclass
 from pathlib import Path
 from typing import Any, Optional, get_args, get_origin, get_type_hints
@@ -218,6 +220,52 @@ def _check(config: Config, source: str) -> None:
         raise ConfigError("qq.ws_url", "QQ is enabled but neither qq.ws_url nor qq.reverse_host is set", source)
     if config.qq.ws_url and not config.qq.ws_url.startswith(("ws://", "wss://")):
         raise ConfigError("qq.ws_url", f"must start with ws:// or wss://, not {config.qq.ws_url!r}", source)
+    _check_ranges(config, source)
+
+
+# settings that break the bot outside these ranges: a timeout of 0 never connects, a
+# negative grace period makes the exit code a race, a NaN compares false with everything
+_POSITIVE = (
+    "qq.request_timeout_s", "qq.reconnect_max_s", "qq.candidates_ttl_s", "qq.send_backlog", "slack.workers",
+    "learning.max_question_chars", "learning.max_answer_chars", "learning.remembered_events", "learning.auto_apply_people",
+    "web.session_hours", "staleness.max_age_days", "staleness.min_votes",
+)
+_NOT_NEGATIVE = ("shutdown_grace_s", "qq.send_interval_s", "learning.refit_delay_s", "learning.first_learned_n")
+_FRACTIONS = ("staleness.down_ratio",)
+
+
+def _setting(config: Config, key: str) -> Any:
+    value: Any = config
+    for part in key.split("."):
+        value = getattr(value, part, None)
+    return value
+
+
+def _check_ranges(config: Config, source: str) -> None:
+    for keys, ok, rule in (
+        (_POSITIVE, lambda v: v > 0, "must be above 0"),
+        (_NOT_NEGATIVE, lambda v: v >= 0, "must not be negative"),
+        (_FRACTIONS, lambda v: 0 <= v <= 1, "must be between 0 and 1"),
+    ):
+        for key in keys:
+            value = _setting(config, key)
+            if value is None:  # a setting this version does not have
+                continue
+            if not math.isfinite(value) or not ok(value):
+                raise ConfigError(key, f"{rule}, not {value}", source)
+
+
+def check_data_dir(config: Config) -> None:
+    """Refuse, at start, a data directory the bot cannot write: otherwise the first
+    teach fails, long after the operator looked. Creates it when missing."""
+    folder = Path(config.data_dir)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".faqbot-write-check-"):
+            pass
+    except OSError as exc:
+        raise ConfigError("data_dir", f"cannot write to {folder}: {exc.strerror or exc}") from exc
+
 
 
 def parse_config(data: Any, source: str = "", base_dir: Optional[Path] = None) -> Config:
@@ -275,6 +323,11 @@ def load_config(path: Optional[str | Path] = None) -> Config:
 
 
 def with_thresholds(config: Config, **changes: float) -> Config:
+    """`config` with some thresholds overridden (ask/eval's --threshold and --ambient),
+    each checked as the configuration's own would be (0–1; nan is not a number)."""
     values = {f.name: getattr(config.thresholds, f.name) for f in fields(Thresholds)}
+    for name, value in changes.items():
+        if value is not None and not (isinstance(value, (int, float)) and 0.0 <= value <= 1.0):
+            raise ConfigError(f"thresholds.{name}", f"must be between 0 and 1, not {value}", "command line")
     values.update({k: v for k, v in changes.items() if v is not None})
     return Config(**{**{f.name: getattr(config, f.name) for f in fields(Config)}, "thresholds": Thresholds(**values)})

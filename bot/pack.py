@@ -8,6 +8,7 @@ half-empty.
 """
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import replace
 from datetime import date, datetime
@@ -211,6 +212,37 @@ def _load_negatives(folder: Path, problems: list[PackProblem]) -> tuple[tuple[st
     return tuple(out)
 
 
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _check_calibration(folder: Path, problems: list[PackProblem]) -> None:
+    """calibration.yaml, when present, must be what `knowledge calibrate` writes: a mapping
+    with `coef` (a list of numbers) and `intercept` (a number). Checked with the pack, so a
+    broken one fails `knowledge validate`, a hot reload keeps the last good knowledge, and
+    the start stops with one line, instead of a traceback at the next start. (Whether it
+    was fitted for the current features is the calibration module's business: it refits.)"""
+    path = folder / CALIBRATION_FILE
+    if not path.exists():
+        return
+    node, data = _compose(path, problems)
+    if node is None:
+        return  # unreadable or bad YAML: already a problem; an empty file is no calibration
+    if not isinstance(data, dict):
+        problems.append(PackProblem(str(path), _line_of(node), "", "calibration.yaml must be a mapping (coef, intercept, …)"))
+        return
+    coef = data.get("coef")
+    if not isinstance(coef, list) or not coef or not all(_is_number(c) for c in coef):
+        problems.append(PackProblem(str(path), _line_of(node, "coef"), "", "'coef' must be a list of numbers"))
+    if "intercept" in data and not _is_number(data["intercept"]):
+        problems.append(PackProblem(str(path), _line_of(node, "intercept"), "", "'intercept' must be a number"))
+    features = data.get("features")
+    if features is not None and not (isinstance(features, list) and all(isinstance(f, str) for f in features)):
+        problems.append(PackProblem(str(path), _line_of(node, "features"), "", "'features' must be a list of names"))
+    elif isinstance(features, list) and isinstance(coef, list) and len(features) != len(coef):
+        problems.append(PackProblem(str(path), _line_of(node, "coef"), "", f"'coef' has {len(coef)} numbers for {len(features)} features"))
+
+
 def check_pack(folder: str | Path) -> tuple[Pack | None, list[PackProblem]]:
     """Load a pack and list every problem; the pack is None when there is any."""
     folder = Path(folder)
@@ -241,6 +273,7 @@ def check_pack(folder: str | Path) -> tuple[Pack | None, list[PackProblem]]:
             seen[entry.id] = f"{path}:{_line_of(enode, 'id')}"
             entries.append(entry)
     negatives = _load_negatives(folder, problems)
+    _check_calibration(folder, problems)
     if not entries and not problems:
         problems.append(PackProblem(str(folder), 0, "", "the pack has no entries"))
     if problems:

@@ -19,7 +19,7 @@ import signal
 import threading
 import time
 
-from .config import Config
+from .config import Config, check_data_dir
 from .health import RUNNING, STOPPING, HealthServer, HealthState
 from .reload import PackReloader, ReloadResult, fingerprint, load_packs
 from .runtime import Metrics, Service
@@ -56,6 +56,7 @@ class Runner:
         self.config = config
         self.stop = threading.Event()
         baseline = fingerprint(config.packs)  # before loading, so an edit during the load still counts
+        check_data_dir(config)  # unwritable: refused now, not at the first teach
         packs = load_packs(config.packs)  # PackError naming file and line, as a reload would
         # the same engine and learned knowledge as every other command (a damaged store stops the start here)
         self.ctx = build_context(config, packs)
