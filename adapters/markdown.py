@@ -100,7 +100,9 @@ def _inline(children: Sequence[Token], style: Style, base: str) -> str:
     for tok in children:
         kind = tok.type
         if kind == "text":
-            out.append(style.text(tok.content))
+            # CommonMark does not open `**` between a CJK letter and punctuation ("那些**[链接](…)**"),
+            # so the markers reach us as text: they were meant as emphasis, never as words
+            out.append(style.text(tok.content.replace("**", "")))
         elif kind == "code_inline":
             out.append(style.code(tok.content))
         elif kind in ("softbreak", "hardbreak"):
