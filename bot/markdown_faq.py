@@ -41,6 +41,7 @@ QUESTION_WORDS = re.compile(
 )
 ERROR_SHAPED = re.compile(r"^([\w.]*(error|exception)\b|fatal\b|warning:|e\d{3,}\b)|\berror:", re.I)
 # a table gives entries when its first column is the question side
+QUESTION_PARAGRAPH = re.compile(r"^(Q|问|Question)\s*\d*\s*[:：.、]\s*", re.I)
 QUESTION_COLUMN = re.compile(r"(错误|报错|问题|现象|症状|提问|error|message|question|problem|symptom|issue|\bq\b)", re.I)
 ANSWER_PREFIX = re.compile(r"^(答|回答|解答|A|Answer)\s*[:：]\s*", re.I)
 COUNT_BADGE_RE = re.compile(r"\s*[(（]\s*\d+\s*[)）]\s*$")
@@ -91,10 +92,12 @@ def inline_text(token: Optional[Token], keep_code: bool = False) -> str:
     """An inline token as one line of text: escapes resolved, emphasis dropped,
     links by their text. With `keep_code` (answers) inline code keeps its backticks
     and images are left out; otherwise (titles) an image counts by its alt text."""
-    if token is None:
-        return ""
+    return _children_text(token.children or [] if token is not None else [], keep_code)
+
+
+def _children_text(children: list[Token], keep_code: bool = False) -> str:
     out: list[str] = []
-    for child in token.children or []:
+    for child in children:
         if child.type in ("text", "text_special"):
             out.append(child.content)
         elif child.type == "code_inline":
@@ -295,15 +298,43 @@ def _table_rows(block: _Block) -> list[tuple[list[Token], tuple[int, int]]]:
     return rows
 
 
+def _paragraph_question(block: _Block) -> Optional[tuple[str, str]]:
+    """(question, rest of the paragraph) for a paragraph that asks: one that opens
+    with a bold question (`**Why …?**`) or with `Q:` / `问：` on its first line."""
+    if block.kind != "paragraph_open" or len(block.tokens) < 2:
+        return None
+    kids = [k for k in block.tokens[1].children or [] if k.type != "text" or k.content]
+    if kids and kids[0].type == "strong_open":
+        close = next((i for i, k in enumerate(kids) if k.type == "strong_close"), len(kids))
+        head, rest = _children_text(kids[1:close]), _children_text(kids[close + 1 :], keep_code=True)
+    else:
+        brk = next((i for i, k in enumerate(kids) if k.type in ("softbreak", "hardbreak")), len(kids))
+        head, rest = _children_text(kids[:brk]), _children_text(kids[brk + 1 :], keep_code=True)
+        if not QUESTION_PARAGRAPH.match(head):
+            return None
+    prefix = QUESTION_PARAGRAPH.match(head)
+    question = head[prefix.end() :].strip() if prefix else head
+    if not question or len(question) > 200 or not (prefix or question_shaped(question)):
+        return None
+    return question, ANSWER_PREFIX.sub("", rest.strip())
+
+
+def _paragraph_questions(blocks: list[_Block]) -> int:
+    count = sum(1 for b in blocks if _paragraph_question(b))
+    return count if count >= 2 else 0  # one bold question is emphasis, not a list of questions
+
+
 def _subtree_questions(node: _Heading) -> int:
     return sum(1 for d in _walk_all(node.children) if (d.has_own_text() or d.children) and question_shaped(d.title)) + sum(
         len(_table_rows(b)) - 1 for d in _walk_all([node]) for b in d.blocks if _question_table(b)
-    )
+    ) + sum(_paragraph_questions(d.blocks) for d in _walk_all([node]))
 
 
 def _is_container(node: _Heading, lone: bool) -> bool:
     """A title, intro or section above the questions rather than a question itself."""
     if any(_question_table(b) for b in node.blocks) or FAQ_TITLE.match(node.title) and node.children:
+        return True
+    if not question_shaped(node.title) and _paragraph_questions(node.blocks):
         return True
     if not node.children:
         return False
@@ -496,6 +527,26 @@ def _table_entries(blocks: list[_Block], sections: list[str], anchor: str) -> li
     return out
 
 
+def _paragraph_entries(
+    blocks: list[_Block], lines: list[str], end: int, sections: list[str], anchor: str
+) -> list[_Found]:
+    """Entries from questions written as paragraphs (bold, or `Q:`), each answered by
+    the rest of its paragraph and the blocks up to the next question (or `end`)."""
+    if not _paragraph_questions(blocks):
+        return []
+    starts = [i for i, b in enumerate(blocks) if _paragraph_question(b)]
+    out = []
+    for k, i in enumerate(starts):
+        question, rest = _paragraph_question(blocks[i])  # type: ignore[misc]
+        following = blocks[i + 1 : starts[k + 1]] if k + 1 < len(starts) else blocks[i + 1 :]
+        stop = blocks[starts[k + 1]].start if k + 1 < len(starts) else end
+        body = ([rest, ""] if rest else []) + lines[blocks[i].end : stop]
+        links = [u for b in [blocks[i]] + following for t in b.tokens if t.type == "inline" for u in _inline_links(t)]
+        answer = _truncate(" ".join(p for p in (rest, auto_answer(following)) if p))
+        out.append(_Found(question, sections, anchor, body, following, links, answer=answer))
+    return out
+
+
 def parse_document(text: str, page_url: str = "", name: str = "", start: int = 1) -> ParsedDocument:
     """Entries of one markdown FAQ in document order, numbered from `start`."""
     meta, body_text, offset = split_front_matter(text)
@@ -531,6 +582,8 @@ def parse_document(text: str, page_url: str = "", name: str = "", start: int = 1
             # the document's title and a "FAQ" heading name no section
             inner = ancestors if lone or FAQ_TITLE.match(node.title) else ancestors + [section_title(node.title)]
             found.extend(_table_entries(node.blocks, inner or [section_title(node.title)], node.anchor))
+            own_end = node.children[0].line if node.children else node.end
+            found.extend(_paragraph_entries(node.blocks, lines, own_end, inner or [section_title(node.title)], node.anchor))
             walk(node.children, inner, False)
 
     scope = _faq_scope(top)
@@ -540,6 +593,7 @@ def parse_document(text: str, page_url: str = "", name: str = "", start: int = 1
             entry(node, [])
     else:
         found.extend(_table_entries(root_blocks, [], ""))
+        found.extend(_paragraph_entries(root_blocks, lines, top[0].line if top else len(lines), [], ""))
         walk(top, [], True)
 
     entries = []

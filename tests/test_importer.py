@@ -216,7 +216,7 @@ def test_suspicious_documents_warn():
     unclosed = "## How do I start?\n\nRun:\n\n```sh\nstart\n\n## How do I stop?\n\nPress q.\n"
     warnings = parse_document(unclosed, name="unclosed.md").warnings
     assert any("unclosed.md:5" in w and "never closes" in w for w in warnings)
-    giant = "# Notes\n\n" + "\n\n".join(f"**Q{i}: why {i}?** because {i}. " * 5 for i in range(30))
+    giant = "# Notes\n\n" + "\n\n".join(f"Item {i} matters because of {i}. " * 5 for i in range(30))
     assert any("one entry" in w for w in parse_document(giant, name="giant.md").warnings)
 
 
@@ -375,3 +375,20 @@ def test_any_document_imports_to_a_valid_pack_or_a_clear_error(tmp_path_factory,
     import_markdown(source, folder / "pack")  # a second import over the first changes nothing
     again, _ = check_pack(folder / "pack")
     assert [(e.id, e.question, e.answer) for e in again.entries] == [(e.id, e.question, e.answer) for e in pack.entries]
+
+
+def test_questions_written_as_bold_or_q_paragraphs():
+    text = (
+        "# Team FAQ\n\nRead this first.\n\n**How do I install it?**\n\nRun `pip install it`.\n\n"
+        "**Why is it slow?** Because of the proxy.\n\nMore at https://p.test/proxy.\n\n"
+        "Q: Where are the logs?\nA: In `/var/log`.\n\n## Notes\n\n**Only emphasis.**\n\nNot a question list.\n"
+    )
+    entries = parse_document(text).entries
+    assert [(e.question, e.answer) for e in entries[:3]] == [
+        ("How do I install it?", "Run `pip install it`."),
+        ("Why is it slow?", "Because of the proxy. More at https://p.test/proxy."),
+        ("Where are the logs?", "In `/var/log`."),
+    ]
+    assert entries[1].links == ("https://p.test/proxy",) and entries[0].section == "Team FAQ"
+    # one bold line is emphasis: the section stays one entry
+    assert [e.question for e in entries[3:]] == ["Notes"]
