@@ -108,9 +108,10 @@ def _tier(query: str, name: str) -> Optional[int]:
         return 1
     if query in name:
         return 2
-    if len(query) >= 3:
-        close = max((fuzz.ratio(query, w) for w in words), default=0)
-        if close >= FUZZY_MIN or (len(query) >= 4 and fuzz.partial_ratio(query, name) >= 90):
+    if len(query) >= 4:  # shorter ones are close to too many words
+        # a typo ("netwrok") against each word, or against a word's start ("netwrok" ~ "network|ing")
+        close = max((max(fuzz.ratio(query, w), fuzz.partial_ratio(query, w[: len(query) + 1])) for w in words), default=0)
+        if close >= FUZZY_MIN:
             return 3
     return None
 
