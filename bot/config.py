@@ -107,6 +107,25 @@ class LogConfig:
 
 
 @dataclass(frozen=True)
+class DatabaseConfig:
+    # empty: SQLite in data_dir; postgresql://user@host/db to share one database between processes.
+    # The environment variable FAQBOT_DATABASE_URL wins (it may hold a password).
+    url: str = ""
+    # how often each process checks whether another one changed the learned knowledge
+    poll_interval_s: float = 0.3
+
+
+@dataclass(frozen=True)
+class QuestionLogConfig:
+    enabled: bool = True
+    retention_days: int = 90  # older questions are deleted (checked hourly)
+    keep_user_ids: bool = False  # store who asked (off: the log holds no user ids)
+    # an overheard message is logged when its best candidate reaches this confidence but was not answered
+    log_ambient_near_misses_above: float = 0.15
+    queue_size: int = 10000  # questions waiting for the background writer; beyond this they are dropped and counted
+
+
+@dataclass(frozen=True)
 class StalenessConfig:
     max_age_days: int = 365  # an entry reviewed longer ago than this (or never) is listed for review
     down_ratio: float = 0.5  # ... and so is one whose 👎 share is above this,
@@ -135,6 +154,8 @@ class Config:
     qq: QQConfig = QQConfig()
     http: HttpConfig = HttpConfig()
     log: LogConfig = LogConfig()
+    database: DatabaseConfig = DatabaseConfig()
+    question_log: QuestionLogConfig = QuestionLogConfig()
     staleness: StalenessConfig = StalenessConfig()
     web: WebConfig = WebConfig()
     reload: bool = True  # watch pack folders and reload on change
@@ -218,6 +239,12 @@ def _check(config: Config, source: str) -> None:
             raise ConfigError(key, "per_minute and burst must be at least 1", source)
     if config.qq.enabled and not (config.qq.ws_url or config.qq.reverse_host):
         raise ConfigError("qq.ws_url", "QQ is enabled but neither qq.ws_url nor qq.reverse_host is set", source)
+    if config.database.poll_interval_s <= 0:
+        raise ConfigError("database.poll_interval_s", "must be above 0", source)
+    ql = config.question_log
+    if ql.retention_days < 1 or ql.queue_size < 1 or not 0.0 <= ql.log_ambient_near_misses_above <= 1.0:
+        raise ConfigError("question_log", "retention_days and queue_size must be at least 1, "
+                          "log_ambient_near_misses_above between 0 and 1", source)
     if config.qq.ws_url and not config.qq.ws_url.startswith(("ws://", "wss://")):
         raise ConfigError("qq.ws_url", f"must start with ws:// or wss://, not {config.qq.ws_url!r}", source)
     _check_ranges(config, source)
@@ -265,7 +292,6 @@ def check_data_dir(config: Config) -> None:
             pass
     except OSError as exc:
         raise ConfigError("data_dir", f"cannot write to {folder}: {exc.strerror or exc}") from exc
-
 
 
 def parse_config(data: Any, source: str = "", base_dir: Optional[Path] = None) -> Config:

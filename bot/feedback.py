@@ -1,28 +1,25 @@
-"""Votes on answers (👍/👎), kept in the bot's data directory so maintainers can
-see which answers fail. Platform-neutral: adapters pass plain strings.
+"""Votes on answers (👍/👎), kept in the bot's database so maintainers can see
+which answers fail. Platform-neutral: adapters pass plain strings.
 
 One vote per user per answer: a second click by the same user on the same
-answer message replaces the first. The file (feedback.json) is readable JSON,
-rewritten atomically (temp file, fsync, rename) under a lock, so a crash
-mid-write leaves the previous version, never half a file. A file that cannot
-be read is moved aside, not overwritten.
+answer message replaces the first (one transaction: delete the old row, insert
+the new one, so the votes stay in click order). A vote that cannot be written
+raises StoreError (an OSError) and is not counted. Votes kept in feedback.json
+by earlier versions are imported once by bot.store.legacy.
 """
 from __future__ import annotations
 
-import json
 import logging
 import os
-import tempfile
-import threading
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Callable, Optional
+
+from .store import Store
 
 log = logging.getLogger("faqbot.feedback")
 
-FILE_NAME = "feedback.json"
-FORMAT_VERSION = 1
+FILE_NAME = "feedback.json"  # the pre-database file, imported once
 VOTES = ("up", "down")
 MAX_QUERY_CHARS = 500
 MAX_FIELD_CHARS = 200
@@ -65,26 +62,19 @@ def _clean(value: object, name: str, limit: int) -> str:
 
 
 class FeedbackStore:
-    def __init__(self, data_dir: str | os.PathLike, clock: Callable[[], str] = _utc_now):
-        self.path = Path(data_dir) / FILE_NAME
-        self._clock = clock
-        self._lock = threading.Lock()
-        self._votes: dict[tuple[str, str, str], Vote] = {v.key: v for v in self._load()}
+    """Votes over the process's Store (or a Store opened on a data directory)."""
 
-    def _load(self) -> list[Vote]:
-        try:
-            raw = self.path.read_bytes()
-        except FileNotFoundError:
-            return []
-        try:
-            data = json.loads(raw.decode("utf-8"))
-            names = {f.name for f in fields(Vote)}
-            return [Vote(**{k: str(item[k]) for k in names}) for item in data["votes"]]
-        except (ValueError, KeyError, TypeError) as exc:
-            aside = self.path.with_name(f"{FILE_NAME}.unreadable-{datetime.now(timezone.utc):%Y%m%dT%H%M%S}")
-            os.replace(self.path, aside)
-            log.error("%s is unreadable (%s); moved to %s, starting an empty feedback file", self.path, exc, aside)
-            return []
+    def __init__(self, store: "Store | str | os.PathLike", clock: Callable[[], str] = _utc_now):
+        self.store = store if isinstance(store, Store) else Store(store)
+        self._clock = clock
+
+    @classmethod
+    def for_context(cls, ctx: object) -> "FeedbackStore":
+        """The store the process's Learner uses (one database, one pool), else one on data_dir."""
+        learner = getattr(ctx, "learner", None)
+        config = getattr(ctx, "config")
+        store = getattr(learner, "store", None)
+        return cls(store if isinstance(store, Store) else Store(config.data_dir, url=config.database.url))
 
     def record(self, platform: str, user: str, entry_id: str, query: str, vote: str, answer: str) -> Vote:
         """Store one vote, replacing the same user's earlier vote on the same answer."""
@@ -99,48 +89,12 @@ class FeedbackStore:
             answer=_clean(answer, "answer", MAX_FIELD_CHARS),
             at=self._clock(),
         )
-        with self._lock:
-            previous = self._votes.get(record.key)
-            self._votes.pop(record.key, None)  # re-inserted last: the file stays in click order
-            self._votes[record.key] = record
-            try:
-                self._write()
-            except OSError:
-                # keep memory and disk in step: the vote that could not be saved is not counted
-                self._votes.pop(record.key, None)
-                if previous is not None:
-                    self._votes[previous.key] = previous
-                raise
+        self.store.record_vote(record)
         return record
 
-    def _write(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        data = {"version": FORMAT_VERSION, "votes": [asdict(v) for v in self._votes.values()]}
-        fd, tmp = tempfile.mkstemp(prefix=f".{FILE_NAME}.", dir=self.path.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as out:
-                json.dump(data, out, ensure_ascii=False, indent=1)
-                out.write("\n")
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(tmp, self.path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        try:  # make the rename itself durable
-            dir_fd = os.open(self.path.parent, os.O_RDONLY)
-        except OSError:
-            return
-        try:
-            os.fsync(dir_fd)
-        except OSError:
-            pass
-        finally:
-            os.close(dir_fd)
-
     def votes(self, entry_id: Optional[str] = None) -> list[Vote]:
-        with self._lock:
-            return [v for v in self._votes.values() if entry_id is None or v.entry_id == entry_id]
+        names = {f.name for f in fields(Vote)}
+        return [Vote(**{k: str(v) for k, v in row.items() if k in names}) for row in self.store.votes(entry_id)]
 
     def summary(self) -> list[EntryFeedback]:
         """Per entry: ups, downs and the questions voted down; worst first."""

@@ -28,6 +28,7 @@ from .engine import Engine, LearnedOverlay, is_rejected
 from .normalize import detect_lang, has_content, normalize
 from .store import LEARNED_SECTION, AuditRecord, EventState, ExportReport, Knowledge, LearnedAlias, LearnedEntry
 from .store import LearnedStore, Rejection, Source, StoreError, export_pack
+from .store.open import open_store
 from .types import LANG_EN, Entry, Mode
 
 log = logging.getLogger("faqbot.learning")
@@ -266,6 +267,9 @@ class Learner:
         if self.learning.refit_delay_s < 0:
             raise ConfigError("learning.refit_delay_s", "must not be negative")
         self._refitter = _Refitter(engine, self.learning.refit_delay_s)
+        self._follower: Optional[threading.Thread] = None
+        self._follow_lock = threading.Lock()
+        self._follow_stop = threading.Event()
         self.usage: Optional[Any] = None  # bot.suggestions.SuggestionBook: refused gestures on answers count as votes
         # a damaged learned.yaml stops the start here, with its name; at start there is time to fit learned words
         knowledge = store.load()
@@ -273,7 +277,7 @@ class Learner:
 
     @classmethod
     def open(cls, engine: Engine, config: Config) -> "Learner":
-        return cls(engine, LearnedStore(config.data_dir, keep_events=config.learning.remembered_events), config)
+        return cls(engine, open_store(config), config)
 
     # -- who -------------------------------------------------------------------------
     def is_maintainer(self, actor: Actor) -> bool:
@@ -380,6 +384,52 @@ class Learner:
 
         return self._gesture(actor, "forget", _source(source), event_key, lang, plan)
 
+    # -- other processes ----------------------------------------------------------------------
+    def follow(self, interval_s: float) -> None:
+        """Apply what other processes teach: poll the store's revision every `interval_s` in a thread.
+
+        One small query per poll. A change is applied at once (answerable in
+        the packs' vocabulary) and, when a new entry does not yet answer its
+        own question, refitted right away in this thread while answers keep
+        coming from the current index. A database that is away is retried at
+        the next poll; answers go on from memory meanwhile.
+        """
+        with self._follow_lock:
+            if self._follower is not None:
+                return
+            self._follow_stop.clear()
+            self._follower = threading.Thread(target=self._follow, args=(interval_s,), name="faqbot-follow", daemon=True)
+            self._follower.start()
+
+    def stop_following(self, timeout: float = 2.0) -> None:
+        with self._follow_lock:
+            follower, self._follower = self._follower, None
+        self._follow_stop.set()
+        if follower is not None:
+            follower.join(timeout)
+
+    def _follow(self, interval_s: float) -> None:
+        while not self._follow_stop.wait(interval_s):
+            try:
+                if self.store.revision() != self.engine.learned.revision:
+                    self.catch_up()
+            except StoreError:
+                pass  # logged by the store once per outage; /healthz shows it
+            except Exception:
+                log.exception("following other processes' changes failed")
+
+    def catch_up(self) -> Knowledge:
+        """Apply the store's knowledge now, refitting at once if a new entry would not answer its question."""
+        before = {e.id for e in self.engine.learned.entries}
+        knowledge = self.store.load()
+        if knowledge.revision == self.engine.learned.revision:
+            return knowledge
+        if self.engine.apply_learned(to_overlay(knowledge)):
+            fresh = [e for e in knowledge.entries if e.id not in before]
+            if any(getattr(self.engine.ask(e.question).entry, "id", None) != e.id for e in fresh):
+                self.engine.refit()
+        return knowledge
+
     # -- review ------------------------------------------------------------------------------
     def learned(self) -> Knowledge:
         """What is learned now, on disk (other processes' changes included)."""
@@ -457,12 +507,12 @@ class Learner:
                 else:
                     self._sync(txn.knowledge)  # duplicate checks must see what other processes learned
                     done = plan(txn.knowledge)
+                txn.audit(record(done.outcome, done.detail))  # committed with the change, in one transaction
                 if done.knowledge is not None:
                     changed = done.knowledge
                     if event_key:
                         changed = changed.marked(event_key, done.mark, _now(), self.learning.remembered_events)
                     committed = txn.commit(changed)
-                txn.audit(record(done.outcome, done.detail))
         except Exception as exc:  # a bug or a full disk must cost one gesture, not the adapter's event loop
             if committed is None:
                 log.error("%s by %s not saved: %s", action, actor.who, exc, exc_info=not isinstance(exc, StoreError))

@@ -51,7 +51,8 @@ def format_learned(k: Knowledge) -> str:
 
 
 def _store(args: argparse.Namespace) -> LearnedStore:
-    return LearnedStore(args.data_dir or load_config(args.config).data_dir)
+    config = load_config(args.config)  # database.url (or $FAQBOT_DATABASE_URL) names the database to read
+    return LearnedStore(args.data_dir or config.data_dir, url=config.database.url)
 
 
 def _refuse(exc: Exception) -> int:

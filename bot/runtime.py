@@ -96,12 +96,16 @@ class BotContext:
     engine: Engine
     metrics: Metrics = field(default_factory=Metrics)
     learner: Optional[object] = None  # bot.learning.Learner once teaching is configured
+    suggestions: Optional[object] = None  # bot.suggestions.SuggestionBook: picks, votes and shares (learning from use)
+    question_log: Optional[object] = None  # bot.question_log.QuestionLog while services run
     json_logs: bool = False
 
     def observe(
-        self, platform: str, channel: str, result: Optional[MatchResult], started: float, replied: bool
+        self, platform: str, channel: str, result: Optional[MatchResult], started: float, replied: bool, user: str = ""
     ) -> None:
-        """Count and log one handled message (one line per message)."""
+        """Count and log one handled message (one line per message); the question log's one hook."""
+        if self.question_log is not None and result is not None:
+            self.question_log.observe(platform, channel, result, replied, user)
         latency = time.perf_counter() - started
         outcome = result.decision.value if result else "command"
         self.metrics.inc("messages", platform=platform)

@@ -59,6 +59,7 @@ def run_services(
         for sig in (signal.SIGINT, signal.SIGTERM):
             previous[sig] = signal.signal(sig, on_signal)
     started: list[Service] = []
+    background = start_background(ctx)
     try:
         for service in services:
             service.start()
@@ -76,4 +77,26 @@ def run_services(
                 logger.exception("error while stopping %s", getattr(service, "name", service))
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+        background()
     return 0
+
+
+def start_background(ctx: BotContext) -> Callable[[], None]:
+    """What a running bot does besides answering: follow other processes' teaching, write the
+    question log. Returns the function that stops both (the log's queue is written first)."""
+    from .question_log import QuestionLog
+
+    learner = ctx.learner
+    store = getattr(learner, "store", None)
+    if learner is None or store is None:
+        return lambda: None
+    learner.follow(ctx.config.database.poll_interval_s)
+    if ctx.question_log is None and ctx.config.question_log.enabled:
+        ctx.question_log = QuestionLog(store, ctx.config.question_log, count=lambda name, n: ctx.metrics.inc(name, n))
+
+    def stop() -> None:
+        learner.stop_following()
+        if ctx.question_log is not None:
+            ctx.question_log.close(timeout=min(ctx.config.shutdown_grace_s, 5.0))
+
+    return stop

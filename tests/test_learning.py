@@ -20,7 +20,7 @@ from bot.config import Config, ConfigError, Learning, Maintainers
 from bot.engine import Engine, LearnedOverlay
 from bot.learning import Action, Actor, Learner, MessageRef, clean_text
 from bot.pack import check_pack, load_pack
-from bot.store import LEARNED_FILE, LearnedStore, StoreError
+from bot.store import LEARNED_FILE, Knowledge, LearnedStore, Store, StoreError
 from bot.types import Decision, Entry, Thresholds
 
 FORK = multiprocessing.get_context("fork")
@@ -66,9 +66,9 @@ def answered_by(engine: Engine, text: str) -> str | None:
     return result.entry.id if result.entry else None
 
 
-def file_bytes(data_dir: Path) -> bytes:
-    path = data_dir / LEARNED_FILE
-    return path.read_bytes() if path.exists() else b""
+def stored(data_dir: Path) -> Knowledge:
+    """What a fresh process reads from the database (revision 0: nothing was ever committed)."""
+    return LearnedStore(data_dir).load()
 
 
 def teach_new(learner: Learner, n: int | str = 200, question: str = NEW_Q, answer: str = NEW_A):
@@ -119,11 +119,10 @@ def test_a_taught_pair_answers_the_very_next_question(learner: Learner, sample_e
     assert result.decision is Decision.ANSWER and result.entry.id == "learned-1001"
     assert result.answer_text() == NEW_A and result.entry.url == SRC.permalink and result.entry.learned
     assert len(sample_engine.entries) == before + 1
-    stored = yaml.safe_load(file_bytes(data_dir))["entries"][0]
-    assert stored["source"] == {
-        "platform": "slack", "channel": "C1", "message_ids": [SRC.message_id, ROOT.message_id], "permalink": SRC.permalink,
-    }
-    assert stored["created_by"] == "slack:UMAINT" and stored["event"] == key(200)
+    (saved,) = stored(data_dir).entries
+    assert (saved.source.platform, saved.source.channel, saved.source.permalink) == ("slack", "C1", SRC.permalink)
+    assert saved.source.message_ids == (SRC.message_id, ROOT.message_id)
+    assert saved.created_by == "slack:UMAINT" and saved.event == key(200)
     (line,) = learner.store.read_audit()
     assert (line["who"], line["action"], line["result"], line["entry_id"]) == ("slack:UMAINT", "teach_pair", "created", "learned-1001")
     assert line["message_ids"] == [SRC.message_id, ROOT.message_id] and line["channel"] == "C1"
@@ -180,15 +179,15 @@ def test_a_question_that_is_already_a_phrasing_changes_nothing(learner: Learner,
     outcome = learner.teach_pair(MAINTAINER, "拉镜像太慢了", "换个源", SRC, key(202), lang="en")
     assert outcome.action is Action.NOTHING_TO_DO and outcome.entry.id == "slow-pull"
     assert "already answers" in outcome.message
-    assert file_bytes(data_dir) == b""
+    assert stored(data_dir).revision == 0
 
 
 def test_the_same_event_twice_changes_nothing(learner: Learner, sample_engine: Engine, data_dir: Path):
     assert teach_new(learner).action is Action.CREATED
-    written, entries = file_bytes(data_dir), sample_engine.entries
+    written, entries = stored(data_dir), sample_engine.entries
     again = teach_new(learner, answer="a retry may even carry other text")
     assert again.action is Action.DUPLICATE_EVENT and not again.changed
-    assert file_bytes(data_dir) == written and sample_engine.entries == entries
+    assert stored(data_dir) == written and sample_engine.entries == entries
     assert learner.confirm_alias(MAINTAINER, "镜像仓库连不上，超时", "slow-pull", SRC, key(300)).action is Action.ALIAS_ADDED
     assert learner.confirm_alias(MAINTAINER, "镜像仓库连不上，超时", "slow-pull", SRC, key(300)).action is Action.DUPLICATE_EVENT
     assert learner.reject(MAINTAINER, "拉镜像太慢了", "slow-pull", SRC, key(301)).action is Action.REJECTED
@@ -208,7 +207,7 @@ def test_non_maintainers_change_nothing_and_are_recorded_as_votes(learner: Learn
         learner.teach_pair(Actor("qq", "30003", role="member"), NEW_Q, NEW_A, SRC, "qq:emoji:1"),
     ]
     assert {o.action for o in outcomes} == {Action.NOT_MAINTAINER}
-    assert file_bytes(data_dir) == b"" and answered_by(sample_engine, NEW_Q) is None
+    assert stored(data_dir).revision == 0 and answered_by(sample_engine, NEW_Q) is None
     assert answered_by(sample_engine, "拉镜像太慢了") == "slow-pull"
     votes = learner.store.read_audit()
     assert len(votes) == 6 and {v["result"] for v in votes} == {"not_maintainer"}
@@ -240,7 +239,7 @@ def test_confirming_an_unknown_entry_or_empty_text_is_refused(learner: Learner, 
     assert learner.confirm_alias(MAINTAINER, "镜像仓库连不上", "no-such-entry", SRC, key(220)).action is Action.INVALID
     assert learner.confirm_alias(MAINTAINER, "<!channel> @all", "slow-pull", SRC, key(221)).action is Action.INVALID
     assert learner.reject(MAINTAINER, "拉镜像太慢了", "no-such-entry", SRC, key(222)).action is Action.INVALID
-    assert file_bytes(data_dir) == b""
+    assert stored(data_dir).revision == 0
 
 
 def test_a_rejection_stops_that_answer_and_undo_lifts_it(learner: Learner, sample_engine: Engine):
@@ -324,7 +323,7 @@ def test_nothing_to_learn_is_said_not_stored(learner: Learner, data_dir: Path):
     assert only_markup.action is Action.INVALID and only_markup.message
     assert learner.teach_pair(MAINTAINER, "？？？", NEW_A, SRC, key(262)).action is Action.INVALID
     assert learner.teach_pair(MAINTAINER, "", NEW_A, SRC, key(263)).action is Action.NOTHING_TO_DO
-    assert file_bytes(data_dir) == b""
+    assert stored(data_dir).revision == 0
 
 
 def test_messages_follow_the_language(learner: Learner):
@@ -396,7 +395,7 @@ def test_a_failing_disk_is_reported_and_nothing_is_answered(learner: Learner, sa
 def _teach_and_die(data_dir: Path, pack_dir: Path) -> None:
     engine = Engine.from_packs([str(pack_dir)], THRESHOLDS)
     learner = Learner.open(engine, make_config(data_dir))
-    os.replace = lambda *a, **k: os._exit(17)  # the process dies after writing the temporary file
+    Store._commit = lambda self, conn: os._exit(17)  # the process dies after the writes, before COMMIT
     teach_new(learner, n=2, question=OTHER_Q, answer=OTHER_A)
     os._exit(0)
 

@@ -1,6 +1,8 @@
-"""The learned-knowledge store: what maintainers taught in chat, on disk.
+"""The learned-knowledge values, and the file format the store used before the database.
 
-One data directory (a Docker volume in production) outside the shipped packs:
+`Knowledge` and its records are the values the store hands to `bot.learning`;
+`FileStore` reads (and, for tests of the upgrade path, writes) the pre-database
+data directory, which `bot.store.legacy` imports into the database once:
 
     learned.yaml   learned entries, aliases, rejections and recent gesture keys
     audit.log      append-only JSON lines: who did what, where, and the result
@@ -29,6 +31,8 @@ from typing import Any, Iterator, Optional, Union
 
 import yaml
 
+from ..commands import parse_number
+
 log = logging.getLogger("faqbot.store")
 
 LEARNED_FILE = "learned.yaml"
@@ -48,8 +52,8 @@ HEADER = (
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-class StoreError(Exception):
-    """The data directory cannot be read or written; the message names the file."""
+class StoreError(OSError):
+    """The store cannot be read or written; the message names the file or the database (password masked)."""
 
 
 @dataclass(frozen=True)
@@ -134,7 +138,8 @@ class Knowledge:
 
     def entry(self, key: str) -> Optional[LearnedEntry]:
         key = str(key).strip().lstrip("#")
-        return next((e for e in self.entries if e.id == key or (key.isdigit() and e.n == int(key))), None)
+        number = parse_number(key)  # ASCII digits only: `²` is a digit to isdigit() but not to int()
+        return next((e for e in self.entries if e.id == key or (number is not None and e.n == number)), None)
 
     def aliases_of(self, entry_id: str) -> tuple[LearnedAlias, ...]:
         return tuple(a for a in self.aliases if a.entry_id == entry_id)
@@ -440,7 +445,7 @@ def _check_readable(k: Knowledge) -> None:
 class Transaction:
     """The store, locked and freshly read: `knowledge` is what is on disk now."""
 
-    def __init__(self, store: "LearnedStore", knowledge: Knowledge):
+    def __init__(self, store: "FileStore", knowledge: Knowledge):
         self._store = store
         self.knowledge = knowledge
 
@@ -456,7 +461,7 @@ class Transaction:
         self._store._append_audit(record)
 
 
-class LearnedStore:
+class FileStore:
     def __init__(self, data_dir: str | Path, keep_events: int = DEFAULT_KEEP_EVENTS):
         self.dir = Path(data_dir)
         self.path = self.dir / LEARNED_FILE
@@ -583,8 +588,8 @@ def export_pack(k: Knowledge, folder: Path, name: str = "learned") -> ExportRepo
     their own; they go to extra/ as YAML to merge by hand. An earlier export
     in the same folder is replaced; any other non-empty folder is refused.
     """
-    from .importer import dump_entry
-    from .pack import META_FILE, entry_files
+    from ..importer import dump_entry
+    from ..pack import META_FILE, entry_files
 
     if folder.exists() and any(folder.iterdir()) and not (folder / EXPORT_MARKER).exists():
         raise StoreError(f"{folder}: not empty and not an earlier export; choose an empty or new folder")

@@ -1,0 +1,24 @@
+"""The store: what the bot learns and records, in a SQL database (SQLite by default, PostgreSQL to share).
+
+- `sql.Store` (also exported as `LearnedStore`): the one store object per process;
+- `schema`: the tables (SQLAlchemy metadata), `migrations/`: their Alembic revisions;
+- `database`: URL resolution, engines, migrations; `legacy`: the one-time import of old files;
+- `files`: the learned-knowledge values (`Knowledge`, ...) and the pre-database file format;
+- `export`: learned knowledge as a pack for review; `questions`: the question log's record.
+"""
+from .database import ENV_URL, DatabaseInfo, describe, resolve_url, safe_url, upgrade
+from .files import AUDIT_FILE, DEFAULT_KEEP_EVENTS, EXPORT_MARKER, LEARNED_FILE, LEARNED_SECTION, AuditRecord, EventMark
+from .files import EventState, ExportReport, FileStore, Knowledge, LearnedAlias, LearnedEntry, LearnedRecord, Rejection
+from .files import Source, StoreError, export_pack, to_yaml
+from .questions import DECISIONS, LoggedQuestion
+from .sql import Store, StoreHealth, Transaction
+
+LearnedStore = Store
+
+__all__ = [
+    "ENV_URL", "DatabaseInfo", "describe", "resolve_url", "safe_url", "upgrade",
+    "AUDIT_FILE", "DEFAULT_KEEP_EVENTS", "EXPORT_MARKER", "LEARNED_FILE", "LEARNED_SECTION", "AuditRecord", "EventMark",
+    "EventState", "ExportReport", "FileStore", "Knowledge", "LearnedAlias", "LearnedEntry", "LearnedRecord", "Rejection",
+    "Source", "StoreError", "export_pack", "to_yaml", "DECISIONS", "LoggedQuestion", "Store", "StoreHealth",
+    "Transaction", "LearnedStore",
+]

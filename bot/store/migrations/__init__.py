@@ -1,0 +1,1 @@
+"""Alembic migrations of the faqbot database (run by bot.store.database.upgrade)."""
