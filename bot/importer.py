@@ -263,7 +263,7 @@ def import_markdown(
     meta = next((d.meta for d in docs if d.meta), {})
     meta_path = into / META_FILE
     if not meta_path.exists():
-        title = str(meta.get("title") or "") or sources[0].stem
+        title = next((d.title for d in docs if d.title), "") or default_pack_folder(sources[0]).name
         info = {
             "name": pack_name or into.name,
             "title": title,

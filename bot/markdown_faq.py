@@ -75,6 +75,7 @@ class ParsedDocument:
     warnings: tuple[str, ...]
     question_headings: int  # question-shaped headings outside code, the whole document
     table_rows: int  # entries that came from table rows
+    title: str = ""  # the front matter's title, else the document's own title heading
 
 
 # ---------------------------------------------------------------- inline text
@@ -627,7 +628,20 @@ def parse_document(text: str, page_url: str = "", name: str = "", start: int = 1
     warnings = _document_warnings(entries, qcount, tokens, lines, offset, name or "document")
     if no_text:
         warnings.append(f"{name or 'document'}: entries {', '.join(no_text)} have no text to answer with; their answer is the question")
-    return ParsedDocument(meta, tuple(entries), tuple(warnings), qcount, rows)
+    return ParsedDocument(meta, tuple(entries), tuple(warnings), qcount, rows, _title(meta, top))
+
+
+def _title(meta: dict, top: list[_Heading]) -> str:
+    """The front matter's title, a lone top heading, or a first `#` heading with
+    nothing of its own (curl's "Frequently Asked Questions")."""
+    if meta.get("title"):
+        return str(meta["title"])
+    if len(top) == 1 and top[0].level == 1:
+        return top[0].title
+    first = top[0] if top else None
+    if first is not None and first.level == 1 and not first.children and not first.has_own_text():
+        return first.title
+    return ""
 
 
 def _plain(markdown: str) -> str:
