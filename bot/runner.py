@@ -24,6 +24,7 @@ from .health import RUNNING, STOPPING, HealthServer, HealthState
 from .reload import PackReloader, ReloadResult, fingerprint, load_packs
 from .runtime import Metrics, Service
 from .serve import build_context, load_service, run_services
+from .suggestions import attach_suggestions
 
 log = logging.getLogger("faqbot")
 
@@ -66,6 +67,11 @@ class Runner:
 
             log.info("no platform enabled (slack.enabled, qq.enabled): console adapter on stdin/stdout until end of input")
             self.services = [ConsoleService(self.ctx, on_eof=self.stop.set)]
+        attach_suggestions(self.ctx)  # picks, votes and shares become suggested aliases and negatives
+        if config.web.enabled:  # the maintainers' page, on its own port
+            from .web.service import WebService
+
+            self.services.append(WebService(self.ctx))
         self.state = HealthState(
             adapters=tuple(s.name for s in self.services),
             connections={s.name: s.connected for s in self.services if callable(getattr(s, "connected", None))},

@@ -288,6 +288,14 @@ class _Marker:
     done: threading.Event
 
 
+def attach_suggestions(ctx: Any) -> Optional[SuggestionBook]:
+    """The process's SuggestionBook on ctx (made once, when there is a learner): picks, votes and shares go to it."""
+    if getattr(ctx, "suggestions", None) is None and getattr(ctx, "learner", None) is not None:
+        store = ctx.learner.store
+        ctx.suggestions = SuggestionBook(UsageStore(store.engine), ctx.learner, ctx.config.learning.auto_apply_people)
+    return getattr(ctx, "suggestions", None)
+
+
 def record_signal(
     ctx: Any, kind: SignalKind, platform: str, channel: str, user: str, question: str, entry_id: str, event: str = ""
 ) -> None:

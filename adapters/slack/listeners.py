@@ -16,6 +16,7 @@ from bot.commands import CommandKind, parse_command
 from bot.feedback import FeedbackStore
 from bot.normalize import detect_lang
 from bot.runtime import BotContext
+from bot.suggestions import SignalKind, record_signal
 from bot.types import Entry, MatchResult, Mode
 
 from .ambient import AmbientGate
@@ -180,6 +181,8 @@ class SlackBot:
             log.error("could not record feedback on %s: %s", value.entry_id, exc)
             return
         self.ctx.metrics.inc("feedback", platform=PLATFORM, vote="up" if up else "down")
+        kind = SignalKind.UPVOTE if up else SignalKind.DOWNVOTE
+        record_signal(self.ctx, kind, PLATFORM, click.channel, click.user, value.query, value.entry_id)
         self._tell(click, thanks_text(value.lang, up))
 
     def on_pick(self, body: dict) -> None:
@@ -189,6 +192,7 @@ class SlackBot:
             return
         click, value, entry = found
         value = replace(value, score=0.0)  # the asker chose it: the match score says nothing now
+        record_signal(self.ctx, SignalKind.PICK, PLATFORM, click.channel, click.user, value.query, entry.id)
         if click.ephemeral:
             message = answer_message(entry, value, shareable=True, echo_query=True)
             if click.response_url:
@@ -211,6 +215,7 @@ class SlackBot:
         if not posted.ok:
             self._tell(click, cannot_post_text(value.lang))
             return
+        record_signal(self.ctx, SignalKind.SHARE, PLATFORM, click.channel, click.user, value.query, entry.id)
         self._remember(click.channel, posted.ts, click.thread_ts, value.query, entry, value.lang, click.user, "answer")
         if click.response_url:
             self.poster.respond(click.response_url, delete=True)
