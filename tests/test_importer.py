@@ -392,3 +392,19 @@ def test_questions_written_as_bold_or_q_paragraphs():
     assert entries[1].links == ("https://p.test/proxy",) and entries[0].section == "Team FAQ"
     # one bold line is emphasis: the section stays one entry
     assert [e.question for e in entries[3:]] == ["Notes"]
+
+
+def test_validate_warns_on_a_pack_whose_questions_were_swallowed(tmp_path, capsys):
+    """The shape the line-regex importer made of youtube-dl: a fence taken to open
+    mid-answer, later questions inside one body."""
+    from bot.cli import main
+
+    folder = tmp_path / "swallowed"
+    folder.mkdir()
+    body = "Run it:\n\n```\n" + "".join(f"### How do I {v}?\n\nLike so.\n\n" for v in ("stop", "pause", "resume"))
+    (folder / "001.yaml").write_text(
+        yaml.safe_dump({"id": "faq", "n": 1, "question": "FAQ", "answer": "Run it.", "body": body}), encoding="utf-8"
+    )
+    assert main(["knowledge", "validate", str(folder)]) == 0  # warnings never fail validation
+    out = capsys.readouterr().out
+    assert "ok, 1 entries" in out and "never closes" in out and "3 heading-like lines inside a code block" in out
