@@ -18,7 +18,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Callable, Optional, Sequence
 
-from . import app, learning_cli
+from . import app, learn_cli, learning_cli
 from .app import CONFIG_HELP, pack_refusal
 from .config import ConfigError, check_data_dir, load_config, with_thresholds
 from .evaluate import SPELLINGS
@@ -287,6 +287,7 @@ def build_parser() -> argparse.ArgumentParser:
     val.add_argument("--config", metavar="FILE", help=CONFIG_HELP + "; its packs are checked when no folder is given")
     val.set_defaults(func=_cmd_validate)
     learning_cli.register(ksub)
+    learn_cli.register(ksub)  # gaps, suggestions, stale
     cal = ksub.add_parser("calibrate", help="fit the confidence calibrator on the pack's own aliases and negatives")
     cal.add_argument("dir", nargs="?", help="pack folder (default: the first configured pack)")
     cal.add_argument("--folds", type=int, default=5, help="cross-validation folds")
