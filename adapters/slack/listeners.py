@@ -12,12 +12,11 @@ import time
 from dataclasses import replace
 from typing import Any, Optional
 
-from bot.commands import CommandKind, parse_command
+from bot.commands import CommandKind, command_lang, parse_command
 from bot.feedback import FeedbackStore
-from bot.normalize import detect_lang
 from bot.runtime import BotContext
 from bot.suggestions import SignalKind, record_signal
-from bot.types import Entry, MatchResult, Mode
+from bot.types import LANG_ZH, Entry, MatchResult, Mode
 
 from .ambient import AmbientGate
 from .answers import AnswerLog, AnswerRecord
@@ -117,7 +116,8 @@ class SlackBot:
         started = _received(context)
         teach = teach_command(cmd.text)  # raw: the learner reads Slack markup (links keep their URL)
         parsed = parse_command(to_plain(cmd.text))
-        lang = detect_lang(cmd.text)  # "show 3" is English, "查看 3" Chinese
+        said = command_lang(to_plain(cmd.text))  # "list network" English, "查看 3" Chinese, "show 3" unknown
+        lang = said or LANG_ZH
         result: Optional[MatchResult] = None
         if teach is not None:
             message = self.teacher.command(cmd, teach)
@@ -125,7 +125,7 @@ class SlackBot:
             result = self.engine.ask(to_plain(parsed.arg), Mode.REPLY)
             message = result_message(result, shareable=True, echo_query=True)
         elif parsed.kind is CommandKind.LIST:
-            message = list_message(self.engine.list_entries(parsed.arg), lang, parsed.arg)
+            message = list_message(self.engine.list_entries(), lang, parsed.arg)
         elif parsed.kind is CommandKind.SHOW:
             entry = self.engine.find(parsed.arg)
             message = (
@@ -133,7 +133,7 @@ class SlackBot:
                 if entry else notice_message(missing_entry_text(lang, parsed.arg))
             )
         else:
-            message = usage_message(lang if cmd.text.strip() else None)
+            message = usage_message(said)
         posted = self.poster.ephemeral(cmd.channel, cmd.user, message, response_url=cmd.response_url)
         self.ctx.observe(PLATFORM, cmd.channel, result, started, replied=posted.ok)
 
