@@ -130,3 +130,87 @@ def test_a_bad_signal_is_ignored_and_nothing_breaks(setup):
     record_signal(object(), SignalKind.PICK, "slack", "C1", "U1", "q", "slow-pull")  # no book: nothing happens
     assert book.flush()
     assert book.suggestions() == []
+
+
+# -- through the real adapters -------------------------------------------------------------------------------
+NEVER_SURE = Thresholds(reply=1.01, ambient=1.01, suggest=0.0)  # every question gets a did-you-mean list
+
+
+def _context(engine, tmp_path, **config):
+    from bot.runtime import BotContext
+    from bot.suggestions import attach_suggestions
+
+    config = Config(data_dir=str(tmp_path / "data"), learning=Learning(refit_delay_s=0), **config)
+    ctx = BotContext(config, engine)
+    ctx.learner = Learner.open(engine, config)
+    attach_suggestions(ctx)
+    return ctx
+
+
+def test_slack_picks_and_votes_from_three_people_become_an_alias_and_a_negative(sample_pack_dir, tmp_path):
+    from adapters.slack.blocks import VOTE_DOWN, ActionValue
+    from slack_mock import BotUnderTest, MockSlack, buttons, mention
+
+    engine = Engine.from_packs([str(sample_pack_dir)], NEVER_SURE)
+    ctx = _context(engine, tmp_path)
+    question = "container stops by itself"
+    with MockSlack() as mock:
+        bot = BotUnderTest(mock, ctx, "http").start()
+        try:
+            for n, user in enumerate(("U1", "U2", "U3"), 1):
+                event = mention(question, user=user)
+                bot.event(event)
+                offer = mock.wait_for("chat.postMessage", 2 * n - 1)[-1]
+                pick = buttons(offer.params["blocks"])[1]
+                chosen = ActionValue.decode(pick["value"]).entry_id
+                bot.idle()
+                bot.click(pick, user=user, message_ts=offer.response["ts"], thread_ts=event["ts"])
+                answer = mock.wait_for("chat.postMessage", 2 * n)[-1]
+                bot.idle()
+                assert ctx.suggestions.flush()
+                [s] = ctx.suggestions.suggestions()
+                assert (s.kind, len(s.people), s.signals) == (ALIAS, n, ("pick",))
+                assert s.state is (State.APPLIED if n == 3 else State.WAITING)
+            assert [a.text for a in ctx.learner.learned().aliases] == [question]
+            assert engine.ask(question).candidates[0].entry.id == chosen  # the taught phrasing now leads
+            down = next(b for b in buttons(answer.params["blocks"]) if b["action_id"] == VOTE_DOWN)
+            for user in ("U4", "U5", "U6"):
+                bot.click(down, user=user, message_ts=answer.response["ts"], thread_ts=answer.params["thread_ts"])
+            bot.idle()
+            assert ctx.suggestions.flush()
+            negative = next(s for s in ctx.suggestions.suggestions() if s.kind == NEGATIVE)
+            # three people said no, but three others picked it: contested, so it waits for a maintainer
+            assert len(negative.people) == 3 and negative.state is State.WAITING
+        finally:
+            bot.stop()
+            ctx.suggestions.close()
+
+
+def test_qq_picks_and_a_refused_wrong_emoji_become_suggestions(sample_pack_dir, tmp_path, qq_services):
+    from bot.config import QQConfig
+    from fake_onebot import FakeOneBot, at, text
+
+    engine = Engine.from_packs([str(sample_pack_dir)], NEVER_SURE)
+    group, question = 123456, "restart docker container"
+    with FakeOneBot(token="s3cret", self_id=10001) as fake:
+        ctx = _context(engine, tmp_path, qq=QQConfig(ws_url=fake.url, send_interval_s=0.0, request_timeout_s=2.0))
+        qq_services(ctx, "s3cret")
+        fake.wait_connected()
+        offered = [c.entry.id for c in engine.ask(question).suggestions]
+        for n, user in enumerate((20001, 20002, 20003), 1):
+            fake.group_message(group, [at(10001), text(" " + question)], user)
+            fake.wait_calls("send_group_msg", 2 * n - 1)
+            fake.group_message(group, [at(10001), text(" 2")], user)
+            fake.wait_calls("send_group_msg", 2 * n)
+        assert ctx.suggestions.flush()
+        [s] = ctx.suggestions.suggestions()
+        assert (s.entry_id, len(s.people), s.state) == (offered[1], 3, State.APPLIED)
+        assert s.people == ("qq:20001", "qq:20002", "qq:20003") and s.channels == (f"qq:{group}",)
+        # the wrong emoji on the bot's answer, from someone who may not teach: a vote against it
+        answer_id = fake.bot_messages[-1]
+        fake.wait_for(lambda: ctx.learner is not None)
+        fake.napcat_reaction(group, answer_id, 20009, ctx.config.learning.qq_wrong_emoji)
+        assert fake.wait_for(lambda: ctx.suggestions.flush(1) and any(x.kind == NEGATIVE for x in ctx.suggestions.suggestions()))
+        negative = next(x for x in ctx.suggestions.suggestions() if x.kind == NEGATIVE)
+        assert (negative.people, negative.signals, negative.entry_id) == (("qq:20009",), ("wrong",), offered[1])
+        ctx.suggestions.close()
