@@ -8,8 +8,8 @@ Outgoing: everything the bot posts is mrkdwn, where `<…>` is live markup: a
 `<!channel>` in an echoed query or a learned answer would ping the whole
 channel. `inert` escapes `& < >` (Slack's own rule) and also defuses a bare
 `@here`/`@channel`/`@everyone`, so no text the bot repeats can notify anyone.
-`markdown_to_mrkdwn` renders a pack's markdown; the only markup it creates is
-`<url|label>` for http(s) links, built after escaping.
+`markdown_to_mrkdwn` renders a pack's markdown (mrkdwn.py, with markdown-it-py);
+the only markup it creates is `<url|label>` for http(s) links, built with `link`.
 """
 from __future__ import annotations
 
@@ -74,50 +74,12 @@ def link(url: str, label: str) -> str:
     return f"<{target}|{text}>" if target else text
 
 
-_HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.+?)\s*#*\s*$")
-_BULLET = re.compile(r"^(\s*)[*+-]\s+")
-_BOLD = re.compile(r"\*\*(.+?)\*\*|__(.+?)__")
-_MD_LINK = re.compile(r"\[([^\]\n]+)\]\((https?://[^\s)<>|]+)\)")
-_INLINE_CODE = re.compile(r"(`[^`\n]+`)")
-
-
-def _inline(text: str) -> str:
-    """Bold and links in one escaped line, leaving `code spans` untouched."""
-    spans: list[str] = []
-
-    def park(match: re.Match) -> str:
-        # NUL cannot occur here (escape() removed control characters), so it marks a parked span
-        spans.append(match.group(1))
-        return f"\x00{len(spans) - 1}\x00"
-
-    text = _INLINE_CODE.sub(park, text)
-    text = _BOLD.sub(lambda m: f"*{m.group(1) or m.group(2)}*", text)
-    text = _MD_LINK.sub(lambda m: f"<{m.group(2)}|{m.group(1).replace('|', '¦')}>", text)
-    return re.sub(r"\x00(\d+)\x00", lambda m: spans[int(m.group(1))], text)
-
-
 def markdown_to_mrkdwn(text: str) -> str:
-    """A pack's markdown as Slack mrkdwn, inert except for http(s) links."""
-    out: list[str] = []
-    in_fence = False
-    # escape first: every `<` that survives below was put there by the link rule
-    for line in inert(text).splitlines():
-        if line.lstrip().startswith("```"):
-            in_fence = not in_fence
-            out.append("```")
-            continue
-        if in_fence:
-            out.append(line)
-            continue
-        heading = _HEADING.match(line)
-        if heading:
-            out.append(f"*{_inline(heading.group(1))}*")
-            continue
-        line = _BULLET.sub(lambda m: m.group(1) + "• ", line)
-        out.append(_inline(line))
-    if in_fence:
-        out.append("```")
-    return "\n".join(out)
+    """A pack's markdown as Slack mrkdwn, inert except for http(s) links (parsed by
+    markdown-it-py: see adapters/slack/mrkdwn.py, which builds on `inert` and `link`)."""
+    from .mrkdwn import to_mrkdwn  # mrkdwn imports this module
+
+    return to_mrkdwn(text)[0]
 
 
 def fit(text: str, limit: int) -> str:
