@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from html import unescape
 from typing import Iterable, Optional, Sequence
 from urllib.parse import urljoin
 
@@ -41,6 +42,7 @@ QUESTION_WORDS = re.compile(
 )
 ERROR_SHAPED = re.compile(r"^([\w.]*(error|exception)\b|fatal\b|warning:|e\d{3,}\b)|\berror:", re.I)
 # a table gives entries when its first column is the question side
+SUMMARY_RE = re.compile(r"<summary[^>]*>(.*?)</summary>", re.S | re.I)
 QUESTION_PARAGRAPH = re.compile(r"^(Q|问|Question)\s*\d*\s*[:：.、]\s*", re.I)
 QUESTION_COLUMN = re.compile(r"(错误|报错|问题|现象|症状|提问|error|message|question|problem|symptom|issue|\bq\b)", re.I)
 ANSWER_PREFIX = re.compile(r"^(答|回答|解答|A|Answer)\s*[:：]\s*", re.I)
@@ -302,6 +304,12 @@ def _table_rows(block: _Block) -> list[tuple[list[Token], tuple[int, int]]]:
 def _paragraph_question(block: _Block) -> Optional[tuple[str, str]]:
     """(question, rest of the paragraph) for a paragraph that asks: one that opens
     with a bold question (`**Why …?**`) or with `Q:` / `问：` on its first line."""
+    if block.kind == "html_block":  # <details><summary>Question?</summary> … </details>
+        summary = SUMMARY_RE.search(block.tokens[0].content)
+        question = _html_text(summary.group(1)) if summary else ""
+        if not question or len(question) > 200 or not question_shaped(question):
+            return None
+        return question, _html_text(block.tokens[0].content[summary.end() :])  # type: ignore[union-attr]
     if block.kind != "paragraph_open" or len(block.tokens) < 2:
         return None
     kids = [k for k in block.tokens[1].children or [] if k.type != "text" or k.content]
@@ -318,6 +326,10 @@ def _paragraph_question(block: _Block) -> Optional[tuple[str, str]]:
     if not question or len(question) > 200 or not (prefix or question_shaped(question)):
         return None
     return question, ANSWER_PREFIX.sub("", rest.strip())
+
+
+def _html_text(html: str) -> str:
+    return re.sub(r"\s+", " ", unescape(re.sub(r"<[^>]*>", " ", html))).strip()
 
 
 def _paragraph_questions(blocks: list[_Block]) -> int:
@@ -442,7 +454,7 @@ def split_front_matter(text: str) -> tuple[dict, str, int]:
 
 def _tidy(lines: list[str]) -> str:
     text = "\n".join(line.rstrip() for line in lines).strip("\n")
-    text = re.sub(r"<!--.*?-->", "", text, flags=re.S)
+    text = re.sub(r"<!--.*?-->|^\s*</details>\s*$", "", text, flags=re.S | re.M)
     return re.sub(r"\n{3,}", "\n\n", text).strip()
 
 
@@ -462,7 +474,8 @@ def _faq_scope(top: list[_Heading]) -> Optional[list[_Heading]]:
     """A FAQ that is one section of a longer document: that section, plus the
     question-shaped headings straight after it (a last question written one level up)."""
     for node in _walk_all(top):
-        if not FAQ_TITLE.match(node.title) or sum(1 for d in _walk_all(node.children) if d.has_own_text()) < 2:
+        held = sum(1 for d in _walk_all(node.children) if d.has_own_text()) + _subtree_questions(node)
+        if not FAQ_TITLE.match(node.title) or held < 2:
             continue
         outside = [s for s in _walk_all(top) if s.has_own_text() and not _inside(s, node)]
         if len(outside) < 2:
@@ -682,10 +695,6 @@ def parse_markdown(text: str, base_url: str = "") -> tuple[dict, list[ImportedEn
     """Compatibility wrapper: (front matter, entries) of one document."""
     doc = parse_document(text, base_url)
     return doc.meta, list(doc.entries)
-
-
-def document_warnings(text: str, name: str = "document") -> list[str]:
-    return list(parse_document(text, name=name).warnings)
 
 
 def pack_warnings(entries: Sequence[tuple[str, str, str]]) -> list[str]:

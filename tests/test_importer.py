@@ -410,3 +410,17 @@ def test_validate_warns_on_a_pack_whose_questions_were_swallowed(tmp_path, capsy
     assert main(["knowledge", "validate", str(folder)]) == 0  # warnings never fail validation
     out = capsys.readouterr().out
     assert "ok, 1 entries" in out and "never closes" in out and "3 heading-like lines inside a code block" in out
+
+
+def test_collapsible_details_questions_in_a_readme_faq_section():
+    text = (
+        "# Tool\n\nIntro.\n\n## FAQ\n\n<details>\n<summary>How do I install &amp; run it?</summary>\n\n"
+        "Run `pip install tool`, then `tool`.\n\n</details>\n\n<details>\n<summary><b>Why is it slow?</b></summary>\n\n"
+        "Because of the proxy: see https://p.test/x.\n\n</details>\n\n## License\n\nMIT.\n\n## Usage\n\nRun it.\n"
+    )
+    entries = parse_document(text).entries
+    assert [(e.question, e.answer) for e in entries] == [
+        ("How do I install & run it?", "Run `pip install tool`, then `tool`."),
+        ("Why is it slow?", "Because of the proxy: see https://p.test/x."),
+    ]
+    assert "</details>" not in entries[0].body
