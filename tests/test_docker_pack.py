@@ -2,6 +2,8 @@
 answering a few questions written for this test (the accuracy figures come from
 `faqbot eval`, not from here)."""
 import csv
+import re
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -98,3 +100,69 @@ def test_english_question_gets_the_english_answer(engine):
     result = engine.ask("how do I run docker commands without sudo")
     assert result.lang == LANG_EN and result.entry is not None
     assert result.answer_text() == result.entry.answer_en
+
+
+# -- the review against today's Docker (issue 14) ---------------------------------
+CJK = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
+NOTE_ZH, NOTE_EN = "（2026 更新：", "(2026 update:"
+README = PACK.parent.parent / "README.md"
+
+
+def test_every_entry_has_an_english_title_and_section(pack):
+    for e in pack.entries:
+        assert e.question_en and not CJK.search(e.question_en), f"#{e.n} question_en"
+        assert e.section_en and not CJK.search(e.section_en), f"#{e.n} section_en"
+        assert bool(e.subsection) == bool(e.subsection_en), f"#{e.n} subsection_en"
+        assert not CJK.search(e.subsection_en), f"#{e.n} subsection_en"
+    # one English name per section and per subsection, and no two sections share one
+    for original, english in (("section", "section_en"), ("subsection", "subsection_en")):
+        names = {(getattr(e, original), getattr(e, english)) for e in pack.entries if getattr(e, original)}
+        assert len({o for o, _ in names}) == len(names) == len({en for _, en in names}), names
+
+
+def test_every_entry_was_reviewed_on_a_real_date(pack):
+    for e in pack.entries:
+        assert date.fromisoformat(e.reviewed) >= date(2026, 1, 1), f"#{e.n} reviewed {e.reviewed!r}"
+
+
+def test_era_notes_come_in_both_languages_at_the_end(pack):
+    noted = [e for e in pack.entries if NOTE_ZH in e.answer or NOTE_EN in e.answer_en]
+    assert len(noted) >= 40  # the 2017 FAQ aged: Toolbox, docker-cn, devicemapper, Compose v1...
+    for e in noted:
+        assert NOTE_ZH in e.answer and NOTE_EN in e.answer_en, f"#{e.n} note in one language only"
+        assert e.answer.endswith("）") and e.answer_en.endswith(")"), f"#{e.n} note is not the last thing said"
+
+
+def test_readme_lists_exactly_the_entries_whose_advice_changed(pack):
+    # the README's review table: one row per changed entry, "| 20 | ..." (the entry number first)
+    text = README.read_text(encoding="utf-8")
+    section = text.split("<!-- pack-review -->")[1].split("<!-- /pack-review -->")[0]
+    listed = {int(n) for n in re.findall(r"^\|\s*(\d+)\s*\|", section, re.M)}
+    noted = {e.n for e in pack.entries if NOTE_ZH in e.answer}
+    assert listed == noted
+
+
+def test_no_docker_cn_address_is_presented_as_live(pack):
+    gone = re.compile(r"停用|关闭|失效|shut down|dead|gone")
+    for e in pack.entries:
+        assert not any("docker-cn" in link for link in e.links), f"#{e.n} links a docker-cn address"
+        for text in (e.answer, e.answer_en):
+            if "docker-cn" in text:
+                assert gone.search(text), f"#{e.n} names docker-cn without saying it is gone"
+    assert "docker-cn" in pack.entries[8].answer  # entry 9 still tells people what stopped working
+
+
+def test_entry_20_says_docker_run_takes_several_networks_since_engine_25(pack):
+    e = next(e for e in pack.entries if e.n == 20)
+    for text in (e.answer, e.answer_en):
+        assert "Engine 25" in text
+        run = re.search(r"`docker run [^`]*`", text).group(0)
+        assert run.count("--network") >= 2, run
+
+
+def test_sections_are_found_in_either_language(engine):
+    networking = {e.n for e in engine.list_entries("网络问题")}
+    assert 20 in networking and len(networking) == 13
+    assert {e.n for e in engine.list_entries("network")} >= networking
+    assert {e.n for e in engine.list_entries("Docker Registry")} == set(range(83, 93))
+    assert {e.n for e in engine.list_entries("registry")} == set(range(83, 93))
