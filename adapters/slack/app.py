@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
 from slack_bolt import App
+from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_sdk import WebClient
 
 from bot.feedback import FeedbackStore
@@ -46,6 +47,24 @@ class SlackApp:
 
 def _ack(ack: Callable[[], Any]) -> None:
     ack()
+
+
+class _GivenClientFilter(logging.Filter):
+    """Drops Bolt's "`token` will be unused" warning. The App is handed a client on purpose
+    (its base URL may point at a mock Slack), and Bolt still reads SLACK_BOT_TOKEN from the
+    environment, then warns on every start that it ignores it. That message is noise here."""
+
+    MESSAGE = warning_client_prioritized_and_token_skipped()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != self.MESSAGE
+
+
+def _bolt_logger() -> logging.Logger:
+    logger = logging.getLogger("faqbot.slack.bolt")
+    if not any(isinstance(f, _GivenClientFilter) for f in logger.filters):
+        logger.addFilter(_GivenClientFilter())
+    return logger
 
 
 def _guarded(handler: Callable[..., None]) -> Callable[..., None]:
@@ -97,7 +116,7 @@ def build_app(
         token_verification_enabled=False,
         process_before_response=True,
         listener_executor=executor,
-        logger=logging.getLogger("faqbot.slack.bolt"),
+        logger=_bolt_logger(),
         name="faqbot",
     )
     app.use(retry_filter(seen, ctx.metrics))
