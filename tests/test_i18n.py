@@ -200,3 +200,39 @@ def test_slack_list_in_english_pages_with_a_hint(tmp_path, engine):
     assert "“Networking”: 45 entries, page 1 of 3" in text and "#3 Network question 1" in text
     assert "Next page: /faq list Networking 2" in text and "网络问题第" not in text
     assert "网络问题（Networking） 45" in shown(outline)  # "list" alone does not say the language: the default, both names
+
+
+def test_qq_commands_without_words_follow_the_askers_last_question(qq):
+    from fake_onebot import at, sent_text, text
+
+    fake = qq()
+    before = _said(fake, "/faq show 4")[0]
+    assert before.startswith("#4 网络问题第 2 个")  # nothing known of the asker yet: the pack's language
+    fake.group_message(123, [at(10001), text(" how do I scale a swarm service")], 20001)
+    fake.wait_calls("send_group_msg", 2)
+    fake.group_message(123, [text("/faq show 4")], 20001)
+    fake.group_message(123, [text("/faq help")], 20001)
+    fake.group_message(123, [text("/faq show 4")], 20002)  # another member: still unknown
+    shown, usage, other = (sent_text(c) for c in fake.wait_calls("send_group_msg", 5)[2:])
+    assert shown.startswith("#4 Network question 2: how to publish port 8001?") and "Use -p 8001:8001." in shown
+    assert usage == USAGE_EN and other.startswith("#4 网络问题第 2 个")
+
+
+def test_slack_commands_without_words_follow_the_users_last_question(tmp_path, engine):
+    from slack_mock import BotUnderTest, MockSlack, mention, shown
+
+    from bot.config import Config, SlackConfig
+    from bot.runtime import BotContext
+
+    with MockSlack() as mock:
+        bot = BotUnderTest(mock, BotContext(Config(data_dir=str(tmp_path / "data"), slack=SlackConfig(mode="http")), engine), "http").start()
+        try:
+            bot.event(mention("how do I scale a swarm service", user="U0001"))
+            mock.wait_for("chat.postMessage")
+            bot.command("show 4", user="U0001")
+            bot.command("show 4", user="U0002")
+            mine, theirs = mock.wait_for("chat.postEphemeral", 2)
+        finally:
+            bot.stop()
+    assert "Network question 2" in shown(mine) and "Use -p 8001:8001." in shown(mine)
+    assert "网络问题第 2 个" in shown(theirs)

@@ -47,6 +47,9 @@ PLATFORM = "qq"
 # An overheard question gets the same entry again only after this long: that
 # stops two bots (or a bot and a repeater) from trading one answer forever.
 REPEAT_WINDOW_S = 3600.0
+# The language each asker last asked in: `/faq list` or `/faq show 3` has no words to tell it
+ASKERS = 10_000
+ASKER_LANG_S = 24 * 3600.0
 
 Fetch = Callable[[str, str], Awaitable[Optional[FetchedMessage]]]
 
@@ -68,6 +71,7 @@ class Handler:
         self.sent_messages = SentMessages(list_ttl=qq.candidates_ttl_s)
         self._ambient_budget = TokenBucket(qq.rate_limit.per_minute, qq.rate_limit.burst)
         self._last_entry: Expiring[str, str] = Expiring(MAX_GROUPS, REPEAT_WINDOW_S)
+        self._asker_lang: Expiring[tuple[str, str], str] = Expiring(ASKERS, ASKER_LANG_S)
         self.roles = MemberRoles(lookup_role, clock=clock)
         self.teacher = Teacher(ctx, fetch, self.sent_messages, self.roles, clock)
         self._teach_wait_s = qq.request_timeout_s
@@ -176,6 +180,7 @@ class Handler:
             self.sent_messages.offered(record, now)
         if entry:
             self._last_entry.put(event.group_id, entry.id, now)
+        self._asker_lang.put((event.group_id, event.user_id), result.lang, now)
         self.ctx.observe(PLATFORM, event.group_id, result, started, replied=True)
         return Outgoing(event.self_id, result_text(result), record)
 
@@ -211,8 +216,9 @@ class Handler:
         command = parse_command(args)
         if command.kind is CommandKind.ASK:
             return self._ask(event, command.arg, event.message_id, started)
-        # the language the command is written in (`list network`, `列表 网络`); a bare `/faq` gets both
-        said = command_lang(args)
+        # the language the command is written in (`list network`, `列表 网络`), else the one the
+        # asker last asked in; with neither, help comes in both and lists in Chinese
+        said = command_lang(args) or self._asker_lang.get((event.group_id, event.user_id), self.clock())
         lang = said or LANG_ZH
         if command.kind is CommandKind.LIST:
             body = entry_list_text(self.ctx.engine.list_entries(), lang, command.arg)

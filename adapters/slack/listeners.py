@@ -34,6 +34,9 @@ from .teach import SlackTeacher
 log = logging.getLogger("faqbot.slack")
 
 PLATFORM = "slack"
+# The language each user last asked in: `/faq list` or `/faq show 3` has no words to tell it
+ASKERS = 10_000
+ASKER_LANG_S = 24 * 3600.0
 RECEIVED = "faq_received"  # context key: when the request arrived (perf_counter), set by the retry filter
 
 
@@ -64,6 +67,7 @@ class SlackBot:
         self.seen = seen  # shared with the retry filter: one memory of what was handled
         self.answers = answers
         self.teacher = teacher
+        self.asker_lang: BoundedMap[str, str] = BoundedMap(ASKERS, ASKER_LANG_S)
 
     @property
     def engine(self):
@@ -81,6 +85,7 @@ class SlackBot:
             return
         started = _received(context)
         result = self.engine.ask(to_plain(said.text, bot), Mode.REPLY)
+        self.asker_lang.put(said.user, result.lang)
         self._reply(said, result_message(result), result, started)
 
     def on_message(self, event: dict, context: Any) -> None:
@@ -116,13 +121,15 @@ class SlackBot:
         started = _received(context)
         teach = teach_command(cmd.text)  # raw: the learner reads Slack markup (links keep their URL)
         parsed = parse_command(to_plain(cmd.text))
-        said = command_lang(to_plain(cmd.text))  # "list network" English, "查看 3" Chinese, "show 3" unknown
+        # "list network" English, "查看 3" Chinese; "show 3": the language the user last asked in
+        said = command_lang(to_plain(cmd.text)) or self.asker_lang.get(cmd.user)
         lang = said or LANG_ZH
         result: Optional[MatchResult] = None
         if teach is not None:
             message = self.teacher.command(cmd, teach)
         elif parsed.kind is CommandKind.ASK:
             result = self.engine.ask(to_plain(parsed.arg), Mode.REPLY)
+            self.asker_lang.put(cmd.user, result.lang)
             message = result_message(result, shareable=True, echo_query=True)
         elif parsed.kind is CommandKind.LIST:
             message = list_message(self.engine.list_entries(), lang, parsed.arg)
