@@ -113,6 +113,9 @@ class DatabaseConfig:
     url: str = ""
     # how often each process checks whether another one changed the learned knowledge
     poll_interval_s: float = 0.3
+    # claim each Slack event / QQ message in the database so one process answers it:
+    # auto = when the database is PostgreSQL (shared), always, or never
+    claim_events: str = "auto"
 
 
 @dataclass(frozen=True)
@@ -162,7 +165,7 @@ class Config:
     shutdown_grace_s: float = 10.0
 
 
-_CHOICES = {"slack.mode": ("socket", "http"), "log.format": ("plain", "json")}
+_CHOICES = {"database.claim_events": ("auto", "always", "never"), "slack.mode": ("socket", "http"), "log.format": ("plain", "json")}
 
 
 def _coerce(value: Any, hint: Any, key: str, source: str) -> Any:

@@ -73,6 +73,11 @@ def health_report(ctx: BotContext, state: HealthState) -> tuple[int, dict]:
     }
     if state.reload_error:
         body["reload_error"] = state.reload_error
+    from .store.report import database_health  # here: the probe (python -m bot.health) never imports SQLAlchemy
+
+    database = database_health(ctx)  # shown, never a reason for 503: answers keep coming from memory
+    if database is not None:
+        body["database"] = database
     if status == RUNNING:
         down = state.disconnected()
         if down:
@@ -96,6 +101,9 @@ def metrics_text(ctx: BotContext, state: HealthState) -> str:
         gauges += ("# TYPE faqbot_connected gauge",) + tuple(
             f'faqbot_connected{{platform="{name}"}} {0 if name in down else 1}' for name in sorted(state.connections)
         )
+    from .store.report import database_metrics
+
+    gauges += tuple(database_metrics(ctx))
     return ctx.metrics.render() + "\n".join(gauges) + "\n"
 
 

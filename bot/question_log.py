@@ -89,6 +89,11 @@ class QuestionLog:
         self.dropped = 0
         self.failed = 0
 
+    @property
+    def pending(self) -> int:
+        """Records observed and not yet written (or given up)."""
+        return self._pending
+
     def observe(self, platform: str, channel: str, result: Optional[MatchResult], replied: bool = True, user: str = "") -> None:
         if result is None or not self.config.enabled or self._stopping.is_set():
             return

@@ -12,11 +12,12 @@ import os
 import threading
 from typing import Optional
 
+from bot.claims import EventClaims
 from bot.config import ConfigError
 from bot.runtime import BotContext
 
 from .connection import Links, run_forward, serve_reverse
-from .events import Event, FetchedMessage, MetaEvent, as_number, parse_fetched
+from .events import Event, FetchedMessage, GroupMessage, MetaEvent, as_number, parse_fetched
 from .handler import Handler
 from .outbox import Outbox
 
@@ -36,6 +37,7 @@ class QQBot:
         self.links = Links(qq.request_timeout_s)
         self.handler = Handler(ctx, self._fetch, lookup_role=self._member_role)
         self.outbox = Outbox(self.links, ctx.metrics, self.handler.sent, qq.send_interval_s, qq.send_backlog)
+        self.claims = EventClaims.for_context(ctx)
         self.reverse_port: Optional[int] = None
         self._handling: set[asyncio.Task] = set()
         self._forward: Optional[asyncio.Task] = None
@@ -67,6 +69,12 @@ class QQBot:
         task.add_done_callback(self._handling.discard)
 
     async def _handle(self, event: Event, received: float) -> None:
+        if isinstance(event, GroupMessage) and self.claims.enabled:
+            # several processes on one account: the first to claim a message handles it (bot.claims);
+            # teaching reactions need no claim, the learner's event keys make a second delivery a no-op
+            key = f"{event.self_id}:{event.group_id}:{event.message_id}:{event.time}"
+            if not await asyncio.to_thread(self.claims.claim, "qq", key):
+                return
         try:
             out = await self.handler.handle(event, received)
         except Exception:  # one bad event must not stop the others

@@ -17,6 +17,7 @@ from slack_bolt import App
 from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_sdk import WebClient
 
+from bot.claims import EventClaims
 from bot.feedback import FeedbackStore
 from bot.runtime import BotContext
 
@@ -102,7 +103,7 @@ def build_app(
     bot = SlackBot(
         ctx,
         poster,
-        feedback or FeedbackStore(ctx.config.data_dir),
+        feedback or FeedbackStore.for_context(ctx),
         AmbientGate(slack.ambient_channels, slack.rate_limit),
         seen,
         answers,
@@ -119,7 +120,7 @@ def build_app(
         logger=_bolt_logger(),
         name="faqbot",
     )
-    app.use(retry_filter(seen, ctx.metrics))
+    app.use(retry_filter(seen, ctx.metrics, EventClaims.for_context(ctx)))
     names = ("on_mention", "on_message", "on_reaction", "on_command", "on_vote", "on_pick", "on_share", "on_more")
     lazy = {name: _guarded(getattr(bot, name)) for name in names}
     app.event("app_mention")(ack=_ack, lazy=[lazy["on_mention"]])

@@ -2,15 +2,18 @@
 header `x-slack-retry-num`) or when a Socket Mode connection drops before the
 ack. Each delivery carries the same `event_id`; the second one is acked and
 dropped here, before any listener sees it, so a slow reply is never posted twice.
+With several bot processes on one database, the event id is also claimed there
+(bot.claims): a retry that reaches another replica is dropped by it too.
 """
 from __future__ import annotations
 
 import logging
 import time
-from typing import Any, Callable
+from typing import Any, Callable, Optional
 
 from slack_bolt.response import BoltResponse
 
+from bot.claims import EventClaims
 from bot.runtime import Metrics
 
 from .bounded import BoundedMap
@@ -28,12 +31,14 @@ def new_memory() -> BoundedMap:
     return BoundedMap(MAX_EVENTS, EVENT_MEMORY_S)
 
 
-def retry_filter(seen: BoundedMap, metrics: Metrics) -> Callable[..., Any]:
+def retry_filter(seen: BoundedMap, metrics: Metrics, claims: Optional[EventClaims] = None) -> Callable[..., Any]:
     """A Bolt global middleware: ack-and-drop events already seen; stamp the arrival time."""
 
     def drop_redeliveries(body: Any, request: Any, next: Callable[[], Any]) -> Any:
         event_id = body.get("event_id") if isinstance(body, dict) else None
-        if isinstance(event_id, str) and event_id and not seen.claim(("event", event_id), True):
+        if isinstance(event_id, str) and event_id and (
+            not seen.claim(("event", event_id), True) or (claims is not None and not claims.claim("slack", event_id))
+        ):
             retry = (request.headers.get("x-slack-retry-num") or ["?"])[0]
             reason = (request.headers.get("x-slack-retry-reason") or [""])[0]
             log.info("dropped redelivery of %s (retry %s %s)", event_id, retry, reason)

@@ -33,6 +33,7 @@ from sqlalchemy.exc import ArgumentError
 from .files import StoreError
 
 log = logging.getLogger("faqbot.store")
+logging.getLogger("alembic").setLevel(logging.WARNING)  # its INFO lines say nothing an operator needs; ours does
 
 ENV_URL = "FAQBOT_DATABASE_URL"
 SQLITE_FILE = "faqbot.db"
