@@ -191,11 +191,8 @@ def _outline(entries: Sequence[Entry], lang: str, head: str = "") -> Listing:
     lines = []
     for section in sections:
         count = len(section.entries)
-        line = f"• {_both(section.name, section.name_en, lang)} {_t(lang, f'{count} 条', str(count))}"
-        if section.topics:
-            topics = " · ".join(f"{_both(t.name, t.name_en, lang)} {len(t.entries)}" for t in section.topics)
-            line += f"{_t(lang, '：', ': ')}{topics}"
-        lines.append(line)
+        lines.append(f"• {_both(section.name, section.name_en, lang)} {_t(lang, f'{count} 条', str(count))}")
+        lines += [f"    – {_both(t.name, t.name_en, lang)} {len(t.entries)}" for t in section.topics]
     heading = head or _t(lang, f"共 {len(entries)} 条，{len(sections)} 个分类：",
                          f"{len(entries)} entries in {len(sections)} sections:")
     example = _example_topic(sections, lang)
