@@ -8,18 +8,19 @@ import threading
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from adapters.console.service import ConsoleService, fd_lines
+from adapters.console.input import messages
+from adapters.console.service import ConsoleService
 from bot.config import Config
 from bot.engine import Engine
 from bot.runtime import BotContext
 
 
-def _through_a_pipe(data: bytes, max_chars: int) -> list[str]:
+def _through_a_pipe(data: bytes, max_chars: int, window_s: float = 0.0) -> list[str]:
     read, write = os.pipe()
     writer = threading.Thread(target=lambda: (os.write(write, data), os.close(write)))
     writer.start()
     try:
-        return list(fd_lines(read, max_chars))
+        return list(messages(read, window_s, max_chars))
     finally:
         writer.join()
         os.close(read)
@@ -32,9 +33,20 @@ def _through_a_pipe(data: bytes, max_chars: int) -> list[str]:
 )
 def test_stdin_is_read_whole_whatever_the_bytes_and_never_as_one_huge_line(data: bytes, max_chars: int) -> None:
     lines = _through_a_pipe(data, max_chars)
-    assert "".join(lines) == data.decode("utf-8", errors="replace")
-    assert all(len(line.rstrip("\n")) <= max_chars for line in lines)
-    assert all("\n" not in line[:-1] for line in lines)
+    assert "".join(lines) == data.decode("utf-8", errors="replace").replace("\n", "")  # nothing lost
+    assert all(len(line) <= max_chars and "\n" not in line for line in lines)
+    assert len(lines) >= data.count(b"\n")  # at least one message per line
+
+
+@settings(max_examples=40, deadline=None, derandomize=True)
+@given(st.lists(st.sampled_from([b"\n", b"\xff", "好".encode(), b"a" * 30, b"@bot x\n"])).map(b"".join), st.integers(8, 64))
+def test_lines_arriving_together_join_into_bounded_messages(data: bytes, max_chars: int) -> None:
+    joined = _through_a_pipe(data, max_chars, window_s=0.05)  # all of it is there at once, as a paste is
+    text = data.decode("utf-8", errors="replace")
+    assert "".join(m.replace("\n", "") for m in joined) == text.replace("\n", "")
+    assert all(len(m) <= max_chars for m in joined)
+    if text.strip("\n") and len(text) <= max_chars:
+        assert len(joined) == 1  # a paste that fits is one message
 
 
 def test_each_line_is_answered_logged_and_counted_then_eof_ends_the_run(sample_engine: Engine) -> None:

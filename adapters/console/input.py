@@ -32,26 +32,6 @@ def _cut(text: str, size: int) -> list[str]:
     return [text[i:i + size] for i in range(0, len(text), size)] or [""]
 
 
-def fd_lines(fd: int, max_chars: int = MAX_LINE_CHARS) -> Iterator[str]:
-    """Lines of a file descriptor, decoded as UTF-8 (errors replaced), cut every `max_chars`."""
-    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-    pending = ""
-    while True:
-        chunk = os.read(fd, READ_BYTES)
-        pending += decoder.decode(chunk, final=not chunk)
-        *lines, pending = pending.split("\n")
-        for line in lines:
-            *pieces, last = _cut(line, max_chars)
-            yield from pieces
-            yield last + "\n"
-        *pieces, pending = _cut(pending, max_chars)
-        yield from pieces
-        if not chunk:
-            break
-    if pending:
-        yield pending
-
-
 def _ready(fd: int, timeout: float) -> bool:
     try:
         readable, _, _ = select.select([fd], [], [], timeout)
@@ -63,8 +43,9 @@ def _ready(fd: int, timeout: float) -> bool:
 def messages(fd: int, window_s: float = PASTE_WINDOW_S, max_chars: int = MAX_LINE_CHARS) -> Iterator[str]:
     """Messages of a file descriptor: each line, or (window_s > 0) each burst of lines joined.
 
-    Lines are decoded and cut as in `fd_lines`; a joined message stops growing at
-    `max_chars` (the next line starts a new one), so memory stays bounded."""
+    Bytes are decoded as UTF-8 (errors replaced); a line longer than `max_chars` is cut
+    into pieces, and a joined message stops growing at `max_chars` (the next line starts
+    a new one), so memory stays bounded whatever arrives."""
     decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
     pending = ""
     group: list[str] = []

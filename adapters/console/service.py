@@ -25,7 +25,7 @@ from bot.runtime import BotContext
 from bot.types import MatchResult, Mode
 
 from .chat import BANNER, ConsoleSession, format_reply
-from .input import MAX_LINE_CHARS, PASTE_WINDOW_S, READ_BYTES, fd_lines, messages
+from .input import PASTE_WINDOW_S, messages
 
 log = logging.getLogger("faqbot.console")
 
@@ -33,7 +33,6 @@ PLATFORM = "console"
 CHANNEL = "stdin"
 PROMPT = "you> "
 LOG_FILE = "console.log"
-__all__ = ["ConsoleService", "fd_lines", "MAX_LINE_CHARS", "READ_BYTES"]
 
 
 class _Terminal:
