@@ -18,7 +18,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Callable, Optional, Sequence
 
-from . import app, learn_cli, learning_cli
+from . import app, db_cli, learn_cli, learning_cli
 from .app import CONFIG_HELP, pack_refusal
 from .config import ConfigError, check_data_dir, load_config, with_thresholds
 from .evaluate import SPELLINGS
@@ -277,6 +277,7 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("file", nargs="+", help="markdown files, in order (a FAQ split across pages)")
     imp.add_argument("--into", help="pack folder (default: knowledge/<file stem, or its folder for README.md>)")
     imp.add_argument(
+    db_cli.register(sub)  # db upgrade, db check
         "--base-url", default="",
         help="page URL that entry anchors are appended to; with several files, a URL ending in '/' is joined with each file name",
     )

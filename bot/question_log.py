@@ -84,7 +84,7 @@ class QuestionLog:
         self._idle = threading.Condition()
         self._pending = 0  # queued or being written
         self._stopping = threading.Event()
-        self._last_prune = 0.0
+        self._last_prune: Optional[float] = None  # the first batch prunes, then hourly
         self.written = 0
         self.dropped = 0
         self.failed = 0
@@ -143,10 +143,10 @@ class QuestionLog:
                     break
                 batch.append(item)
             self._write(batch)
+            self._maybe_prune()
             with self._idle:
                 self._pending -= len(batch)
                 self._idle.notify_all()
-            self._maybe_prune()
 
     def _write(self, batch: list[LoggedQuestion]) -> None:
         for attempt, pause in enumerate((0.0, *RETRY_S)):
@@ -170,7 +170,7 @@ class QuestionLog:
 
     def _maybe_prune(self) -> None:
         now = time.monotonic()
-        if now - self._last_prune < PRUNE_EVERY_S:
+        if self._last_prune is not None and now - self._last_prune < PRUNE_EVERY_S:
             return
         self._last_prune = now
         try:

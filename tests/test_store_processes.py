@@ -17,6 +17,7 @@ import time
 import uuid
 from pathlib import Path
 
+from bot.store import Store
 from fake_onebot import FakeOneBot, at, text
 from pg_server import postgres_server  # noqa: F401  (fixture)
 from slack_mock import APP_TOKEN, BOT_TOKEN, SIGNING_SECRET, MockSlack, command_form, event_callback, http_body, mention
@@ -117,3 +118,13 @@ def test_two_processes_share_what_is_taught_and_answer_each_event_once(
             assert "faqbot_database_up 1" in metrics.splitlines()
             claimed += sum(float(m) for m in re.findall(r"^faqbot_events_claimed_elsewhere_total\{[^}]*\} (\S+)", metrics, re.M))
         assert claimed >= 2  # the Slack event and the QQ message
+
+        # the question log (written in the background by whichever process answered) has each once
+        store = Store(tmp_path / "reader", url=url)
+        wait_until(lambda: len([q for q in store.questions() if q.platform == "qq"]) >= 1)
+        time.sleep(0.5)
+        logged = store.questions()
+        assert [q.channel for q in logged if q.platform == "qq"] == ["333"]
+        same = [q for q in logged if q.platform == "slack" and q.text == "docker pull is very slow"]
+        assert len(same) == 1 and same[0].decision == "answer" and same[0].user == ""
+        store.close()

@@ -163,7 +163,7 @@ class Handler:
     def _ask(self, event: GroupMessage, question: str, quote: str, started: float) -> Optional[Outgoing]:
         result = self.ctx.engine.ask(question, Mode.REPLY)
         if result.reason is Reason.EMPTY:
-            self.ctx.observe(PLATFORM, event.group_id, result, started, replied=False)
+            self.ctx.observe(PLATFORM, event.group_id, result, started, replied=False, user=event.user_id)
             return None
         return self._reply(event, result, quote, started)
 
@@ -181,7 +181,7 @@ class Handler:
         if entry:
             self._last_entry.put(event.group_id, entry.id, now)
         self._asker_lang.put((event.group_id, event.user_id), result.lang, now)
-        self.ctx.observe(PLATFORM, event.group_id, result, started, replied=True)
+        self.ctx.observe(PLATFORM, event.group_id, result, started, replied=True, user=event.user_id)
         return Outgoing(event.self_id, result_text(result), record)
 
     def _overheard(self, event: GroupMessage, text: str, started: float) -> Optional[Outgoing]:
@@ -194,7 +194,7 @@ class Handler:
             and self._ambient_budget.allow(event.group_id, now)
         )
         if not speak:
-            self.ctx.observe(PLATFORM, event.group_id, result, started, replied=False)
+            self.ctx.observe(PLATFORM, event.group_id, result, started, replied=False, user=event.user_id)
             return None
         return self._reply(event, result, event.message_id, started)
 

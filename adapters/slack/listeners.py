@@ -98,7 +98,7 @@ class SlackBot:
         started = _received(context)
         result = self.engine.ask(to_plain(said.text, bot), Mode.AMBIENT)
         if not result.answered or not self.ambient.admit(said.channel, said.reply_thread) or not self._first_time(said):
-            self.ctx.observe(PLATFORM, said.channel, result, started, replied=False)
+            self.ctx.observe(PLATFORM, said.channel, result, started, replied=False, user=said.user)
             return
         self._reply(said, result_message(result), result, started)
 
@@ -107,7 +107,7 @@ class SlackBot:
         if posted.ok:
             self.ambient.mark(said.channel, said.reply_thread)
             self._remember(said.channel, posted.ts, said.reply_thread, result.query, result.entry, result.lang, said.user, result.decision.value)
-        self.ctx.observe(PLATFORM, said.channel, result, started, replied=posted.ok)
+        self.ctx.observe(PLATFORM, said.channel, result, started, replied=posted.ok, user=said.user)
 
     def _remember(self, channel: str, ts: str, thread_ts: str, query: str, entry: Optional[Entry], lang: str, asker: str, decision: str) -> None:
         if ts:
@@ -142,7 +142,7 @@ class SlackBot:
         else:
             message = usage_message(said)
         posted = self.poster.ephemeral(cmd.channel, cmd.user, message, response_url=cmd.response_url)
-        self.ctx.observe(PLATFORM, cmd.channel, result, started, replied=posted.ok)
+        self.ctx.observe(PLATFORM, cmd.channel, result, started, replied=posted.ok, user=cmd.user)
 
     # -- reactions (teaching) ------------------------------------------------------
     def on_reaction(self, event: dict, context: Any) -> None:
