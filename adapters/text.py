@@ -20,7 +20,6 @@ from bot.types import Decision, Entry, LANG_EN, MatchResult
 
 from .markdown import CHAT_BODY_CHARS, PlainStyle, Style, render, to_plain
 
-MAX_LIST_LINES = catalog.PAGE_SIZE
 # a query echoed in a "next page" hint keeps only letters, digits and spaces: it cannot ping or inject
 _SAFE_WORDS = re.compile(r"[^\W_]+", re.U)
 
