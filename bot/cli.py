@@ -205,14 +205,21 @@ def _add_engine_options(p: argparse.ArgumentParser, thresholds: bool = True) -> 
 
 
 def _cmd_calibrate(args: argparse.Namespace) -> int:
-    from .calibration import fit_calibration, save_calibration
-    from .pack import load_pack
+    from .calibration import calibrate_pack
 
     folder = args.dir or load_config(args.config).packs[0]
-    pack = load_pack(folder)
-    calibration, stats = fit_calibration(pack.entries, pack.negatives, folds=args.folds)
-    path = save_calibration(folder, calibration, stats)
-    print(f"calibrated on {stats['samples']} held-out phrasings ({stats['right']} matched rightly); written to {path}")
+    try:
+        _, stats, path = calibrate_pack(folder, folds=args.folds)
+    except PackError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"cannot write the calibration of {folder}: {exc}", file=sys.stderr)
+        return 1
+    made = "pseudo-questions from the pack's text and held-out phrasings" if stats.get("pseudo_questions") else "held-out aliases and negatives"
+    print(f"calibrated on {stats['samples']} {made} ({stats['right']} matched rightly); written to {path}")
+    if stats.get("note"):
+        print(f"note: {stats['note']}")
     return 0
 
 
@@ -270,6 +277,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.set_defaults(func=_cmd_platform, platform=platform)
 
     app.register(sub)
+    db_cli.register(sub)  # db upgrade, db check
 
     knowledge = sub.add_parser("knowledge", help="import, validate and review knowledge packs")
     ksub = knowledge.add_subparsers(dest="knowledge_command", metavar="ACTION")
@@ -277,7 +285,6 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("file", nargs="+", help="markdown files, in order (a FAQ split across pages)")
     imp.add_argument("--into", help="pack folder (default: knowledge/<file stem, or its folder for README.md>)")
     imp.add_argument(
-    db_cli.register(sub)  # db upgrade, db check
         "--base-url", default="",
         help="page URL that entry anchors are appended to; with several files, a URL ending in '/' is joined with each file name",
     )

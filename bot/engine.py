@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field, replace
-from typing import Iterable, Mapping, Optional, Sequence
+from typing import Collection, Iterable, Mapping, Optional, Sequence
 
 from rapidfuzz import fuzz
 
-from .calibration import load_calibration
+from .calibration import calibration_for, pack_topics
+from .chatter import chatter_topics
+from .matcher import Calibration, Index, OutOfScope, Weights, build_index, rank
 from .commands import parse_number
-from .matcher import Calibration, Index, Weights, build_index, rank
 from .normalize import detect_lang, has_content, normalize
 from .pack import load_pack
 from .types import Candidate, Decision, Entry, MatchResult, Mode, Pack, Reason, Thresholds
@@ -37,8 +38,10 @@ class LearnedOverlay:
 
     revision: int = 0
     entries: tuple[Entry, ...] = ()
-    aliases: tuple[tuple[str, str], ...] = ()  # (entry id, phrasing), in the order learned
-    rejections: tuple[tuple[str, str], ...] = ()  # (normalised query, entry id)
+    # entries are named by `pack/id` (Entry.key) or, for a learned entry or an id
+    # only one loaded pack has, by bare id
+    aliases: tuple[tuple[str, str], ...] = ()  # (entry key or id, phrasing), in the order learned
+    rejections: tuple[tuple[str, str], ...] = ()  # (normalised query, entry key or id)
 
 
 @dataclass(frozen=True)
@@ -63,6 +66,16 @@ def is_rejected(rejected: Mapping[str, tuple[str, ...]], entry_id: str, norm: st
     return any(q == norm or fuzz.ratio(q, norm) >= REJECT_SIMILARITY for q in queries)
 
 
+def positions(entries: Sequence[Entry]) -> dict[str, int]:
+    """Where each entry is, by `pack/id` and by bare id (the first entry with that id)."""
+    out: dict[str, int] = {}
+    for i, e in enumerate(entries):
+        out.setdefault(e.key, i)
+    for i, e in enumerate(entries):
+        out.setdefault(e.id, i)
+    return out
+
+
 def _with_learned(index: Index, entries: Sequence[Entry], aliases: Sequence[tuple[str, str]]) -> Index:
     """Add learned entries and phrasings in the vocabulary already fitted (no refit)."""
     taken = {e.id for e in index.entries}
@@ -70,7 +83,7 @@ def _with_learned(index: Index, entries: Sequence[Entry], aliases: Sequence[tupl
         if entry.id not in taken:  # a pack entry wins over a learned one with the same id
             index = index.with_entry(entry)
             taken.add(entry.id)
-    position = {e.id: i for i, e in enumerate(index.entries)}
+    position = positions(index.entries)
     for entry_id, text in aliases:
         if entry_id in position:  # aliases of entries a pack reload removed stay dormant
             index = index.with_phrasings(position[entry_id], [text])
@@ -100,16 +113,33 @@ class Engine:
         thresholds: Thresholds = Thresholds(),
         weights: Weights = Weights(),
         packs: Sequence[Pack] = (),
-        negatives: Sequence[str] = (),
+        negatives: Sequence[str | Sequence[str] | OutOfScope] = (),
+        calibration: Optional[Calibration] = None,
     ):
+        """`negatives` (generic scope) add to the packs' own, which hold back only
+        their pack's entries; the shipped chatter is always there. Without an
+        explicit `calibration`, one fitted to the packs (cached) is used, or the
+        default when the engine is made from bare entries."""
         self.thresholds = thresholds
         self.weights = weights
         self.packs = tuple(packs)
-        self.negatives = tuple(negatives) or tuple(n for p in packs for n in p.negatives)
-        self.calibration = load_calibration(packs) or Calibration()
         self._lock = threading.Lock()  # serialises writers; readers take the current state lock-free
         self._pack_entries: tuple[Entry, ...] = tuple(entries)
+        self._extra_negatives = tuple(negatives)
+        self.negatives = self._negatives_for(self.packs)
+        self._fixed_calibration = calibration
+        self.calibration = self._calibrate(self._pack_entries, self.packs)
         self._state = _State(build_index(list(self._pack_entries), weights, self.negatives, self.calibration).warm())
+
+    def _negatives_for(self, packs: Sequence[Pack]) -> tuple[OutOfScope | str | Sequence[str], ...]:
+        return (*chatter_topics(), *self._extra_negatives, *pack_topics(packs))
+
+    def _calibrate(self, entries: Sequence[Entry], packs: Sequence[Pack]) -> Calibration:
+        if self._fixed_calibration is not None:
+            return self._fixed_calibration
+        if not packs:
+            return Calibration()
+        return calibration_for(packs, entries, [*self._extra_negatives, *pack_topics(packs)], self.weights)
 
     @classmethod
     def from_packs(cls, folders: Sequence[str], thresholds: Thresholds = Thresholds(), weights: Weights = Weights()) -> "Engine":
@@ -133,21 +163,28 @@ class Engine:
     def learned(self) -> LearnedOverlay:
         return self._state.overlay
 
-    def ask(self, text: str, mode: Mode | str = Mode.REPLY, depth: int = 0) -> MatchResult:
-        """Match one message. `depth` keeps more ranked candidates (for evaluation)."""
+    def ask(
+        self, text: str, mode: Mode | str = Mode.REPLY, depth: int = 0, packs: Optional[Collection[str]] = None
+    ) -> MatchResult:
+        """Match one message. `depth` keeps more ranked candidates (for evaluation);
+        `packs` (folder names) limits the answers to those packs, for a channel or
+        group configured with its own (None: every loaded pack)."""
         mode = Mode(mode)
+        allowed = None if packs is None else frozenset(packs)
         norm = normalize(text)
         lang = detect_lang(norm)
         if not has_content(norm):
             return MatchResult(text, norm, lang, mode, Decision.NONE, Reason.EMPTY)
         state = self._state
         index = state.index
-        ranked = rank(index, norm, k=max(RANK_DEPTH, depth))
+        ranked = rank(index, norm, k=max(RANK_DEPTH, depth) if allowed is None else max(RANK_DEPTH, depth) * 3)
         limit = max(depth or self.thresholds.max_candidates, 1)
         kept: list[Candidate] = []
         for scored in ranked:
             entry = index.entries[scored.index]
-            if state.rejected and is_rejected(state.rejected, entry.id, norm):
+            if allowed is not None and entry.pack and entry.pack not in allowed:
+                continue  # a pack this channel does not use (learned entries serve everywhere)
+            if state.rejected and (is_rejected(state.rejected, entry.key, norm) or is_rejected(state.rejected, entry.id, norm)):
                 continue
             kept.append(Candidate(entry, round(scored.score, 4)))
             if len(kept) == limit:
@@ -160,12 +197,18 @@ class Engine:
             candidates = candidates[:1] + tuple(c for c in candidates[1:] if c.score >= floor)
         return MatchResult(text, norm, lang, mode, decision, reason, candidates)
 
-    def find(self, key: str | int) -> Optional[Entry]:
-        """An entry by id or by number n (as typed after `/faq show`)."""
+    def find(self, key: str | int, packs: Optional[Collection[str]] = None) -> Optional[Entry]:
+        """An entry by `pack/id`, `pack/n`, id or number n (as typed after `/faq show`);
+        a bare id or number names the first loaded pack's entry that has it (of `packs`)."""
         key = str(key).strip().lstrip("#")
-        number = parse_number(key)  # ASCII digits only: `²` is a digit to isdigit() but not to int()
+        pack, _, rest = key.rpartition("/") if "/" in key else ("", "", key)
+        number = parse_number(rest)  # ASCII digits only: `²` is a digit to isdigit() but not to int()
         for entry in self._state.index.entries:
-            if entry.id == key or (number is not None and entry.n == number):
+            if pack and entry.pack != pack:
+                continue
+            if packs is not None and entry.pack and entry.pack not in packs:
+                continue
+            if entry.id == rest or (number is not None and entry.n == number):
                 return entry
         return None
 
@@ -185,8 +228,10 @@ class Engine:
     # -- changing ----------------------------------------------------------
     def replace_entries(self, entries: Iterable[Entry], packs: Sequence[Pack] = ()) -> None:
         """Swap the pack entries (reload); learned knowledge stays applied on top."""
-        negatives = tuple(n for p in packs for n in p.negatives) if packs else self.negatives
+        negatives = self._negatives_for(packs) if packs else self.negatives
         entries = tuple(entries)
+        if packs:
+            self.calibration = self._calibrate(entries, packs)  # cached unless the knowledge changed
         overlay = self._state.overlay
         index = self._compose(entries, overlay, negatives)  # the slow part, outside the lock
         with self._lock:
@@ -258,9 +303,11 @@ class Engine:
     def _compose(self, pack_entries: Sequence[Entry], overlay: LearnedOverlay, negatives: Optional[Sequence[str]] = None) -> Index:
         # Learned entries and aliases join the fit, so a rebuild gives their words a place in the vocabulary.
         pack_ids = {e.id for e in pack_entries}
-        learned_aliases: dict[str, tuple[str, ...]] = {}
-        for entry_id, text in overlay.aliases:
-            learned_aliases[entry_id] = learned_aliases.get(entry_id, ()) + (text,)
         entries = [*pack_entries, *(e for e in overlay.entries if e.id not in pack_ids)]
-        entries = [replace(e, aliases=e.aliases + learned_aliases[e.id]) if e.id in learned_aliases else e for e in entries]
+        where = positions(entries)
+        learned_aliases: dict[int, tuple[str, ...]] = {}
+        for entry_key, text in overlay.aliases:
+            if entry_key in where:
+                learned_aliases[where[entry_key]] = learned_aliases.get(where[entry_key], ()) + (text,)
+        entries = [replace(e, aliases=e.aliases + learned_aliases[i]) if i in learned_aliases else e for i, e in enumerate(entries)]
         return build_index(entries, self.weights, self.negatives if negatives is None else negatives, self.calibration).warm()

@@ -49,6 +49,10 @@ COMMON_POSTINGS = 5000
 FAST_POSTINGS = 4_000_000  # up to this many, a postings matrix is read in 64-bit form
 MAX_QUERY_FEATURES = 160
 EXACT_PHRASING_CONFIDENCE = 0.99
+# a message whose features are this common among the entries (on average, by
+# weight) or more is "generic": its confidence is scaled down in proportion
+# (real questions measured 0.08-0.7 on the dev FAQs, "docker 有问题" 0.002)
+GENERIC_MESSAGE = 0.05
 
 
 @dataclass(frozen=True)
@@ -67,6 +71,31 @@ class Weights:
     nb_alpha: float = 0.01  # naive Bayes smoothing
     nb_temperature: float = 2.0
     out_of_scope_prior: float = 0.3
+
+
+@dataclass(frozen=True)
+class OutOfScope:
+    """One out-of-scope topic: phrasings a pack (or the engine) does not answer.
+
+    `pack` scopes it: a pack's negatives hold back only that pack's entries, so
+    two packs loaded side by side do not silence each other; "" (the engine's
+    generic chatter) holds back every entry.
+    """
+
+    phrasings: tuple[str, ...]
+    pack: str = ""
+
+
+def _topics(negatives: Sequence["str | Sequence[str] | OutOfScope"]) -> list[OutOfScope]:
+    """Negatives as normalised topics, generic ones first (a negative is a phrasing,
+    a topic of phrasings, or an OutOfScope)."""
+    out = []
+    for item in negatives:
+        topic = item if isinstance(item, OutOfScope) else OutOfScope((item,) if isinstance(item, str) else tuple(item))
+        norms = tuple(t for t in (normalize(x) for x in topic.phrasings) if t)
+        if norms:
+            out.append(OutOfScope(norms, topic.pack))
+    return sorted(out, key=lambda t: t.pack != "")  # stable: the order within a scope is kept
 
 
 @dataclass(frozen=True)
@@ -134,11 +163,13 @@ class _Block:
             shape=(len(docs), max(len(vocab), 1)),
         )
 
-    def fit_transform(self, docs: Sequence[str]) -> sp.csr_matrix:
+    def fit_transform(self, docs: Sequence[str], skip: slice = slice(0, 0)) -> sp.csr_matrix:
+        """`skip`: documents that get a vocabulary but do not count for the idf."""
         counts = self._counts(docs, grow=True)
+        fit_on = counts if skip.start == skip.stop else sp.vstack([counts[: skip.start], counts[skip.stop :]], format="csr")
         # fit, then transform the counts in place: fit_transform would copy them
         # twice, which is most of the peak memory of a large pack's build
-        out = self.tfidf.fit(counts).transform(counts, copy=False)
+        out = self.tfidf.fit(fit_on).transform(counts, copy=False)
         self.idf_list = self.tfidf.idf_.tolist()
         return out
 
@@ -167,9 +198,9 @@ class Vectorizer:
         self.weights = weights
         self.blocks = ((_Block(word_tokens), weights.word), (_Block(char_ngrams), weights.char))
 
-    def fit_transform(self, docs: Sequence[str]) -> sp.csr_matrix:
+    def fit_transform(self, docs: Sequence[str], skip: slice = slice(0, 0)) -> sp.csr_matrix:
         """Fit the vocabulary and return the documents' rows (one pass over the text)."""
-        return self._stack([(block.fit_transform(docs), weight) for block, weight in self.blocks])
+        return self._stack([(block.fit_transform(docs, skip), weight) for block, weight in self.blocks])
 
     def transform(self, docs: Sequence[str]) -> sp.csr_matrix:
         return self._stack([(block.transform(docs), weight) for block, weight in self.blocks])
@@ -292,9 +323,39 @@ class Index:
     # normalised phrasing -> entries that have it, so an exact match always competes,
     # even for an entry learned in place whose words the vocabulary does not know yet
     exact: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
+    # scopes of the out-of-scope topics: 0 is generic (holds back every entry), s > 0
+    # is scope_names[s], a pack whose negatives hold back only its own entries
+    scope_names: tuple[str, ...] = ("",)
+    negative_scope: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # per negative row
+    class_scope: np.ndarray = field(default_factory=lambda: np.zeros(1, dtype=np.int64))  # per out-of-scope class
+    entry_scope: tuple[int, ...] = ()  # per entry
+    # how specific each keyword is: 1 / sqrt(number of entries whose text has all its words),
+    # so a path or term that many entries mention cannot decide alone
+    keyword_specificity: Mapping[str, float] = field(default_factory=dict)
+    # word features of each entry's text (CSR rows), for the share of a message it explains
+    word_rows: Optional[sp.csr_matrix] = None
+    telling: Optional[np.ndarray] = None  # per column: read by coverage (words, Chinese n-grams)
+    rarity: Optional[np.ndarray] = None  # per column: how few entries have the feature, in [0, 1]
+    _word_sets: dict = field(default_factory=dict, compare=False, repr=False)
 
     def __len__(self) -> int:
         return len(self.entries)
+
+    @property
+    def word_columns(self) -> int:
+        return max(len(self.vectorizer.blocks[0][0].vocabulary), 1)
+
+    def scope_of_entry(self, pos: int) -> int:
+        return self.entry_scope[pos] if pos < len(self.entry_scope) else 0
+
+    def words_of(self, pos: int) -> frozenset:
+        """Word feature ids of entry `pos` (built on first use: only candidates need them)."""
+        got = self._word_sets.get(pos)
+        if got is None:
+            rows = self.word_rows
+            got = frozenset(rows.indices[rows.indptr[pos] : rows.indptr[pos + 1]].tolist()) if rows is not None and pos < rows.shape[0] else frozenset()
+            self._word_sets[pos] = got
+        return got
 
     @cached_property
     def stacked(self) -> tuple["Postings", tuple[int, int, int]]:
@@ -362,6 +423,7 @@ class Index:
         rows = self.vectorizer.transform(norms)
         return replace(
             self,
+            _word_sets=self._word_sets,
             nb=self.nb.add(owner + self.nb_offset, rows),
             phrasings=self.phrasings.grow(rows),
             phrasing_owner=np.concatenate([self.phrasing_owner, np.full(len(norms), owner)]),
@@ -374,13 +436,18 @@ class Index:
         owner = len(self.entries)
         answers = [d for d in (normalize(entry.answer), normalize(entry.answer_en), *map(normalize, entry.keywords)) if d]
         # the new class starts from its answers and keywords; with_phrasings adds the phrasings
+        profile = self.vectorizer.transform([_profile(entry)])
+        scope = self.scope_names.index(entry.pack) if entry.pack in self.scope_names else 0
         grown = replace(
             self,
             nb=self.nb.add(owner + self.nb_offset, self.vectorizer.transform(answers or [normalize(entry.question)])),
             entries=self.entries + (entry,),
-            profiles=self.profiles.grow(self.vectorizer.transform([_profile(entry)])),
+            profiles=self.profiles.grow(profile),
             keywords=self.keywords + (_keywords(entry),),
             entry_phrasings=self.entry_phrasings + ((),),
+            entry_scope=tuple(self.entry_scope) + (scope,),
+            word_rows=sp.vstack([self.word_rows, _word_part(profile, self.telling)], format="csr") if self.word_rows is not None else None,
+            _word_sets={},
         )
         return grown.with_phrasings(owner, _phrasings(entry))
 
@@ -397,10 +464,63 @@ def _with_exact(
     return out
 
 
+def _word_part(rows: sp.csr_matrix, telling: np.ndarray) -> sp.csr_matrix:
+    """The telling columns of TF-IDF rows (words, Chinese characters), as 0/1 presence."""
+    part = rows.tocsr(copy=True)
+    part.data = telling[part.indices].astype(np.float64)
+    part.eliminate_zeros()
+    return part
+
+
+def _rarity(profiles: sp.csr_matrix) -> np.ndarray:
+    """How rare each column's feature is among the entries: log(N/df) / log(N),
+    0 for a feature every entry has (and for one no entry has: the message's
+    own words the pack never uses say nothing about which entry is meant)."""
+    n = profiles.shape[0]
+    df = np.bincount(profiles.indices, minlength=profiles.shape[1]).astype(np.float64)
+    if n < 2:
+        return np.zeros(profiles.shape[1])
+    with np.errstate(divide="ignore"):
+        out = np.where(df > 0, np.log(n / np.maximum(df, 1.0)) / math.log(n), 0.0)
+    return np.clip(out, 0.0, 1.0)
+
+
+def _telling_columns(vectorizer: Vectorizer) -> np.ndarray:
+    """Which columns coverage reads: every word, and the character n-grams holding a
+    Chinese character (Latin character n-grams are in every long text)."""
+    words, chars = vectorizer.blocks[0][0].vocabulary, vectorizer.blocks[1][0].vocabulary
+    out = np.zeros(max(len(words), 1) + max(len(chars), 1), dtype=bool)
+    out[: len(words)] = True
+    base = max(len(words), 1)
+    for gram, fid in chars.items():
+        if _HAN.search(gram):
+            out[base + fid] = True
+    return out
+
+
+def _keyword_specificity(keywords: Sequence[Sequence[str]], vectorizer: Vectorizer, word_rows: sp.csr_matrix) -> dict[str, float]:
+    """1/sqrt(df) per keyword, df = entries whose text holds every word of it."""
+    vocab = vectorizer.blocks[0][0].vocabulary
+    by_column = word_rows.tocsc()
+    out: dict[str, float] = {}
+    for kw in {k for group in keywords for k in group}:
+        fids = [vocab[t] for t in dict.fromkeys(word_tokens(kw)) if t in vocab]
+        if not fids:
+            continue  # no word of its own (Chinese): left at full weight
+        rows = None
+        for fid in fids:
+            found = by_column.indices[by_column.indptr[fid] : by_column.indptr[fid + 1]]
+            rows = found if rows is None else np.intersect1d(rows, found, assume_unique=True)
+            if len(rows) <= 1:
+                break
+        out[kw] = 1.0 / math.sqrt(max(len(rows), 1))
+    return out
+
+
 def build_index(
     entries: Sequence[Entry],
     weights: Weights = Weights(),
-    negatives: Sequence[str | Sequence[str]] = (),
+    negatives: Sequence["str | Sequence[str] | OutOfScope"] = (),
     calibration: Optional["Calibration"] = None,
 ) -> Index:
     per_entry = [tuple(_phrasings(e)) for e in entries]
@@ -408,14 +528,18 @@ def build_index(
     owners = [pos for pos, texts in enumerate(per_entry) for _ in texts]
     profiles = [_profile(e) for e in entries]
     # a negative is one phrasing, or a topic (several phrasings): each is one classifier class
-    topics = [[t for t in (normalize(x) for x in ((n,) if isinstance(n, str) else n)) if t] for n in negatives]
-    topics = [t for t in topics if t]
-    negative_text = [t for topic in topics for t in topic]
-    negative_class = [i for i, topic in enumerate(topics) for _ in topic]
+    topics = _topics(negatives)
+    scope_names = ("", *dict.fromkeys(t.pack for t in topics if t.pack))
+    negative_text = [t for topic in topics for t in topic.phrasings]
+    negative_class = [i for i, topic in enumerate(topics) for _ in topic.phrasings]
     extra_docs = [(pos, d) for pos, e in enumerate(entries) for d in _extra_docs(e, per_entry[pos])]
     vectorizer = Vectorizer(weights)
-    matrix = vectorizer.fit_transform(phrasing_text + profiles + negative_text + [d for _, d in extra_docs] or ["empty"])
     cut1, cut2 = len(phrasing_text), len(phrasing_text) + len(profiles)
+    # the generic chatter is the same for every pack: it must not change how telling
+    # a pack's own words are (the idf), only give the out-of-scope classes their words
+    generic_rows = sum(len(t.phrasings) for t in topics if not t.pack)
+    docs = phrasing_text + profiles + negative_text + [d for _, d in extra_docs]
+    matrix = vectorizer.fit_transform(docs or ["empty"], slice(cut2, cut2 + generic_rows) if docs else slice(0, 0))
     cut3 = cut2 + len(negative_text)
     # classifier documents: phrasings, the negatives (class 0), keywords and answers
     nb_rows = sp.vstack([matrix[:cut1], matrix[cut2:]], format="csr")
@@ -429,6 +553,10 @@ def build_index(
             np.asarray([p for p, _ in extra_docs], dtype=np.int64) + offset,
         ]
     )
+    class_scope = np.asarray([scope_names.index(t.pack) for t in topics] or [0], dtype=np.int64)
+    keywords = tuple(_keywords(e) for e in entries)
+    telling = _telling_columns(vectorizer)
+    word_rows = _word_part(matrix[cut1:cut2], telling)
     return Index(
         entries=tuple(entries),
         vectorizer=vectorizer,
@@ -438,11 +566,19 @@ def build_index(
         exact=_with_exact({}, None, (), per_entry),
         profiles=Postings(matrix[cut1:cut2]),
         negatives=Postings(matrix[cut2:cut3]),
-        keywords=tuple(_keywords(e) for e in entries),
+        keywords=keywords,
         weights=weights,
         nb=NaiveBayes.fit(nb_rows, nb_labels, len(entries) + offset, weights.nb_alpha),
         nb_offset=offset,
         calibration=calibration or Calibration(),
+        scope_names=scope_names,
+        negative_scope=class_scope[np.asarray(negative_class, dtype=np.int64)] if negative_class else np.zeros(0, dtype=np.int64),
+        class_scope=class_scope,
+        entry_scope=tuple(scope_names.index(e.pack) if e.pack in scope_names else 0 for e in entries),
+        keyword_specificity=_keyword_specificity(keywords, vectorizer, word_rows),
+        word_rows=word_rows,
+        telling=telling,
+        rarity=_rarity(matrix[cut1:cut2]),
     )
 
 
@@ -527,15 +663,18 @@ class KeywordTable(ByLength):
         return flat, slots
 
 
-def keyword_pass(table: KeywordTable, pool: Sequence[int], text: str) -> list[float]:
+def keyword_pass(table: KeywordTable, pool: Sequence[int], text: str, specificity: Mapping[str, float] = {}) -> list[float]:
     """For each pool entry, how strongly its keywords occur in the message, in
     [0, 1]: partial fuzzy matching, weighted by keyword length so that one short
-    shared token cannot score full marks. One rapidfuzz call for all."""
+    shared token cannot score full marks, and by how few entries mention it (a
+    path that four entries talk about says little about which one is meant).
+    One rapidfuzz call for all."""
     flat, slots = table.candidates(pool, text)
     out = [0.0] * len(pool)
     # extract() returns only the keywords past the cutoff: usually none or one
     for kw, ratio, i in process.extract(text, flat, scorer=fuzz.partial_ratio, score_cutoff=FUZZY_KEYWORD_CUTOFF, limit=None):
         value = min(1.0, len(kw) / DECISIVE_KEYWORD_CHARS) * (ratio - FUZZY_KEYWORD_CUTOFF) / (100 - FUZZY_KEYWORD_CUTOFF)
+        value *= specificity.get(kw, 1.0)
         out[slots[i]] = max(out[slots[i]], value)
     return out
 
@@ -634,6 +773,8 @@ class Signals:
     negative: float  # best cosine to an out-of-scope phrasing
     similarity_margin: float  # similarity minus the best other candidate's
     agrees: bool  # the classifier's and the similarity's favourites coincide
+    coverage: float = 1.0  # share of the message's word weight that the entry's text contains
+    specific: float = 1.0  # how rare the message's words are in the pack (0: only words every entry uses)
 
 
 def _extra_docs(entry: Entry, phrasings: Sequence[str]) -> list[str]:
@@ -648,7 +789,9 @@ def _logit(p: float) -> float:
     return math.log(p / (1 - p))
 
 
-FEATURES = ("posterior", "out_of_scope", "similarity", "phrasing", "keyword", "similarity_margin", "agrees", "runner_up")
+FEATURES = (
+    "posterior", "out_of_scope", "similarity", "phrasing", "keyword", "similarity_margin", "agrees", "runner_up", "coverage", "specific",
+)
 
 
 def feature_vector(sig: Signals) -> list[float]:
@@ -661,6 +804,8 @@ def feature_vector(sig: Signals) -> list[float]:
         sig.similarity_margin,
         float(sig.agrees),
         _logit(sig.runner_up),
+        sig.coverage,
+        sig.specific,
     ]
 
 
@@ -673,8 +818,8 @@ class Calibration:
     pack can carry its own in calibration.yaml.
     """
 
-    coef: tuple[float, ...] = (0.46, -0.03, 3.6, -0.99, 1.11, -2.23, -0.04, -0.32)
-    intercept: float = -1.31
+    coef: tuple[float, ...] = (0.3136, -0.8138, 2.2703, -1.0447, 0.6796, -1.5188, 0.3576, -0.112, 2.3274, 2.0636)
+    intercept: float = -5.6088
 
     def confidence(self, sig: Signals) -> float:
         return self.of(feature_vector(sig))
@@ -700,12 +845,49 @@ class _Evidence:
     similarity: list[float]
     margin: list[float]
     agrees: list[bool]
-    out_of_scope: float
-    negative: float
+    out_of_scope: list[float]
+    negative: list[float]
+    coverage: list[float]
+    order: list[float]  # the confidence each candidate would have at the pool's best coverage
+    specific: float = 1.0
 
     def best(self, k: int) -> list[int]:
-        """Pool slots of the k most confident candidates (the earlier slot wins a tie)."""
-        return sorted(range(len(self.pool)), key=lambda i: -self.confidence[i])[:k]
+        """Pool slots of the k best candidates (the earlier slot wins a tie)."""
+        return sorted(range(len(self.pool)), key=lambda i: (-self.order[i], -self.confidence[i]))[:k]
+
+
+def _scoped(index: Index, neg_sims: np.ndarray, oos_posterior: np.ndarray) -> tuple[list[float], list[float], list[float]]:
+    """Per scope: the closest out-of-scope phrasing that holds its entries back, the
+    out-of-scope probability, and the factor that renormalises an entry's posterior
+    without the classes of other packs' negatives (which say nothing about it)."""
+    n_scopes = len(index.scope_names)
+    if n_scopes == 1:
+        neg = float(np.maximum.reduce(neg_sims)) if len(neg_sims) else 0.0
+        return [neg], [float(np.add.reduce(oos_posterior))], [1.0]
+    best = np.zeros(n_scopes)
+    if len(neg_sims):
+        np.maximum.at(best, index.negative_scope, neg_sims)
+    mass = np.bincount(index.class_scope, weights=oos_posterior, minlength=n_scopes).tolist()
+    total = sum(mass)
+    negs = [float(best[0])] + [max(float(best[0]), float(b)) for b in best[1:]]
+    oos = [mass[0]] + [mass[0] + m for m in mass[1:]]
+    renorm = [1.0 / max(1.0 - (total - o), 1e-9) for o in oos]
+    return negs, oos, renorm
+
+
+def _coverage(index: Index, pool: Sequence[int], fids: np.ndarray, vals: np.ndarray) -> list[float]:
+    """For each pool entry, the share of the message's telling weight (squared TF-IDF
+    of its words and Chinese n-grams: idf-heavy ones count most) that occurs anywhere
+    in the entry's text. A pasted error whose telling words the entry never mentions
+    is probably another error, however many paths and keywords they share."""
+    telling = index.telling
+    if telling is None:
+        return [1.0] * len(pool)
+    words = [(f, v * v) for f, v, t in zip(fids.tolist(), vals.tolist(), telling[fids].tolist()) if t]
+    total = sum(w for _, w in words)
+    if not total:
+        return [1.0] * len(pool)
+    return [sum(w for f, w in words if f in have) / total for have in map(index.words_of, pool)]
 
 
 def _evidence(index: Index, text: str, k: int) -> Optional[_Evidence]:
@@ -720,26 +902,32 @@ def _evidence(index: Index, text: str, k: int) -> Optional[_Evidence]:
     every = stacked.scores(fids, vals)  # one lookup for the four matrices
     prof, neg_sims, nb_dot = every[c1:c2], every[c2:c3], every[c3:]
     phr = index.best_phrasing(every[:c1])
-    neg = float(np.maximum.reduce(neg_sims)) if len(neg_sims) else 0.0
     base = w.phrasing * phr + w.profile * prof
     off = index.nb_offset
     posterior = np.exp(index.nb.posterior_from(nb_dot, float(np.add.reduce(vals)), w.nb_temperature, index.log_prior))
-    out_of_scope = float(np.add.reduce(posterior[:off]))
+    negs, oos, renorm = _scoped(index, neg_sims, posterior[:off])
     classes = posterior[off:]
     by_class = (-classes).argsort()[:4].tolist()
     exact = index.exact.get(text, ())
     pool = list(dict.fromkeys((-base).argsort()[: max(FUZZY_POOL, k)].tolist() + by_class + list(exact)))
-    kws = keyword_pass(index.keyword_table, pool, text)
+    kws = keyword_pass(index.keyword_table, pool, text, index.keyword_specificity)
     fzs = fuzzy_phrasing_pass(index.phrasing_table, pool, text)
+    cover = _coverage(index, pool, fids, vals)
+    # generic words must not decide alone: a message made only of words every entry
+    # uses ("docker 有问题" to a Docker FAQ) matches everything a little
+    specific = float(np.dot(vals * vals, index.rarity[fids]) / max(float(np.dot(vals, vals)), 1e-12)) if index.rarity is not None else 1.0
     # the pool is a dozen candidates: plain Python from here on (numpy's per-call
     # cost would be most of the time)
-    phr_at, prof_at, base_at, post = phr[pool].tolist(), prof[pool].tolist(), base[pool].tolist(), classes[pool].tolist()
-    # a message closer to a known out-of-scope phrasing than to an entry's own
-    # phrasings is probably not that entry's question
-    bar, kw_weight, fuzzy_weight = neg + w.negative_slack, w.keyword, w.fuzzy_phrasing
+    scope = [index.scope_of_entry(pos) for pos in pool]
+    phr_at, prof_at, base_at = phr[pool].tolist(), prof[pool].tolist(), base[pool].tolist()
+    post = [p * renorm[s] for p, s in zip(classes[pool].tolist(), scope)]
+    # a message closer to a known out-of-scope phrasing (of the candidate's own pack,
+    # or generic chatter) than to an entry's own phrasings is probably not its question
+    kw_weight, fuzzy_weight, slack = w.keyword, w.fuzzy_phrasing, w.negative_slack
+    neg_at = [negs[s] for s in scope]
     sim = [
-        min(max((b + kw_weight * kw + fuzzy_weight * fz - w.negative * max(0.0, bar - ph)) * w.scale, 0.0), 1.0)
-        for b, kw, fz, ph in zip(base_at, kws, fzs, phr_at)
+        min(max((b + kw_weight * kw + fuzzy_weight * fz - w.negative * max(0.0, ng + slack - ph)) * w.scale, 0.0), 1.0)
+        for b, kw, fz, ph, ng in zip(base_at, kws, fzs, phr_at, neg_at)
     ]
     first = max(range(len(pool)), key=sim.__getitem__)
     second = sorted(sim)[-2] if len(pool) > 1 else 0.0
@@ -747,13 +935,27 @@ def _evidence(index: Index, text: str, k: int) -> Optional[_Evidence]:
     margin[first] = sim[first] - second
     top, runner_class = by_class[0], by_class[min(1, n - 1)]
     top_p, runner_p = (float(classes[top]), float(classes[runner_class])) if n > 1 else (0.0, 0.0)
-    runner = [runner_p if pos == top else top_p for pos in pool]
+    runner = [(runner_p if pos == top else top_p) * renorm[s] for pos, s in zip(pool, scope)]
     agrees = [pos == pool[first] and pos == top for pos in pool]
-    oos_logit = _logit(out_of_scope)
+    oos_at = [oos[s] for s in scope]
     of = index.calibration.of
+    # coverage says how much of the message an entry leaves unexplained: it lowers
+    # the confidence, but the order is the rest of the evidence's (a short entry
+    # covering a long message's few words must not outrank the entry it is about)
+    # The order comes from the shipped calibration (fitted on a pack rich in real
+    # phrasings); a pack's own fit, made from fewer or made-up questions, only says
+    # how sure to be. Ties between them are broken by the pack's confidence.
+    full = max(cover)
+    rank_of = DEFAULT_CALIBRATION.of
+    order_key = [
+        rank_of((_logit(p), _logit(o), s, ph, kw, mg, float(ag), _logit(r), full, specific))
+        for p, o, s, ph, kw, mg, ag, r in zip(post, oos_at, sim, phr_at, kws, margin, agrees, runner)
+    ]
+    # words nearly every entry uses cannot decide alone, whatever else agrees
+    guard = min(1.0, specific / GENERIC_MESSAGE)
     confidence = [
-        of((_logit(p), oos_logit, s, ph, kw, mg, float(ag), _logit(r)))
-        for p, s, ph, kw, mg, ag, r in zip(post, sim, phr_at, kws, margin, agrees, runner)
+        guard * min(key, of((_logit(p), _logit(o), s, ph, kw, mg, float(ag), _logit(r), cv, specific)))
+        for key, p, o, s, ph, kw, mg, ag, r, cv in zip(order_key, post, oos_at, sim, phr_at, kws, margin, agrees, runner, cover)
     ]
     for age, pos in enumerate(reversed(exact)):
         # the message is, after normalisation, one of the entry's own phrasings
@@ -761,7 +963,11 @@ def _evidence(index: Index, text: str, k: int) -> Optional[_Evidence]:
         # several entries share it (a maintainer insisted on a new one), the newest wins
         i = pool.index(pos)
         confidence[i] = max(confidence[i], EXACT_PHRASING_CONFIDENCE - 0.01 * min(age, 10))
-    return _Evidence(pool, confidence, post, runner, phr_at, prof_at, kws, fzs, sim, margin, agrees, out_of_scope, neg)
+        order_key[i] = max(order_key[i], EXACT_PHRASING_CONFIDENCE + 0.01 - 0.01 * min(age, 10))
+    return _Evidence(pool, confidence, post, runner, phr_at, prof_at, kws, fzs, sim, margin, agrees, oos_at, neg_at, cover, order_key, specific)
+
+
+DEFAULT_CALIBRATION = Calibration()
 
 
 def rank(index: Index, text: str, k: int = 5) -> list[Scored]:
@@ -783,16 +989,18 @@ def rank_with_signals(index: Index, text: str, k: int = 5) -> list[tuple[int, fl
             ev.confidence[i],
             Signals(
                 posterior=ev.posterior[i],
-                out_of_scope=ev.out_of_scope,
+                out_of_scope=ev.out_of_scope[i],
                 runner_up=ev.runner_up[i],
                 similarity=ev.similarity[i],
                 phrasing=ev.phrasing[i],
                 profile=ev.profile[i],
                 keyword=ev.keyword[i],
                 fuzzy=ev.fuzzy[i],
-                negative=ev.negative,
+                negative=ev.negative[i],
                 similarity_margin=ev.margin[i],
                 agrees=ev.agrees[i],
+                coverage=ev.coverage[i],
+                specific=ev.specific,
             ),
         )
         for i in ev.best(k)
