@@ -59,12 +59,38 @@ class Learning:
 
 
 @dataclass(frozen=True)
+class ChannelPacks:
+    """The packs one Slack channel is answered from (pack folder names)."""
+
+    channel: str = ""
+    packs: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class GroupPacks:
+    """The packs one QQ group is answered from (pack folder names)."""
+
+    group: str = ""
+    packs: tuple[str, ...] = ()
+
+
+def packs_for(table: tuple, where: str) -> Optional[frozenset[str]]:
+    """The packs configured for a channel or group; None means every loaded pack."""
+    for row in table:
+        if str(getattr(row, "channel", "") or getattr(row, "group", "")) == str(where):
+            return frozenset(row.packs)
+    return None
+
+
+@dataclass(frozen=True)
 class SlackConfig:
     enabled: bool = False
     mode: str = "socket"  # socket | http
     host: str = "0.0.0.0"
     port: int = 3000
     ambient_channels: tuple[str, ...] = ()
+    # channels answered from some of the packs only (default: every channel, every pack)
+    channel_packs: tuple[ChannelPacks, ...] = ()
     rate_limit: RateLimit = RateLimit()
     # overrides for running against a mock Slack; normally taken from SLACK_API_URL
     api_url: str = ""
@@ -80,6 +106,8 @@ class QQConfig:
     reverse_port: int = 8081
     command_prefixes: tuple[str, ...] = ("/faq", "#faq")
     ambient_groups: tuple[str, ...] = ()
+    # groups answered from some of the packs only (default: every group, every pack)
+    group_packs: tuple[GroupPacks, ...] = ()
     rate_limit: RateLimit = RateLimit()
     send_interval_s: float = 1.0  # minimum gap between two messages to one group
     request_timeout_s: float = 10.0
@@ -250,7 +278,27 @@ def _check(config: Config, source: str) -> None:
                           "log_ambient_near_misses_above between 0 and 1", source)
     if config.qq.ws_url and not config.qq.ws_url.startswith(("ws://", "wss://")):
         raise ConfigError("qq.ws_url", f"must start with ws:// or wss://, not {config.qq.ws_url!r}", source)
+    _check_pack_tables(config, source)
     _check_ranges(config, source)
+
+
+def _check_pack_tables(config: Config, source: str) -> None:
+    """slack.channel_packs / qq.group_packs name loaded packs by folder name, once per channel."""
+    loaded = {Path(p).name for p in config.packs}
+    for key, table, where in (("slack.channel_packs", config.slack.channel_packs, "channel"), ("qq.group_packs", config.qq.group_packs, "group")):
+        seen: set[str] = set()
+        for i, row in enumerate(table):
+            name = str(getattr(row, where))
+            if not name:
+                raise ConfigError(f"{key}[{i}].{where}", f"needs the {where} id", source)
+            if name in seen:
+                raise ConfigError(f"{key}[{i}].{where}", f"{name} is listed twice", source)
+            seen.add(name)
+            unknown = [p for p in row.packs if p not in loaded]
+            if not row.packs or unknown:
+                raise ConfigError(
+                    f"{key}[{i}].packs", f"must name loaded packs by folder name ({', '.join(sorted(loaded))}), not {unknown or 'nothing'}", source
+                )
 
 
 # settings that break the bot outside these ranges: a timeout of 0 never connects, a

@@ -30,6 +30,7 @@ from adapters.text import (
     answer_text, entry_full_text, entry_list_text, missing_entry_text, pick_range_text, result_text, usage_text,
 )
 from bot.commands import CommandKind, command_lang, parse_command, strip_prefix
+from bot.config import packs_for
 from bot.runtime import BotContext
 from bot.suggestions import SignalKind, record_signal
 from bot.types import LANG_ZH, MatchResult, Mode, Reason
@@ -67,6 +68,7 @@ class Handler:
         self.clock = clock
         self.prefixes = qq.command_prefixes
         self.ambient_groups = frozenset(qq.ambient_groups)
+        self.group_packs = qq.group_packs  # groups answered from some packs only
         self.ignored = frozenset(qq.ignore_users)
         self.sent_messages = SentMessages(list_ttl=qq.candidates_ttl_s)
         self._ambient_budget = TokenBucket(qq.rate_limit.per_minute, qq.rate_limit.burst)
@@ -161,7 +163,7 @@ class Handler:
         return addr.text, event.message_id
 
     def _ask(self, event: GroupMessage, question: str, quote: str, started: float) -> Optional[Outgoing]:
-        result = self.ctx.engine.ask(question, Mode.REPLY)
+        result = self.ctx.engine.ask(question, Mode.REPLY, packs=packs_for(self.group_packs, event.group_id))
         if result.reason is Reason.EMPTY:
             self.ctx.observe(PLATFORM, event.group_id, result, started, replied=False, user=event.user_id)
             return None
@@ -185,7 +187,7 @@ class Handler:
         return Outgoing(event.self_id, result_text(result), record)
 
     def _overheard(self, event: GroupMessage, text: str, started: float) -> Optional[Outgoing]:
-        result = self.ctx.engine.ask(text, Mode.AMBIENT)
+        result = self.ctx.engine.ask(text, Mode.AMBIENT, packs=packs_for(self.group_packs, event.group_id))
         now = self.clock()
         entry = result.entry
         speak = (

@@ -13,6 +13,7 @@ from dataclasses import replace
 from typing import Any, Optional
 
 from bot.commands import CommandKind, command_lang, parse_command
+from bot.config import packs_for
 from bot.feedback import FeedbackStore
 from bot.runtime import BotContext
 from bot.suggestions import SignalKind, record_signal
@@ -73,6 +74,10 @@ class SlackBot:
     def engine(self):
         return self.ctx.engine
 
+    def _packs(self, channel: str):
+        """The packs this channel is answered from (None: every loaded pack)."""
+        return packs_for(self.ctx.config.slack.channel_packs, channel)
+
     # -- messages ------------------------------------------------------------
     def _first_time(self, said: Said) -> bool:
         """One answer per message, whichever event (app_mention or message) gets here first."""
@@ -84,7 +89,7 @@ class SlackBot:
         if said is None or said.user == bot or not self._first_time(said):
             return
         started = _received(context)
-        result = self.engine.ask(to_plain(said.text, bot), Mode.REPLY)
+        result = self.engine.ask(to_plain(said.text, bot), Mode.REPLY, packs=self._packs(said.channel))
         self.asker_lang.put(said.user, result.lang)
         self._reply(said, result_message(result), result, started)
 
@@ -96,7 +101,7 @@ class SlackBot:
         if bot and f"<@{bot}" in said.text:
             return  # a mention: the app_mention event answers it
         started = _received(context)
-        result = self.engine.ask(to_plain(said.text, bot), Mode.AMBIENT)
+        result = self.engine.ask(to_plain(said.text, bot), Mode.AMBIENT, packs=self._packs(said.channel))
         if not result.answered or not self.ambient.admit(said.channel, said.reply_thread) or not self._first_time(said):
             self.ctx.observe(PLATFORM, said.channel, result, started, replied=False, user=said.user)
             return
@@ -128,7 +133,7 @@ class SlackBot:
         if teach is not None:
             message = self.teacher.command(cmd, teach)
         elif parsed.kind is CommandKind.ASK:
-            result = self.engine.ask(to_plain(parsed.arg), Mode.REPLY)
+            result = self.engine.ask(to_plain(parsed.arg), Mode.REPLY, packs=self._packs(cmd.channel))
             self.asker_lang.put(cmd.user, result.lang)
             message = result_message(result, shareable=True, echo_query=True)
         elif parsed.kind is CommandKind.LIST:
