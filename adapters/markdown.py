@@ -97,7 +97,7 @@ def _inline(children: Sequence[Token], style: Style, base: str) -> str:
     out: list[str] = []
     # (kind, output position, href) of the spans still open
     stack: list[tuple[str, int, str]] = []
-    for tok in children:
+    for at_token, tok in enumerate(children):
         kind = tok.type
         if kind == "text":
             # CommonMark does not open `**` between a CJK letter and punctuation ("那些**[链接](…)**"),
@@ -121,7 +121,7 @@ def _inline(children: Sequence[Token], style: Style, base: str) -> str:
             del out[at:]
             if span == "link":
                 # the label as the reader sees it: the literal text of the span
-                label = _plain_label(children, tok)
+                label = _plain_label(children, at_token)
                 out.append(style.link(absolute_url(href, base), label))
             elif span == "strong":
                 out.append(style.strong("".join(inner_tokens)))
@@ -132,9 +132,9 @@ def _inline(children: Sequence[Token], style: Style, base: str) -> str:
     return "".join(out)
 
 
-def _plain_label(children: Sequence[Token], close: Token) -> str:
-    """The text between the link_open matching `close` and `close`."""
-    end = list(children).index(close)
+def _plain_label(children: Sequence[Token], end: int) -> str:
+    """The text between the link_close at `end` and the link_open it closes (tokens compare
+    by value, so the position, not the token, says which one)."""
     depth = 0
     for start in range(end - 1, -1, -1):
         tok = children[start]

@@ -97,10 +97,24 @@ def missing_entry_text(lang: str) -> str:
 
 
 # -- /faq show ----------------------------------------------------------------
-def _squash(text: str) -> str:
-    """Letters and digits only, case-folded: what two renderings of the same words share."""
-    text = unicodedata.normalize("NFKC", text).casefold()
-    return "".join(ch for ch in text if ch.isalnum())
+REPEAT_PROBE_CHARS = 30  # letters: a sentence or so, before any code the answer left out
+class _Words(PlainStyle):
+    """The prose of a text and nothing else: links as their label, no URL, no code blocks
+    (a short answer is written from the prose: an error quoted in a code block does not
+    make an answer that starts with that error a repetition)."""
+
+    def link(self, url: str, label: str) -> str:
+        return label
+
+    def code_block(self, code: str, info: str) -> list[str]:
+        return []
+
+
+def _squash(markdown: str) -> str:
+    """The letters of a markdown text, case-folded: what an answer and a body saying the same
+    thing share, whatever their markup, links, list numbers and punctuation."""
+    text = unicodedata.normalize("NFKC", render(markdown, _Words())[0]).casefold()
+    return "".join(ch for ch in text if ch.isalpha())
 
 
 def body_repeats_answer(entry: Entry, lang: str) -> bool:
@@ -108,12 +122,12 @@ def body_repeats_answer(entry: Entry, lang: str) -> bool:
     the body's opening), so `/faq show` must not print it twice."""
     if not entry.body:
         return False
-    answer = _squash(to_plain(entry.answer_for(lang).rstrip("…")))
+    answer = _squash(entry.answer_for(lang).rstrip("…"))
     if not answer:
         return True
-    body = _squash(to_plain(entry.body, entry.url))
-    probe = answer[: min(len(answer), 120)]
-    return probe in body
+    body = _squash(entry.body)
+    # its opening is enough: an imported answer joins the first paragraphs and leaves out code between them
+    return answer[:REPEAT_PROBE_CHARS] in body
 
 
 @dataclass(frozen=True)
