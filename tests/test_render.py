@@ -205,3 +205,19 @@ def test_qq_show_is_plain_text_with_readable_code(tmp_path, long_engine, qq_serv
     assert "【配置加速器】" in body and "####" not in body and "```" not in body
     assert '      "registry-mirrors": ["https://mirror.example.org"]' in body.splitlines()
     assert len(body) <= CHAT_BODY_CHARS + 300 and body.endswith(f"全文: {URL}")
+
+
+def test_each_link_keeps_its_own_label():
+    assert to_plain("try [npm mirror](https://npmmirror.com) and [cnpm](https://github.com/cnpm/cnpm).") == (
+        "try npm mirror (https://npmmirror.com) and cnpm (https://github.com/cnpm/cnpm)."
+    )
+    assert to_mrkdwn("[a](https://a.org) [b](https://b.org)")[0] == "<https://a.org|a> <https://b.org|b>"
+
+
+def test_an_answer_quoting_an_error_from_a_code_block_is_not_a_repetition(sample_engine):
+    body = "在容器里用 systemctl 会碰到：\n\n```\nFailed to get D-Bus connection: Operation not permitted\n```\n\n这很正常。"
+    entry = replace(sample_engine.find("slow-pull"), body=body,
+                    answer_en="`Failed to get D-Bus connection: Operation not permitted` is expected: use a process per container.")
+    assert not body_repeats_answer(entry, LANG_EN)
+    linked = replace(entry, answer="试试 npmmirror 国内镜像 和 cnpm。", body="试试 [npmmirror 国内镜像](https://npmmirror.com) 和 [cnpm](https://x.org)。")
+    assert body_repeats_answer(linked, LANG_ZH)
