@@ -94,12 +94,22 @@ def _storable_record(record: Any) -> Any:
     return replace(record, **changes) if changes else record
 
 
-def storable_knowledge(k: Knowledge) -> Knowledge:
-    """`k` with every text storable (the same object when nothing needed it, which is nearly always)."""
+def storable_knowledge(k: Knowledge, old: Knowledge) -> Knowledge:
+    """`k` with every text storable. Records carried over from `old` (the same objects: every
+    Knowledge change reuses them) were checked when they were written; only new ones are."""
+
+    def fixed(records: tuple, before: tuple) -> tuple:
+        seen = {id(r) for r in before}
+        return tuple(r if id(r) in seen else _storable_record(r) for r in records)
+
     return replace(
-        k, entries=tuple(map(_storable_record, k.entries)), aliases=tuple(map(_storable_record, k.aliases)),
-        rejections=tuple(map(_storable_record, k.rejections)), events=tuple(map(_storable_record, k.events)),
+        k, entries=fixed(k.entries, old.entries), aliases=fixed(k.aliases, old.aliases),
+        rejections=fixed(k.rejections, old.rejections), events=fixed(k.events, old.events),
     )
+
+
+def _same(a: Any, b: Any) -> bool:
+    return a is b or a == b
 
 
 def _utc(at: Optional[datetime] = None) -> datetime:
@@ -155,7 +165,7 @@ class Transaction:
         if self.committed:
             raise StoreError("a store transaction commits once")
         _check_readable(knowledge)
-        knowledge = replace(storable_knowledge(knowledge), revision=self.knowledge.revision + 1)
+        knowledge = replace(storable_knowledge(knowledge, self.knowledge), revision=self.knowledge.revision + 1)
         rows = self._store._write_diff(self._conn, self.knowledge, knowledge, self._rows)
         self._store._commit(self._conn)
         self.committed = True
@@ -364,20 +374,20 @@ class Store:
         """Write what changed from `old` to `new`; returns the row ids of `new`'s aliases and rejections."""
         old_entries = {e.id: e for e in old.entries}
         new_entries = {e.id: e for e in new.entries}
-        gone = [i for i, e in old_entries.items() if new_entries.get(i) != e]
+        gone = [i for i, e in old_entries.items() if not _same(new_entries.get(i), e)]
         if gone:
             conn.execute(delete(t.learned_entries).where(t.learned_entries.c.entry_id.in_(gone)))
-        added = [_entry_row(e) for i, e in new_entries.items() if old_entries.get(i) != e]
+        added = [_entry_row(e) for i, e in new_entries.items() if not _same(old_entries.get(i), e)]
         if added:
             conn.execute(insert(t.learned_entries), added)
         aliases = self._write_multiset(conn, t.learned_aliases, old.aliases, new.aliases, rows.aliases, _alias_row)
         rejections = self._write_multiset(conn, t.rejections, old.rejections, new.rejections, rows.rejections, _rejection_row)
         old_marks = {m.key: m for m in old.events}
         new_marks = {m.key: m for m in new.events}
-        stale = [k for k, m in old_marks.items() if new_marks.get(k) != m]
+        stale = [k for k, m in old_marks.items() if not _same(new_marks.get(k), m)]
         for i in range(0, len(stale), 500):
             conn.execute(delete(t.gesture_events).where(t.gesture_events.c.key.in_(stale[i:i + 500])))
-        fresh = [dict(key=m.key, state=m.state.value, at=m.at) for m in new.events if old_marks.get(m.key) != m]
+        fresh = [dict(key=m.key, state=m.state.value, at=m.at) for m in new.events if not _same(old_marks.get(m.key), m)]
         if fresh:
             conn.execute(insert(t.gesture_events), fresh)
         conn.execute(update(t.state).where(t.state.c.id == 1).values(revision=new.revision, next_n=new.next_n))
