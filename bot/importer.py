@@ -13,8 +13,9 @@ and merges a re-import with what is already there:
   is a person's and is always kept.
 
 An entry written before digests were recorded is treated as the importer used to:
-source fields (question, section, subsection, body) refresh, a non-empty answer
-or links list is kept as hand-written.
+source fields (question, section, subsection, body) refresh, a non-empty links
+list is kept, and so is the answer unless it is exactly what the old importer
+generated from the entry's body (then it is refreshed).
 """
 from __future__ import annotations
 
@@ -178,12 +179,30 @@ def _merge(fresh: dict, old: dict) -> tuple[dict, list[str]]:
                 out[key] = fresh[key]
             elif digest(current) != digest(fresh[key]):
                 edited.append(key)
-        elif key in LEGACY_SOURCE:
+        elif key in LEGACY_SOURCE or (key == "answer" and current == legacy_auto_answer(str(old.get("body") or ""))):
             out[key] = fresh[key]
         elif digest(current) != digest(fresh[key]):
             edited.append(key)
     out[GENERATED_FIELD] = {key: digest(fresh[key]) for key in GENERATED}
     return out, edited
+
+
+_LEGACY_LINK = re.compile(r"!?\[([^\]]*)\]\(([^)\s]+)(?:\s+\"[^\"]*\")?\)")
+
+
+def legacy_auto_answer(body: str) -> str:
+    """The short answer the line-regex importer wrote before digests were recorded,
+    so that a re-import can tell its output from a person's answer in such packs."""
+    paragraphs = [p.strip() for p in re.split(r"\n\s*\n", re.sub(r"```.*?```", "", body, flags=re.S)) if p.strip()]
+    out = ""
+    for para in paragraphs:
+        para = _LEGACY_LINK.sub(r"\1", re.sub(r"^[>*#\s-]+", "", para)).replace("`", "")
+        para = re.sub(r"\s+", " ", re.sub(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1", r"\2", para)).strip()
+        if para:
+            out = f"{out} {para}".strip()
+            if len(out) >= 150:
+                break
+    return out[:300].rstrip() + ("…" if len(out) > 300 else "")
 
 
 def import_markdown(

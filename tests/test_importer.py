@@ -424,3 +424,24 @@ def test_collapsible_details_questions_in_a_readme_faq_section():
         ("Why is it slow?", "Because of the proxy: see https://p.test/x."),
     ]
     assert "</details>" not in entries[0].body
+
+
+def test_reimport_of_a_pack_from_before_digests_refreshes_only_the_old_importers_answers(tmp_path):
+    from bot.importer import legacy_auto_answer
+
+    source = tmp_path / "faq.md"
+    source.write_text("## How do I start?\n\nRun `start`.\n\n## How do I stop?\n\nPress `q`.\n", encoding="utf-8")
+    into = tmp_path / "pack"
+    import_markdown(source, into)
+    for path in (into / "001.yaml", into / "002.yaml"):  # as the line-regex importer left them
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data.pop("generated")
+        data["answer"] = legacy_auto_answer(data["body"])
+        path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    assert yaml.safe_load((into / "001.yaml").read_text(encoding="utf-8"))["answer"] == "Run start."
+    _edit(into / "002.yaml", answer="Press q, or Ctrl-C twice.")  # a person's answer
+    source.write_text("## How do I start?\n\nRun `start --now`.\n\n## How do I stop?\n\nPress `Esc`.\n", encoding="utf-8")
+    import_markdown(source, into)
+    start, stop = load_pack(into).entries
+    assert start.answer == "Run `start --now`."  # the old importer's answer: refreshed
+    assert stop.answer == "Press q, or Ctrl-C twice." and "Esc" in stop.body  # a person's: kept
