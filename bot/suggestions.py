@@ -191,9 +191,16 @@ class SuggestionBook:
         found = aggregate(self.usage.signals(), self.usage.states())
         return [s for s in found if wanted is None or s.state in wanted]
 
-    def waiting(self) -> list[Suggestion]:
-        """Suggestions for a maintainer: undecided, and not already what the bot does."""
-        return [s for s in self.suggestions([State.WAITING]) if not self._already_so(s)]
+    def waiting(self, limit: Optional[int] = None) -> list[Suggestion]:
+        """Suggestions for a maintainer, most people first: undecided, and not already what the bot does
+        (a 👍 on an answer the bot gives anyway needs no decision). Checked lazily, up to `limit`."""
+        out: list[Suggestion] = []
+        for s in self.suggestions([State.WAITING]):
+            if limit is not None and len(out) >= limit:
+                break
+            if not self._already_so(s):
+                out.append(s)
+        return out
 
     def find(self, key: str) -> Optional[Suggestion]:
         return next((s for s in self.suggestions() if s.key == key), None)

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -44,6 +46,11 @@ def running(sample_pack_dir, tmp_path):
     from bot.web.service import WebService
 
     engine = Engine.from_packs([str(sample_pack_dir)], Thresholds(reply=0.45, ambient=0.7, suggest=0.2))
+    # the bars just above what the matcher gives the gap questions, whatever its tuning: they get
+    # "don't know", while a phrasing taught later (an exact match, 0.99) is answered
+    bar = round(max(engine.ask(q).score for q in GAP) + 0.01, 4)
+    assert bar < 0.98, "the sample pack answers the gap questions with near certainty"
+    engine.thresholds = replace(engine.thresholds, reply=bar, ambient=bar, suggest=bar, margin=0.0)
     config = Config(
         packs=(str(sample_pack_dir),), data_dir=str(tmp_path / "data"), slack=SlackConfig(mode="http"),
         web=WebConfig(enabled=True, host="127.0.0.1", port=0, secure_cookies=False),
@@ -55,8 +62,7 @@ def running(sample_pack_dir, tmp_path):
     ctx.question_log = QuestionLog(ctx.learner.store, config.question_log)
     with MockSlack() as mock:
         slack = BotUnderTest(mock, ctx, "http").start()
-        web = WebService(ctx, token=TOKEN)
-        web.deps.gaps.max_age_s = 0  # the test asks, then looks at once
+        web = WebService(ctx, token=TOKEN, refresh_s=0.25)  # figures and gaps refresh in the background
         web.start()
         try:
             yield ctx, mock, slack, f"http://127.0.0.1:{web.port}/admin"
@@ -80,6 +86,16 @@ def _shots() -> Path:
     folder = Path(os.environ.get("FAQBOT_SCREENSHOTS") or Path(os.environ.get("TMPDIR", "/tmp")) / "faqbot-screenshots")
     folder.mkdir(parents=True, exist_ok=True)
     return folder
+
+
+def _shown_after_refresh(page, url: str, selector: str, timeout_s: float = 15.0):
+    """Open `url` until `selector` is there: the page's figures refresh in the background."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        page.goto(url)
+        if page.locator(selector).count() or time.monotonic() > deadline:
+            return page.locator(selector)
+        time.sleep(0.2)
 
 
 def _ask(slack, mock, text: str, user: str) -> str:
@@ -111,11 +127,11 @@ def test_a_gap_asked_in_slack_is_answered_from_the_page_and_then_in_slack(runnin
     page.click("button[type=submit]")
     page.wait_for_url(f"{base}/")
     assert "web:ann" in page.inner_text("header")
-    assert page.locator("#share-unknown").inner_text() == "100%"  # every question so far went unanswered
+    # every question so far went unanswered
+    assert _shown_after_refresh(page, f"{base}/", "#share-unknown:has-text('100%')").count() == 1, page.inner_text('main')
     page.screenshot(path=str(shots / "overview.png"), full_page=True)
 
-    page.click("text=Gaps")
-    card = page.locator(".gap").first
+    card = _shown_after_refresh(page, f"{base}/gaps", ".gap").first
     assert card.locator(".gap-title").inner_text() in {normalize(q) for q in GAP}
     assert "3 people" in card.inner_text() and "asked 3×" in card.inner_text()  # U000, U001, U002
     page.screenshot(path=str(shots / "gaps.png"), full_page=True)
@@ -165,7 +181,7 @@ def test_changes_without_a_session_or_csrf_token_are_refused(running, browser):
     page.fill("input[name=token]", TOKEN)
     page.click("button[type=submit]")
     page.wait_for_url(f"{base}/")
-    page.goto(f"{base}/gaps")
+    _shown_after_refresh(page, f"{base}/gaps", ".gap")
     action = page.locator(".gap form[action$='/dismiss']").first.get_attribute("action")
     target = f"{base}{action[len('/admin'):]}"
     # signed in, but no CSRF token / a wrong one: refused, nothing changes

@@ -50,6 +50,7 @@ class WebDeps:
     ctx: Any  # bot.runtime.BotContext
     book: SuggestionBook
     gaps: data.GapCache
+    stats: data.StatsCache
 
     @property
     def engine(self) -> Any:
@@ -186,7 +187,7 @@ def build_app(deps: WebDeps, token: str, secure_cookies: bool = True, session_ho
 
     # -- views ------------------------------------------------------------------------------
     async def overview(request: Request, session: Session) -> Response:
-        return render(request, "overview.html", session, stats=data.stats(deps.store.engine), find=deps.engine.find)
+        return render(request, "overview.html", session, stats=deps.stats.get(), find=deps.engine.find)
 
     async def gaps(request: Request, session: Session) -> Response:
         return render(request, "gaps.html", session, clusters=deps.gaps.clusters()[:50], find=deps.engine.find, done=request.query_params.get("done", ""))
@@ -195,7 +196,7 @@ def build_app(deps: WebDeps, token: str, secure_cookies: bool = True, session_ho
         from ..suggestions import State
 
         decided = [s for s in deps.book.suggestions() if s.state is not State.WAITING][:50]
-        return render(request, "suggestions.html", session, waiting=deps.book.waiting()[:100], decided=decided, find=deps.engine.find)
+        return render(request, "suggestions.html", session, waiting=deps.book.waiting(limit=100), decided=decided, find=deps.engine.find)
 
     async def knowledge(request: Request, session: Session) -> Response:
         search = request.query_params.get("q", "").strip()[:200]
@@ -311,7 +312,7 @@ def build_app(deps: WebDeps, token: str, secure_cookies: bool = True, session_ho
         ]}
 
     def api_stats() -> Any:
-        out = data.stats(deps.store.engine).as_json()
+        out = deps.stats.get().as_json()
         out["stale"] = [stale_json(s) for s in data.stale(deps.engine, deps.store.engine, deps.ctx.config)]
         return out
 

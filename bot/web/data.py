@@ -124,35 +124,111 @@ def stale(engine: Any, db: Any, config: Any, today: Optional[date] = None) -> li
     return stale_entries(engine.entries, vote_totals(db), today or date.today(), s.max_age_days, s.down_ratio, s.min_votes)
 
 
-class GapCache:
-    """Gap clusters, recomputed when the log or the dismissals change (at most every CACHE_S while they do)."""
+class _Snapshot:
+    """A value that is slow to compute (seconds over 100 000 questions), kept and refreshed.
 
-    def __init__(self, store: Any, usage: Any, weights: Any):
-        self.store = store
-        self.usage = usage
-        self.weights = weights
+    With a background refresher (the running page) a view always gets the last
+    value at once and never waits for a recomputation; without one (tests, one-off
+    use) a view recomputes when the value is older than `max_age_s` and its
+    inputs changed.
+    """
+
+    def __init__(self, max_age_s: float = CACHE_S):
+        self.max_age_s = max_age_s
+        self.background = False
         self._lock = threading.Lock()
         self._key: Any = None
         self._at = 0.0
-        self._clusters: list[GapCluster] = []
-        self.max_age_s = CACHE_S  # while questions keep arriving, clusters are at most this old
+        self._value: Any = None
 
-    def invalidate(self) -> None:
+    def _inputs(self) -> Any:
+        return None
+
+    def _compute(self) -> Any:
+        raise NotImplementedError
+
+    def refresh(self, force: bool = False) -> Any:
+        key = self._inputs()
         with self._lock:
-            self._key = None
+            if force or self._value is None or key != self._key:
+                self._value, self._key, self._at = self._compute(), key, time.monotonic()
+            return self._value
+
+    def get(self) -> Any:
+        if self._value is None:
+            return self.refresh()
+        if not self.background and time.monotonic() - self._at >= self.max_age_s:
+            return self.refresh()
+        return self._value
+
+
+class StatsCache(_Snapshot):
+    def __init__(self, store: Any, max_age_s: float = CACHE_S):
+        super().__init__(max_age_s)
+        self.store = store
+
+    def _inputs(self) -> Any:
+        return time.monotonic()  # the log grows all the time: recompute on every refresh
+
+    def _compute(self) -> Stats:
+        return stats(self.store.engine)
+
+
+class GapCache(_Snapshot):
+    """Gap clusters, recomputed when the log changes; dismissed (or answered) ones drop out at once."""
+
+    def __init__(self, store: Any, usage: Any, weights: Any, max_age_s: float = CACHE_S):
+        super().__init__(max_age_s)
+        self.store = store
+        self.usage = usage
+        self.weights = weights
+
+    def _inputs(self) -> Any:
+        q = t.question_log.c
+        with self.store.engine.connect() as conn:
+            return tuple(conn.execute(select(func.count(), func.max(q.id)).where(q.decision.in_(GAP_DECISIONS))).one())
+
+    def _compute(self) -> list[GapCluster]:
+        since = datetime.now(timezone.utc) - timedelta(days=GAP_WINDOW_DAYS)
+        questions = self.store.questions(since=since, decisions=list(GAP_DECISIONS), limit=MAX_TEXTS * 5)
+        return gap_clusters(questions, self.weights, self.usage.dismissed())
 
     def clusters(self) -> list[GapCluster]:
-        db = self.store.engine
-        q = t.question_log.c
-        with db.connect() as conn:
-            marker = conn.execute(select(func.count(), func.max(q.id)).where(q.decision.in_(GAP_DECISIONS))).one()
         dismissed = self.usage.dismissed()
-        key = (tuple(marker), len(dismissed))
-        with self._lock:
-            if self._key is not None and (key == self._key or time.monotonic() - self._at < self.max_age_s):
-                return self._clusters
-            since = datetime.now(timezone.utc) - timedelta(days=GAP_WINDOW_DAYS)
-            questions = self.store.questions(since=since, decisions=list(GAP_DECISIONS), limit=MAX_TEXTS * 5)
-            self._clusters = gap_clusters(questions, self.weights, dismissed)
-            self._key, self._at = key, time.monotonic()
-            return self._clusters
+        return [c for c in self.get() if not set(c.queries) <= dismissed]
+
+    def invalidate(self) -> None:
+        """Nothing to recompute: answered and dismissed questions are filtered out on every read."""
+
+
+class Refresher:
+    """Recomputes the snapshots in a background thread every `interval_s`, so no view waits for them."""
+
+    def __init__(self, snapshots: list[_Snapshot], interval_s: float = CACHE_S):
+        self.snapshots = snapshots
+        self.interval_s = interval_s
+        self._stop = threading.Event()
+        self._thread: Optional[threading.Thread] = None
+
+    def start(self) -> None:
+        for snap in self.snapshots:
+            snap.background = True
+        self._thread = threading.Thread(target=self._run, name="faqbot-web-refresh", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        import logging
+
+        while True:
+            for snap in self.snapshots:
+                try:
+                    snap.refresh()
+                except Exception:  # the page keeps the last value; the next round tries again
+                    logging.getLogger("faqbot.web").exception("could not refresh %s", type(snap).__name__)
+            if self._stop.wait(self.interval_s):
+                return
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)

@@ -15,20 +15,20 @@ from ..config import ConfigError
 from ..suggestions import attach_suggestions
 from .app import WebDeps, build_app
 from .auth import MIN_TOKEN_CHARS, TOKEN_ENV
-from .data import GapCache
+from .data import GapCache, Refresher, StatsCache
 
 log = logging.getLogger("faqbot.web")
 
 
 def web_deps(ctx: Any) -> WebDeps:
     book = attach_suggestions(ctx)
-    return WebDeps(ctx, book, GapCache(ctx.learner.store, book.usage, ctx.engine.weights))
+    return WebDeps(ctx, book, GapCache(ctx.learner.store, book.usage, ctx.engine.weights), StatsCache(ctx.learner.store))
 
 
 class WebService:
     name = "web"
 
-    def __init__(self, ctx: Any, token: Optional[str] = None):
+    def __init__(self, ctx: Any, token: Optional[str] = None, refresh_s: float = 30.0):
         import uvicorn
 
         web = ctx.config.web
@@ -40,6 +40,8 @@ class WebService:
         config = uvicorn.Config(app, host=web.host, port=web.port, log_level="warning", access_log=False, lifespan="off")
         self.server = uvicorn.Server(config)
         self._thread: Optional[threading.Thread] = None
+        # overview figures and gap clusters are recomputed in the background: a view never waits for them
+        self.refresher = Refresher([self.deps.stats, self.deps.gaps], refresh_s)
 
     @property
     def port(self) -> int:
@@ -50,6 +52,7 @@ class WebService:
         return int(self.server.config.port)
 
     def start(self) -> None:
+        self.refresher.start()
         self._thread = threading.Thread(target=self.server.run, name="faqbot-web", daemon=True)
         self._thread.start()
         deadline = time.monotonic() + 10
@@ -61,6 +64,7 @@ class WebService:
 
     def stop(self, timeout: float) -> None:
         self.server.should_exit = True
+        self.refresher.stop(min(timeout, 5.0))
         if self._thread is not None:
             self._thread.join(timeout)
         if self.deps.book is not None:
