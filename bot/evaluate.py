@@ -439,6 +439,15 @@ def format_report(report: Report, thresholds: Thresholds) -> str:
 def plot_sweep(report: Report, path: str, thresholds: Thresholds, title: str = "") -> None:
     """Precision, coverage and the two out-of-scope rates against the reply threshold, as a PNG
     (needs matplotlib), with the configured reply and ambient thresholds marked."""
+    import matplotlib.pyplot as plt
+
+    fig = sweep_figure(report, thresholds, title)
+    fig.savefig(path, dpi=120, bbox_inches="tight")
+    plt.close(fig)
+
+
+def sweep_figure(report: Report, thresholds: Thresholds, title: str = ""):
+    """The sweep plot as a matplotlib Figure (the caller saves and closes it)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -454,8 +463,8 @@ def plot_sweep(report: Report, path: str, thresholds: Thresholds, title: str = "
     )
     for label, attr, style, marker in series:
         ax.plot(xs, [getattr(s, attr) for s in report.sweep], style, marker=marker, markersize=3, label=label)
-    for name, value, colour in (("reply", thresholds.reply, "tab:green"), ("ambient", thresholds.ambient, "tab:purple")):
-        ax.axvline(value, color=colour, linestyle="-.", linewidth=1, label=f"{name} threshold {value:.2f}")
+    for name, value, style in (("reply", thresholds.reply, "-."), ("ambient", thresholds.ambient, (0, (1, 3)))):
+        ax.axvline(value, color="0.35", linestyle=style, linewidth=1.2, label=f"{name} threshold {value:.2f}")
     ax.set_title(title or f"Precision and coverage by reply threshold ({report.rows} rows)")
     ax.set_xlabel("reply threshold (confidence needed to answer)")
     ax.set_ylabel("share of rows")
@@ -464,5 +473,4 @@ def plot_sweep(report: Report, path: str, thresholds: Thresholds, title: str = "
     # outside the axes, so the legend covers no line
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small", borderaxespad=0)
     fig.tight_layout()
-    fig.savefig(path, dpi=120, bbox_inches="tight")
-    plt.close(fig)
+    return fig

@@ -148,3 +148,28 @@ def test_out_of_scope_suggest_rate_is_the_share_of_dash_rows_that_get_a_list(tmp
     # the sweep reports it at each threshold, and it is in the JSON
     data = json.loads(json.dumps(report.to_json()))
     assert data["out_of_scope_suggest_rate"] == report.out_of_scope_suggest_rate
+
+
+def test_the_sweep_plot_has_a_title_a_y_label_threshold_marks_and_a_legend_that_hides_no_line(tmp_path, sample_pack_dir):
+    pytest.importorskip("matplotlib")
+    import matplotlib.pyplot as plt
+
+    from bot.evaluate import plot_sweep, sweep_figure
+
+    engine = Engine.from_packs([str(sample_pack_dir)])
+    report = evaluate(engine, read_rows(tsv(tmp_path, NUMBER_LABELS)), sweep=[0.2, 0.4, 0.6, 0.8])
+    fig = sweep_figure(report, engine.thresholds, title="sample")
+    ax = fig.axes[0]
+    assert ax.get_title() == "sample" and ax.get_ylabel() and ax.get_xlabel()
+    lines = ax.get_lines()
+    marks = {round(line.get_xdata()[0], 2) for line in lines if len(set(line.get_xdata())) == 1}
+    assert marks == {engine.thresholds.reply, engine.thresholds.ambient}
+    legend = ax.get_legend()
+    assert [t.get_text() for t in legend.get_texts()] == [line.get_label() for line in lines]  # every line named
+    fig.canvas.draw()
+    # the legend sits outside the plotting area, so it covers no line
+    assert legend.get_window_extent().x0 >= ax.get_window_extent().x1
+    plt.close(fig)
+    png = tmp_path / "sweep.png"
+    plot_sweep(report, str(png), engine.thresholds)
+    assert png.read_bytes()[:4] == b"\x89PNG"
