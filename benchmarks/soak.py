@@ -13,6 +13,8 @@ socket (Slack envelope sent / OneBot event broadcast) to the moment the mock
 receives the reply (chat.postMessage / send_group_msg), both on this process's
 perf_counter. Memory: the bot's RSS (/proc/<pid>/status) after a warm-up, at
 every quarter, and at the end. At the end the bot gets SIGTERM and must exit 0.
+The question log is on (the default): once its background writer has caught
+up, the rows in the bot's database are compared with its own counters.
 
     .venv/bin/python benchmarks/soak.py [--messages 20000] [--window 32] [--pack DIR] [--json]
 """
@@ -172,6 +174,29 @@ def wait_log(log: Path, pattern: str, timeout: float = 60.0) -> re.Match:
     raise TimeoutError(f"bot log never showed {pattern!r}:\n{log.read_text()[-3000:]}")
 
 
+def scrape(port: str) -> str:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as response:
+        return response.read().decode()
+
+
+def metric(metrics: str, name: str) -> int:
+    return int(sum(float(m) for m in re.findall(rf"^faqbot_{name}(?:{{[^}}]*}})? (\S+)$", metrics, re.M)))
+
+
+def logged_rows(data_dir: Path, metrics: str) -> dict:
+    """The question log as the bot left it in its database (SQLite in data_dir), against its own counters."""
+    from bot.store import Store
+
+    store = Store(data_dir)
+    rows = store.questions()
+    store.close()
+    return {
+        "rows": len(rows), "logged": metric(metrics, "questions_logged_total"),
+        "dropped": metric(metrics, "question_log_dropped_total"), "failed": metric(metrics, "question_log_failed_total"),
+        "answer_rows": sum(q.decision == "answer" for q in rows), "answers_counted": metric(metrics, "answers_total"),
+    }
+
+
 def drive(platforms: list[Platform], asked: list[str], count: int, window: int, start: int) -> None:
     """Send `count` messages round-robin over the platforms, keeping each under `window` outstanding."""
     cycle = itertools.cycle(platforms)
@@ -222,8 +247,11 @@ def run(messages: int, window: int, pack_arg: Optional[str]) -> dict:
             settle(platforms)
             elapsed = time.perf_counter() - began
             rss.append(("end", rss_kb(bot.pid)))
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as response:
-                metrics = response.read().decode()
+            metrics = scrape(port)
+            deadline = time.monotonic() + 60
+            while "faqbot_question_log_pending 0" not in metrics.splitlines() and time.monotonic() < deadline:
+                time.sleep(0.2)  # the question log's background writer catches up
+                metrics = scrape(port)
 
             stopping = time.perf_counter()
             bot.send_signal(signal.SIGTERM)
@@ -234,6 +262,7 @@ def run(messages: int, window: int, pack_arg: Optional[str]) -> dict:
                 bot.kill()
                 bot.wait()
         latencies = {p.name: p.latencies() for p in platforms}
+        question_log = logged_rows(folder / "data", metrics)
         everything = [x for values in latencies.values() for x in values]
         counted = {m.group(1): int(float(m.group(2))) for m in re.finditer(r'faqbot_messages_total\{platform="(\w+)"\} (\S+)', metrics)}
         return {
@@ -254,6 +283,9 @@ def run(messages: int, window: int, pack_arg: Optional[str]) -> dict:
             "bot_counted": counted,  # /metrics, warm-up included
             "window": window,
             "sigterm_exit_code": code,
+            # every question asked is a row (no lost row): rows == logged, none dropped or failed,
+            # and as many "answer" rows as answers counted
+            "question_log": question_log,
             "sigterm_exit_s": round(stop_s, 2),
         }
 
@@ -275,6 +307,7 @@ def main() -> int:
         print("  bot RSS (MB): " + "  ".join(f"{k} {v}" for k, v in result["rss_mb"].items()))
         print(f"  RSS growth {result['rss_growth_mb']} MB, by quarter {result['rss_growth_per_quarter_mb']}")
         print(f"  bot counted: {result['bot_counted']}; SIGTERM: exit {result['sigterm_exit_code']} in {result['sigterm_exit_s']} s")
+        print(f"  question log: {result['question_log']}")
     ok = result["replies"] == result["messages"] and result["sigterm_exit_code"] == 0
     return 0 if ok else 1
 
