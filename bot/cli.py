@@ -104,13 +104,15 @@ def _result_json(result) -> dict:
         "reason": result.reason.value,
         "lang": result.lang,
         "id": top.id if result.answered and top else None,
+        "pack": (top.pack or None) if result.answered and top else None,  # None: learned in chat
         "n": top.n if result.answered and top else None,
         "question": top.question if result.answered and top else None,
         "url": top.url if result.answered and top else None,
         "answer": result.answer_text() or None,
         "score": result.score,
         "candidates": [
-            {"id": c.entry.id, "n": c.entry.n, "question": c.entry.question, "score": c.score, "url": c.entry.url}
+            {"id": c.entry.id, "pack": c.entry.pack or None, "n": c.entry.n, "question": c.entry.question,
+             "score": c.score, "url": c.entry.url}
             for c in result.candidates
         ],
     }

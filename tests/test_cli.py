@@ -31,7 +31,7 @@ def test_ask_json_shape(capsys, sample_pack_dir):
     data = json.loads(out)
     assert code == 0
     assert {"answered", "id", "n", "question", "url", "score", "candidates"} <= set(data)
-    assert data["answered"] is True and data["id"] == "slow-pull" and data["n"] == 1
+    assert data["answered"] is True and data["id"] == "slow-pull" and data["n"] == 1 and data["pack"] == "sample-pack"
     assert all({"id", "n", "score"} <= set(c) for c in data["candidates"])
     assert data["candidates"][0]["id"] == "slow-pull"
 
