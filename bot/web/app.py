@@ -51,6 +51,7 @@ class WebDeps:
     book: SuggestionBook
     gaps: data.GapCache
     stats: data.StatsCache
+    waiting: data.WaitingCache
 
     @property
     def engine(self) -> Any:
@@ -138,12 +139,16 @@ def build_app(deps: WebDeps, token: str, secure_cookies: bool = True, session_ho
             return await handler(request, session, form)
         return run
 
-    def api(producer: Callable[[], Any]) -> Callable[[Request], Awaitable[Response]]:
+    def api(producer: Callable[[Request], Any]) -> Callable[[Request], Awaitable[Response]]:
         async def run(request: Request) -> Response:
             if not (auth.bearer(request.headers.get("authorization")) or session_of(request)):
                 return JSONResponse({"error": "unauthorized"}, status_code=401, headers={"WWW-Authenticate": "Bearer"})
-            return JSONResponse(producer())
+            return JSONResponse(producer(request))
         return run
+
+    def _limit(request: Request, default: int) -> int:
+        raw = request.query_params.get("limit", "")
+        return max(1, min(int(raw), 10_000)) if raw.isdigit() else default
 
     def audit(session: Session, action: str, result: str, entry_id: str = "", detail: str = "") -> None:
         from ..store import AuditRecord
@@ -187,16 +192,21 @@ def build_app(deps: WebDeps, token: str, secure_cookies: bool = True, session_ho
 
     # -- views ------------------------------------------------------------------------------
     async def overview(request: Request, session: Session) -> Response:
-        return render(request, "overview.html", session, stats=deps.stats.get(), find=deps.engine.find)
+        current = deps.stats.get()
+        if current is None:
+            return render(request, "computing.html", session, what="the overview figures")
+        return render(request, "overview.html", session, stats=current, find=deps.engine.find)
 
     async def gaps(request: Request, session: Session) -> Response:
-        return render(request, "gaps.html", session, clusters=deps.gaps.clusters()[:50], find=deps.engine.find, done=request.query_params.get("done", ""))
+        clusters = deps.gaps.clusters()
+        return render(request, "gaps.html", session, clusters=clusters[:50] if clusters is not None else None,
+                      find=deps.engine.find, done=request.query_params.get("done", ""))
 
     async def suggestions(request: Request, session: Session) -> Response:
         from ..suggestions import State
 
         decided = [s for s in deps.book.suggestions() if s.state is not State.WAITING][:50]
-        return render(request, "suggestions.html", session, waiting=deps.book.waiting(limit=100), decided=decided, find=deps.engine.find)
+        return render(request, "suggestions.html", session, waiting=deps.waiting.waiting(), decided=decided, find=deps.engine.find)
 
     async def knowledge(request: Request, session: Session) -> Response:
         search = request.query_params.get("q", "").strip()[:200]
@@ -218,7 +228,7 @@ def build_app(deps: WebDeps, token: str, secure_cookies: bool = True, session_ho
 
     # -- changes ------------------------------------------------------------------------------
     def _cluster(cluster_id: str) -> Any:
-        return find_cluster(deps.gaps.clusters(), cluster_id)
+        return find_cluster(deps.gaps.clusters() or [], cluster_id)
 
     def _handled(cluster: Any, session: Session, action: str, result: str, entry_id: str = "") -> None:
         deps.book.usage.dismiss(cluster.queries, session.who)
@@ -300,19 +310,29 @@ def build_app(deps: WebDeps, token: str, secure_cookies: bool = True, session_ho
                         headers={"Content-Disposition": 'attachment; filename="learned-pack.zip"'})
 
     # -- JSON API ------------------------------------------------------------------------------
-    def api_gaps() -> Any:
-        return {"gaps": [gap_json(c) for c in deps.gaps.clusters()]}
+    def api_gaps(request: Request) -> Any:
+        clusters = deps.gaps.clusters()
+        if clusters is None:
+            return {"computing": True, "gaps": []}
+        return {"gaps": [gap_json(c) for c in clusters[: _limit(request, 100)]]}
 
-    def api_suggestions() -> Any:
+    def api_suggestions(request: Request) -> Any:
+        from ..suggestions import State
+
+        wanted = request.query_params.get("state", "")
+        found = deps.book.suggestions([State(wanted)] if wanted in {s.value for s in State} else None)
         return {"suggestions": [
             {"key": s.key, "kind": s.kind, "question": s.question, "entry": s.entry_id, "people": list(s.people),
              "channels": list(s.channels), "signals": list(s.signals), "against": list(s.against), "state": s.state.value,
              "decided_by": s.decided_by, "last_at": s.last_at.isoformat()}
-            for s in deps.book.suggestions()
+            for s in found[: _limit(request, 200)]
         ]}
 
-    def api_stats() -> Any:
-        out = deps.stats.get().as_json()
+    def api_stats(request: Request) -> Any:
+        current = deps.stats.get()
+        if current is None:
+            return {"computing": True}
+        out = current.as_json()
         out["stale"] = [stale_json(s) for s in data.stale(deps.engine, deps.store.engine, deps.ctx.config)]
         return out
 

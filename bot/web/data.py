@@ -155,8 +155,9 @@ class _Snapshot:
             return self._value
 
     def get(self) -> Any:
+        """The value; None while a background refresher computes the first one (the view says so)."""
         if self._value is None:
-            return self.refresh()
+            return None if self.background else self.refresh()
         if not self.background and time.monotonic() - self._at >= self.max_age_s:
             return self.refresh()
         return self._value
@@ -193,12 +194,38 @@ class GapCache(_Snapshot):
         questions = self.store.questions(since=since, decisions=list(GAP_DECISIONS), limit=MAX_TEXTS * 5)
         return gap_clusters(questions, self.weights, self.usage.dismissed())
 
-    def clusters(self) -> list[GapCluster]:
+    def clusters(self) -> Optional[list[GapCluster]]:
+        value = self.get()
+        if value is None:
+            return None
         dismissed = self.usage.dismissed()
-        return [c for c in self.get() if not set(c.queries) <= dismissed]
+        return [c for c in value if not set(c.queries) <= dismissed]
 
     def invalidate(self) -> None:
         """Nothing to recompute: answered and dismissed questions are filtered out on every read."""
+
+
+class WaitingCache(_Snapshot):
+    """The suggestions waiting for a maintainer (checking each against the engine is the slow part);
+    one decided since the last refresh drops out at once."""
+
+    def __init__(self, book: Any, limit: int = 100, max_age_s: float = CACHE_S):
+        super().__init__(max_age_s)
+        self.book = book
+        self.limit = limit
+
+    def _inputs(self) -> Any:
+        return time.monotonic()
+
+    def _compute(self) -> list:
+        return self.book.waiting(limit=self.limit)
+
+    def waiting(self) -> Optional[list]:
+        value = self.get()
+        if value is None:
+            return None
+        decided = self.book.usage.states()
+        return [s for s in value if (s.kind, s.query, s.entry_id) not in decided]
 
 
 class Refresher:

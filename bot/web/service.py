@@ -15,14 +15,15 @@ from ..config import ConfigError
 from ..suggestions import attach_suggestions
 from .app import WebDeps, build_app
 from .auth import MIN_TOKEN_CHARS, TOKEN_ENV
-from .data import GapCache, Refresher, StatsCache
+from .data import GapCache, Refresher, StatsCache, WaitingCache
 
 log = logging.getLogger("faqbot.web")
 
 
 def web_deps(ctx: Any) -> WebDeps:
     book = attach_suggestions(ctx)
-    return WebDeps(ctx, book, GapCache(ctx.learner.store, book.usage, ctx.engine.weights), StatsCache(ctx.learner.store))
+    return WebDeps(ctx, book, GapCache(ctx.learner.store, book.usage, ctx.engine.weights), StatsCache(ctx.learner.store),
+                   WaitingCache(book))
 
 
 class WebService:
@@ -41,7 +42,7 @@ class WebService:
         self.server = uvicorn.Server(config)
         self._thread: Optional[threading.Thread] = None
         # overview figures and gap clusters are recomputed in the background: a view never waits for them
-        self.refresher = Refresher([self.deps.stats, self.deps.gaps], refresh_s)
+        self.refresher = Refresher([self.deps.stats, self.deps.waiting, self.deps.gaps], refresh_s)
 
     @property
     def port(self) -> int:
