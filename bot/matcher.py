@@ -35,6 +35,7 @@ from rapidfuzz import fuzz, process
 from sklearn.feature_extraction.text import TfidfTransformer
 from sklearn.preprocessing import normalize as l2_normalize
 
+from .glossary import Glossary, default_glossary
 from .normalize import content_cjk, normalize, word_tokens
 from .types import Entry
 
@@ -71,6 +72,8 @@ class Weights:
     nb_alpha: float = 0.01  # naive Bayes smoothing
     nb_temperature: float = 2.0
     out_of_scope_prior: float = 0.3
+    # weight of the glossary's words added to a message (bot/glossary.py), relative to its own
+    expansion: float = 0.5
 
 
 @dataclass(frozen=True)
@@ -336,6 +339,8 @@ class Index:
     word_rows: Optional[sp.csr_matrix] = None
     telling: Optional[np.ndarray] = None  # per column: read by coverage (words, Chinese n-grams)
     rarity: Optional[np.ndarray] = None  # per column: how few entries have the feature, in [0, 1]
+    glossary: Optional[Glossary] = None  # query expansion across languages and synonyms
+    language: str = ""  # "zh" or "en": the language most entries are written in ("" mixed)
     _word_sets: dict = field(default_factory=dict, compare=False, repr=False)
 
     def __len__(self) -> int:
@@ -472,6 +477,14 @@ def _word_part(rows: sp.csr_matrix, telling: np.ndarray) -> sp.csr_matrix:
     return part
 
 
+def _language(entries: Sequence[Entry]) -> str:
+    """The language of the entries' questions: "zh" when most have Chinese, else "en"."""
+    if not entries:
+        return ""
+    chinese = sum(bool(_HAN.search(e.question)) for e in entries)
+    return "zh" if chinese * 2 >= len(entries) else "en"
+
+
 def _rarity(profiles: sp.csr_matrix) -> np.ndarray:
     """How rare each column's feature is among the entries: log(N/df) / log(N),
     0 for a feature every entry has (and for one no entry has: the message's
@@ -522,7 +535,9 @@ def build_index(
     weights: Weights = Weights(),
     negatives: Sequence["str | Sequence[str] | OutOfScope"] = (),
     calibration: Optional["Calibration"] = None,
+    glossary: Optional[Glossary] = None,
 ) -> Index:
+    """`glossary`: None for the shipped one (bot/data/glossary.yaml); Glossary(()) for none."""
     per_entry = [tuple(_phrasings(e)) for e in entries]
     phrasing_text = [t for texts in per_entry for t in texts]
     owners = [pos for pos, texts in enumerate(per_entry) for _ in texts]
@@ -579,6 +594,8 @@ def build_index(
         word_rows=word_rows,
         telling=telling,
         rarity=_rarity(matrix[cut1:cut2]),
+        glossary=default_glossary() if glossary is None else (glossary if glossary.groups else None),
+        language=_language(entries),
     )
 
 
@@ -890,11 +907,35 @@ def _coverage(index: Index, pool: Sequence[int], fids: np.ndarray, vals: np.ndar
     return [sum(w for f, w in words if f in have) / total for have in map(index.words_of, pool)]
 
 
+def _query(index: Index, text: str) -> tuple[np.ndarray, np.ndarray]:
+    """The message's vector, with the glossary's words for its terms added at
+    `Weights.expansion` of its own weight (the sum renormalised)."""
+    fids, vals = index.vectorizer.query(text)
+    extra = index.glossary.expand(text, index.language) if index.glossary is not None and w_expansion(index) else ""
+    if not extra:
+        return fids, vals
+    efids, evals = index.vectorizer.query(extra)
+    if not len(efids):
+        return fids, vals
+    merged: dict[int, float] = dict(zip(fids.tolist(), vals.tolist()))
+    scale = w_expansion(index) if len(fids) else 1.0
+    for f, v in zip(efids.tolist(), evals.tolist()):
+        merged[f] = merged.get(f, 0.0) + scale * v
+    out_f = np.fromiter(merged.keys(), dtype=np.int64, count=len(merged))
+    out_v = np.fromiter(merged.values(), dtype=np.float64, count=len(merged))
+    out_v /= math.sqrt(float(np.dot(out_v, out_v)))
+    return out_f, out_v
+
+
+def w_expansion(index: Index) -> float:
+    return index.weights.expansion
+
+
 def _evidence(index: Index, text: str, k: int) -> Optional[_Evidence]:
     if not text or not len(index):
         return None
     w = index.weights
-    fids, vals = index.vectorizer.query(text)
+    fids, vals = _query(index, text)
     if not len(fids):
         return None
     n = len(index.entries)
