@@ -16,6 +16,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
+from .app import CONFIG_HELP
 from .config import ConfigError, load_config
 from .store import StoreError
 from .store.database import connect, current_revision, describe, head_revision, resolve_url, safe_url, upgrade
@@ -108,7 +109,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         ("check", _cmd_check, "which database, reachable or not, its schema revision and row counts"),
     ):
         p = dsub.add_parser(name, help=text)
-        p.add_argument("--config", metavar="FILE", help="configuration file (default: $FAQBOT_CONFIG or built-in defaults)")
+        p.add_argument("--config", metavar="FILE", help=CONFIG_HELP)
         p.add_argument("--data-dir", help="the bot's data directory (SQLite lives there; default: data_dir from the config)")
         p.set_defaults(func=func_)
         if name == "check":

@@ -11,6 +11,7 @@ import json
 import sys
 from datetime import date, datetime, timedelta, timezone
 
+from .app import CONFIG_HELP
 from .config import ConfigError, load_config
 from .store import StoreError
 from .types import PackError
@@ -112,6 +113,6 @@ def register(knowledge_subparsers: argparse._SubParsersAction) -> None:
     stale = knowledge_subparsers.add_parser("stale", help="entries to review: old `reviewed:` dates or many down-votes")
     stale.add_argument("--max-age-days", type=int, default=0, help="override staleness.max_age_days")
     for p, func in ((gaps, _cmd_gaps), (sugg, _cmd_suggestions), (stale, _cmd_stale)):
-        p.add_argument("--config", metavar="FILE", help="configuration file (default: $FAQBOT_CONFIG, else ./faqbot.yaml)")
+        p.add_argument("--config", metavar="FILE", help=CONFIG_HELP)
         p.add_argument("--json", action="store_true", help="print one JSON object")
         p.set_defaults(func=_guarded(func))

@@ -10,6 +10,7 @@ import json
 import sys
 from pathlib import Path
 
+from .app import CONFIG_HELP
 from .config import load_config
 from .pack import check_pack
 from .store import Knowledge, LearnedStore, StoreError, export_pack
@@ -94,7 +95,7 @@ def register(knowledge_subparsers: argparse._SubParsersAction) -> None:
     ):
         p = knowledge_subparsers.add_parser(name, help=text)
         p.add_argument("--data-dir", help="the bot's data directory (default: data_dir from the config)")
-        p.add_argument("--config", help="configuration file (default: $FAQBOT_CONFIG or built-in defaults)")
+        p.add_argument("--config", metavar="FILE", help=CONFIG_HELP)
         p.set_defaults(func=func)
         if name == "learned":
             p.add_argument("--json", action="store_true", help="print one JSON object")
