@@ -221,3 +221,19 @@ def test_an_answer_quoting_an_error_from_a_code_block_is_not_a_repetition(sample
     assert not body_repeats_answer(entry, LANG_EN)
     linked = replace(entry, answer="试试 npmmirror 国内镜像 和 cnpm。", body="试试 [npmmirror 国内镜像](https://npmmirror.com) 和 [cnpm](https://x.org)。")
     assert body_repeats_answer(linked, LANG_ZH)
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_PIECES = ["# T\n", "para text ", "\n\n", "\n", "```\n", "code line\n", "* item\n", "1. one\n", "> quote\n", "[l](https://x.org/a) ", "`c` ", "**b** ", "中文段落。", "x" * 40]
+
+
+@settings(max_examples=150, deadline=None, derandomize=True)
+@given(st.lists(st.sampled_from(_PIECES), max_size=60).map("".join), st.integers(40, 400))
+def test_a_capped_body_never_exceeds_its_limit_and_its_fences_close(markdown, limit):
+    for style_render in (lambda: render(markdown, PlainStyle(), "", limit), lambda: to_mrkdwn(markdown, "", limit)):
+        text, _ = style_render()
+        assert len(text) <= limit
+    mrkdwn, _ = to_mrkdwn(markdown, "", limit)
+    assert mrkdwn.count("```") % 2 == 0

@@ -17,7 +17,8 @@ class MrkdwnStyle:
     bullet = "• "
 
     def text(self, text: str) -> str:
-        return inert(text)
+        # stray backticks left as text (unpaired) would open a code block in Slack
+        return inert(text).replace("`", "ˋ")
 
     def code(self, text: str) -> str:
         return f"`{inert(text).replace('`', 'ˋ')}`"
@@ -36,7 +37,8 @@ class MrkdwnStyle:
         return f"*{inert(plain)}*"
 
     def code_block(self, code: str, info: str) -> list[str]:
-        return ["```", *inert(code.rstrip("\n")).split("\n"), "```"]
+        # a ``` inside the code would end Slack's block early
+        return ["```", *inert(code.rstrip("\n")).replace("```", "ˋˋˋ").split("\n"), "```"]
 
 
 STYLE = MrkdwnStyle()
