@@ -61,7 +61,7 @@ def test_the_api_needs_the_bearer_token(served):
     status, stats = _ready(f"{base}/api/stats", {"Authorization": f"Bearer {TOKEN}"})
     assert status == 200 and stats["totals"] == {"unknown": 2} and stats["shares"]["unknown"] == 1.0
     assert {s["entry"].split("/")[-1] for s in stats["stale"]} >= {"slow-pull"}  # the sample pack has no review dates
-    assert _get(f"{base}/api/suggestions", {"Authorization": f"Bearer {TOKEN}"}) == (200, {"suggestions": []})
+    assert _ready(f"{base}/api/suggestions", {"Authorization": f"Bearer {TOKEN}"}) == (200, {"suggestions": []})
 
 
 def test_pages_redirect_to_sign_in_and_changes_are_refused_without_a_session(served):

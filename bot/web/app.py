@@ -205,7 +205,7 @@ def build_app(deps: WebDeps, token: str, secure_cookies: bool = True, session_ho
     async def suggestions(request: Request, session: Session) -> Response:
         from ..suggestions import State
 
-        decided = [s for s in deps.book.suggestions() if s.state is not State.WAITING][:50]
+        decided = [s for s in deps.waiting.every() or [] if s.state is not State.WAITING][:50]
         return render(request, "suggestions.html", session, waiting=deps.waiting.waiting(), decided=decided, find=deps.engine.find)
 
     async def knowledge(request: Request, session: Session) -> Response:
@@ -320,7 +320,10 @@ def build_app(deps: WebDeps, token: str, secure_cookies: bool = True, session_ho
         from ..suggestions import State
 
         wanted = request.query_params.get("state", "")
-        found = deps.book.suggestions([State(wanted)] if wanted in {s.value for s in State} else None)
+        found = deps.waiting.every()
+        if found is None:
+            return {"computing": True, "suggestions": []}
+        found = [s for s in found if not wanted or s.state.value == wanted]
         return {"suggestions": [
             {"key": s.key, "kind": s.kind, "question": s.question, "entry": s.entry_id, "people": list(s.people),
              "channels": list(s.channels), "signals": list(s.signals), "against": list(s.against), "state": s.state.value,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta, timezone
 from typing import Any, Optional
 
@@ -22,6 +22,7 @@ from ..store import schema as t
 GAP_DECISIONS = ("unknown", "suggest", "quiet")
 GAP_WINDOW_DAYS = 90
 CACHE_S = 30.0
+BUSY_FACTOR = 9.0
 
 
 @dataclass(frozen=True)
@@ -217,15 +218,29 @@ class WaitingCache(_Snapshot):
     def _inputs(self) -> Any:
         return time.monotonic()
 
-    def _compute(self) -> list:
-        return self.book.waiting(limit=self.limit)
+    def _compute(self) -> tuple[list, list]:
+        return self.book.waiting(limit=self.limit), self.book.suggestions()
 
     def waiting(self) -> Optional[list]:
         value = self.get()
         if value is None:
             return None
         decided = self.book.usage.states()
-        return [s for s in value if (s.kind, s.query, s.entry_id) not in decided]
+        return [s for s in value[0] if (s.kind, s.query, s.entry_id) not in decided]
+
+    def every(self) -> Optional[list]:
+        """Every suggestion as of the last refresh, with the decisions taken since."""
+        value = self.get()
+        if value is None:
+            return None
+        from ..suggestions import State
+
+        decided = self.book.usage.states()
+        out = []
+        for s in value[1]:
+            d = decided.get((s.kind, s.query, s.entry_id))
+            out.append(replace(s, state=State(d.state), decided_by=d.who) if d else s)
+        return out
 
 
 class Refresher:
@@ -247,12 +262,15 @@ class Refresher:
         import logging
 
         while True:
+            started = time.monotonic()
             for snap in self.snapshots:
                 try:
                     snap.refresh()
                 except Exception:  # the page keeps the last value; the next round tries again
                     logging.getLogger("faqbot.web").exception("could not refresh %s", type(snap).__name__)
-            if self._stop.wait(self.interval_s):
+            took = time.monotonic() - started
+            # at most ~10% of one core on a big log: a round that took 5 s waits 45 s for the next
+            if self._stop.wait(max(self.interval_s, BUSY_FACTOR * took)):
                 return
 
     def stop(self, timeout: float = 5.0) -> None:
