@@ -30,10 +30,12 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from adapters.qq.addressing import pick_number
 from adapters.qq.events import GroupMessage, MetaEvent, Reaction, parse_event, parse_fetched
 from adapters.qq.handler import Handler
 from adapters.qq.segments import MAX_SEGMENTS, MAX_TEXT_CHARS, Segment, parse_cq, parse_message, reply_message
 from adapters.qq.service import QQService
+from adapters.slack.gestures import split_pair as slack_split_pair
 from adapters.slack.http_server import MAX_BODY_BYTES
 from adapters.slack.payloads import read_click, read_command, read_said
 from bot.commands import CommandKind, parse_command, split_pair, strip_prefix
@@ -342,6 +344,11 @@ WORST_CASES: list[tuple[str, Callable[[str], Any], str]] = [
     ("parse_cq: unclosed at codes", parse_cq, "[CQ:at,qq=" * 10_000),
     ("strip_prefix: long line", strip_prefix, "/faq " + "x" * 100_000),
     ("parse_command: long line", parse_command, "show " + "好" * 100_000),
+    ("split_pair: a run of blanks with no bar", split_pair, "q" + " " * 200_000 + "a"),
+    ("Slack split_pair: a run of blanks with no bar", slack_split_pair, "q" + " " * 200_000 + "a"),
+    ("pick_number: a run of combining marks", pick_number, "a" + "\u0301\u0316" * 50_000),
+    ("normalize: a run of combining marks", normalize, "a" + "\u0301\u0316" * 50_000),
+    ("normalize: Tibetan vowels that decompose into marks", normalize, "\u0f73" * 100_000),
 ]
 
 

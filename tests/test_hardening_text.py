@@ -126,8 +126,9 @@ def test_the_pair_split_is_the_same_and_linear(split) -> None:
     assert split("  问题  |  回答 | 更多 ") == ("问题", "回答 | 更多")
     assert split("问题｜回答") == ("问题", "回答")
     assert split("只有问题 |   ") is None and split("   | 只有回答") is None and split("没有竖线") is None
-    # a run of blanks with no bar: `\s*[|｜]\s*` retried the run from every blank (quadratic)
-    assert split("q" + " " * 200_000 + "a") is None
+    # a run of blanks with no bar: `\s*[|｜]\s*` retried the run from every blank (quadratic);
+    # the 200 000-blank case runs under a stall guard in test_hardening.py
+    assert split("q" + " " * 2_000 + "a") is None
 
 
 # -- 7. numbers: ASCII digits, bounded -------------------------------------------------------------
