@@ -6,12 +6,17 @@ The real Slack service (slack-bolt App, HTTP server, Socket Mode client) against
 the mock Slack on loopback."""
 from __future__ import annotations
 
+import json
 import logging
 import time
 import urllib.error
+import urllib.parse
+from datetime import timedelta
 from typing import Iterator
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from adapters.slack.http_server import RefusalLog
 from bot.config import Config, SlackConfig
@@ -157,3 +162,53 @@ def test_another_apps_button_is_acked_and_ignored(bot: BotUnderTest, mock: MockS
     assert _acked(bot.deliver("slash_commands", command_form("x", command="/other")))
     bot.idle()
     assert posted(mock, before) == []
+
+
+# -- the endpoint under fuzzed bodies ------------------------------------------------------------------
+json_shapes = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.sampled_from(["type", "event", "payload", "command", "text", "x"]), inner, max_size=4),
+    max_leaves=10,
+)
+bodies = st.one_of(
+    st.binary(max_size=200),
+    json_shapes.map(lambda v: json.dumps(v).encode()),
+    json_shapes.map(lambda v: b"payload=" + urllib.parse.quote(json.dumps(v)).encode()),
+    st.integers(1, 4000).map(lambda n: b"[" * n + b"]" * n),
+)
+
+
+@settings(max_examples=40, deadline=timedelta(seconds=10), derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(bodies, st.booleans(), st.sampled_from(["application/json", "application/x-www-form-urlencoded"]))
+def test_the_endpoint_answers_any_body_with_a_status_below_500(http_bot: BotUnderTest, body: bytes, signed: bool, kind: str) -> None:
+    """Unsigned: anything at all. Signed (as if by someone holding the secret): anything that is
+    not a JSON object, the shapes Bolt's parser used to raise on. (A signed object is Slack's
+    own; its fields are Bolt's business.)"""
+    signed = signed and _utf8(body) and not _an_object(body, kind)
+    headers = signed_headers(body) if signed else {}
+    try:
+        status, _ = post(http_bot.events_url, body, kind, headers)
+    except urllib.error.URLError as exc:  # a dropped connection is what this must never do
+        pytest.fail(f"the connection was dropped: {exc}")
+    assert status in ((200, 400) if signed else (400, 401))
+
+
+def _utf8(body: bytes) -> bool:
+    try:
+        body.decode("utf-8")
+        return True
+    except UnicodeDecodeError:
+        return False
+
+
+def _an_object(body: bytes, kind: str) -> bool:
+    text = body.decode("utf-8")
+    if kind != "application/json":
+        form = urllib.parse.parse_qs(text)
+        if "payload" not in form:
+            return True  # a form without a payload is read as fields: Slack's own shape
+        text = form["payload"][0]
+    try:
+        return isinstance(json.loads(text), dict)
+    except (ValueError, RecursionError):
+        return False
