@@ -48,7 +48,9 @@ def write_config(folder: Path, pack: Path, **sections) -> Path:
     return path
 
 
-def test_a_pair_taught_to_faqbot_run_is_answered_by_ask_chat_and_eval(tmp_path: Path, sample_pack_dir: Path, started) -> None:
+def test_a_pair_taught_to_faqbot_run_is_answered_by_ask_chat_and_eval(
+    tmp_path: Path, sample_pack_dir: Path, started, capsys, monkeypatch
+) -> None:
     work = tmp_path / "work"
     work.mkdir()
     with FakeOneBot(token="t") as onebot:
@@ -65,10 +67,10 @@ def test_a_pair_taught_to_faqbot_run_is_answered_by_ask_chat_and_eval(tmp_path: 
         assert bot.exit_code(GRACE_S + 10) == 0
 
     # no --config anywhere: ./faqbot.yaml, its packs and its data directory
-    asked = faqbot("ask", "--json", TAUGHT_Q, cwd=work)
-    data = json.loads(asked.stdout)
-    assert asked.returncode == 0, asked.stderr
-    assert data["answered"] and "registry.corp.example:5000" in data["answer"]
+    code, out, err = in_process(capsys, monkeypatch, work, "ask", "--json", TAUGHT_Q)
+    data = json.loads(out)
+    assert code == 0, err
+    assert data["answered"] and "registry.corp.example:5000" in data["answer"] and data["pack"] is None
     learned_id = data["id"]
 
     chat = faqbot("chat", cwd=work, stdin=f"@bot {TAUGHT_Q}\n@bot docker pull 好慢啊\n")
@@ -77,27 +79,34 @@ def test_a_pair_taught_to_faqbot_run_is_answered_by_ask_chat_and_eval(tmp_path: 
     assert "registry.corp.example:5000" in replies[0]
     assert "镜像加速器" in replies[1]  # the sample pack, from the same configuration
 
-    listed = faqbot("knowledge", "learned", "--json", cwd=work)
-    assert [e["question"] for e in json.loads(listed.stdout)["entries"]] == [TAUGHT_Q]
+    code, out, err = in_process(capsys, monkeypatch, work, "knowledge", "learned", "--json")
+    assert [e["question"] for e in json.loads(out)["entries"]] == [TAUGHT_Q], err
 
     labels = work / "set.tsv"
     labels.write_text(f"query\texpected\tlang\tnote\n{TAUGHT_Q}\t{learned_id}\tzh\tlearned\n"
                       "docker pull 好慢啊\tslow-pull\tzh\tpack\n", encoding="utf-8")
-    report = faqbot("eval", "--json", str(labels), cwd=work)
-    figures = json.loads(report.stdout)
-    assert report.returncode == 0, report.stderr
+    code, out, err = in_process(capsys, monkeypatch, work, "eval", "--json", str(labels))
+    figures = json.loads(out)
+    assert code == 0, err
     assert figures["top1"] == 1.0 and figures["unresolved"] == [] and figures["label_pack"] == "sample-pack"
 
 
-def refusal(capsys, monkeypatch, cwd: Path, *argv: str, env: dict | None = None) -> tuple[int, str]:
-    """Run the command line in-process from `cwd`; returns (exit code, stderr)."""
+def in_process(capsys, monkeypatch, cwd: Path, *argv: str, env: dict | None = None) -> tuple[int, str, str]:
+    """The command line in this process (what the console script calls), from `cwd`, without
+    the chat secrets; returns (exit code, stdout, stderr)."""
     monkeypatch.chdir(cwd)
     for key in SECRETS:
         monkeypatch.delenv(key, raising=False)
     for key, value in (env or {}).items():
         monkeypatch.setenv(key, value)
     code = main(list(argv))
-    return code, capsys.readouterr().err
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def refusal(capsys, monkeypatch, cwd: Path, *argv: str, env: dict | None = None) -> tuple[int, str]:
+    code, _, err = in_process(capsys, monkeypatch, cwd, *argv, env=env)
+    return code, err
 
 
 def test_every_command_refuses_a_missing_config_file_in_one_line(tmp_path: Path, capsys, monkeypatch) -> None:

@@ -137,6 +137,14 @@ RULES = [
          replace=((" [--data-dir DIR | --config FILE]", " --data-dir data"), (" [--json]", " --json"),
                   ("  --data-dir", " --data-dir"), (" [--into learned-pack]", " --into learned-pack"))),
     Rule(r"^faqbot knowledge learned$"),
+    # what the maintainers' page shows, on the command line
+    Rule(r"^faqbot knowledge (gaps|suggestions|stale)( \[?--[a-z-]+( \w+)?\]?)*$",
+         replace=((" [--days 30]", " --days 30"), (" [--top 20]", " --top 20"), (" [--json]", " --json"),
+                  (" [--max-age-days N]", " --max-age-days 365"))),
+    Rule(r"^curl .*/admin/api/", skip="the maintainers' page's API of a running bot; tests/test_web*.py call it"),
+    # the command line's own help
+    Rule(r"^faqbot (--help|--version)$"),
+    Rule(r"^faqbot COMMAND --help$", replace=(("COMMAND", "eval"),)),
     # the database (SQLite in the data directory unless configured)
     Rule(r"^faqbot db (upgrade|check)( \[--config FILE\])?( \[--json\])?$",
          replace=((" [--config FILE]", ""), (" [--json]", " --json"))),
@@ -193,14 +201,18 @@ def rule_for(command: str) -> Optional[Rule]:
 
 def _fresh_checkout(dest: Path) -> Path:
     """The tracked files (what a clone holds), and the .venv the README's first command makes."""
-    listed = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True).stdout.decode()
+    try:
+        listed = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True).stdout.decode()
+    except (OSError, subprocess.CalledProcessError):  # not a git checkout (an unpacked archive): copy the tree
+        shutil.copytree(ROOT, dest, ignore=shutil.ignore_patterns(".git", ".venv", "data", "__pycache__", "*.egg-info"))
+        listed = ""
     for name in filter(None, listed.split("\0")):
         source = ROOT / name
         if source.is_file():
             (dest / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, dest / name)
     bin_dir = dest / ".venv" / "bin"
-    bin_dir.mkdir(parents=True)
+    bin_dir.mkdir(parents=True, exist_ok=True)
     (bin_dir / "python").symlink_to(sys.executable)
     shim = bin_dir / "faqbot"
     shim.write_text(f'#!/bin/sh\nexec "{sys.executable}" -c "import sys; from bot.cli import main; sys.exit(main())" "$@"\n')
