@@ -44,7 +44,7 @@ from .types import Entry, Pack
 log = logging.getLogger("faqbot.calibration")
 
 # bump when the pseudo-questions or the fitting change, so cached fits are redone
-METHOD_VERSION = 2
+METHOD_VERSION = 3
 FOLDS = 5
 PER_ENTRY = 10  # pseudo-questions per entry
 MIN_SAMPLES = 20
@@ -54,6 +54,8 @@ MIN_ENTRIES = 15
 # with this many hand-written aliases per entry, real phrasings are enough to fit
 # on, and better than made-up ones: the pseudo-questions are left out
 ALIASES_PER_ENTRY_ENOUGH = 3.0
+# beside real aliases, how much a held-out entry's question counts as a negative
+UNANSWERED_WEIGHT = 0.1
 
 _PIECES = re.compile(r"[a-z0-9][a-z0-9_.:/@+=-]*|--?[a-z][a-z0-9-]*|[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]{1,2}", re.I)
 _SENTENCE_END = re.compile(r"(?<=[。！？!?；;])|(?<=\.)\s+|\n+")
@@ -159,18 +161,21 @@ def pseudo_questions(entry: Entry, rng: random.Random, count: int = PER_ENTRY, c
     return out
 
 
-def _samples(index, items: Iterable[tuple[str, Optional[str]]]) -> tuple[list[list[float]], list[int]]:
-    """Features of each text's top candidate, and whether it is the expected entry (None: none is right)."""
+def _samples(index, items: Iterable[tuple[str, Optional[str], float]]) -> tuple[list[list[float]], list[int], list[float]]:
+    """Features of each text's top candidate, whether it is the expected entry (None:
+    none is right), and the sample's weight."""
     xs: list[list[float]] = []
     ys: list[int] = []
-    for text, expected in items:
+    ws: list[float] = []
+    for text, expected, weight in items:
         ranked = rank_with_signals(index, normalize(text), 1)
         if not ranked:
             continue
         pos, _, signals = ranked[0]
         xs.append(feature_vector(signals))
         ys.append(int(expected is not None and index.entries[pos].key == expected))
-    return xs, ys
+        ws.append(weight)
+    return xs, ys, ws
 
 
 def _as_topics(negatives: Sequence[Sequence[str] | OutOfScope]) -> list[OutOfScope]:
@@ -209,13 +214,17 @@ def fit_calibration(
     # right and wrong top candidates on the whole pack
     xs: list[list[float]] = []
     ys: list[int] = []
+    ws: list[float] = []
     if pseudo:
-        xs, ys = _samples(build_index(list(entries), weights, topics), ((q, e.key) for e in entries for q in questions[e.key]))
+        xs, ys, ws = _samples(build_index(list(entries), weights, topics), ((q, e.key, 1.0) for e in entries for q in questions[e.key]))
+    # with real aliases, the questions of held-out entries stand for in-domain traffic the
+    # pack does not answer, at a fraction of the answerable traffic
+    unanswered = 1.0 if pseudo else UNANSWERED_WEIGHT
     for k in range(folds):
         kept = [
             replace(e, aliases=tuple(a for a in e.aliases if alias_fold[(e.key, a)] != k))
             for e in entries
-            if not pseudo or entry_fold[e.key] != k  # entries are held out only beside pseudo-questions
+            if entry_fold[e.key] != k  # held-out entries: their questions are in-domain ones the pack does not answer
         ]
         kept_topics = [
             OutOfScope(tuple(p for p, f in zip(t.phrasings, fs) if f != k), t.pack) for t, fs in zip(topics, topic_fold)
@@ -223,21 +232,23 @@ def fit_calibration(
         if not kept:
             continue
         index = build_index(kept, weights, [t for t in kept_topics if t.phrasings])
-        held = [(q, None) for e in entries if entry_fold[e.key] == k for q in questions[e.key]]
-        held += [
-            (a, e.key if not pseudo or entry_fold[e.key] != k else None) for e in entries for a in e.aliases if alias_fold[(e.key, a)] == k
-        ]
-        held += [(p, None) for t, fs in zip(topics, topic_fold) for p, f in zip(t.phrasings, fs) if f == k]
-        more_x, more_y = _samples(index, held)
+        held = [(q, None, unanswered) for e in entries if entry_fold[e.key] == k for q in questions[e.key]]
+        held += [(a, None, unanswered) for e in entries if entry_fold[e.key] == k for a in e.aliases]
+        held += [(a, e.key, 1.0) for e in entries if entry_fold[e.key] != k for a in e.aliases if alias_fold[(e.key, a)] == k]
+        held += [(p, None, 1.0) for t, fs in zip(topics, topic_fold) for p, f in zip(t.phrasings, fs) if f == k]
+        more_x, more_y, more_w = _samples(index, held)
         xs += more_x
         ys += more_y
+        ws += more_w
     stats = {"samples": len(ys), "right": int(sum(ys)), "folds": folds, "method": METHOD_VERSION, "pseudo_questions": pseudo}
     if len(ys) < MIN_SAMPLES or len(set(ys)) < 2:
         stats["note"] = "too few samples to fit; default calibration kept"
         return Calibration(), stats
     # made-up questions miss more often than people's: weigh right and wrong alike,
     # so the base rate of the pseudo-questions does not drag every confidence down
-    model = LogisticRegression(C=1.0, max_iter=2000, class_weight="balanced" if pseudo else None).fit(np.asarray(xs), np.asarray(ys))
+    model = LogisticRegression(C=1.0, max_iter=2000, class_weight="balanced" if pseudo else None).fit(
+        np.asarray(xs), np.asarray(ys), sample_weight=np.asarray(ws)
+    )
     calibration = Calibration(
         coef=tuple(round(float(c), 4) for c in model.coef_[0]), intercept=round(float(model.intercept_[0]), 4)
     )

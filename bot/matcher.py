@@ -54,6 +54,38 @@ EXACT_PHRASING_CONFIDENCE = 0.99
 # weight) or more is "generic": its confidence is scaled down in proportion
 # (real questions measured 0.08-0.7 on the dev FAQs, "docker 有问题" 0.002)
 GENERIC_MESSAGE = 0.05
+# A message that reports an error of a kind the entry never mentions (it says
+# "is the daemon running?", the entry is about "permission denied") is another
+# problem, however much path and boilerplate the two share: its confidence is
+# scaled by this. Kinds of failure any software reports, in English and Chinese.
+ERROR_MISMATCH = 0.5
+ERROR_KINDS: tuple[tuple[str, str], ...] = (
+    ("permission", r"permission denied|access denied|operation not permitted|\beacces\b|\beperm\b|没有权限|没权限|权限不足|权限不够"),
+    ("no-such-file", r"no such file or directory|\benoent\b|file not found|找不到文件"),
+    ("no-command", r"command not found|not recognized as an internal or external command|executable file not found|不是内部或外部命令"),
+    ("refused", r"connection refused|\beconnrefused\b|拒绝连接"),
+    ("cannot-connect", r"can ?not connect|can't connect|could ?n[o']t connect|unable to connect|failed to connect|无法连接|连接不上|连不上"),
+    ("not-running", r"is the [\w.-]+(?: [\w.-]+)? running|\bnot running\b|isn't running|没有运行|未运行|没启动|没有启动"),
+    ("timeout", r"timed? ?out\b|timeout|deadline exceeded|超时"),
+    ("in-use", r"already in use|already allocated|address in use|\beaddrinuse\b|被占用"),
+    ("exec-format", r"exec format error"),
+    ("no-space", r"no space left|disk (?:is )?full|磁盘满|空间不足"),
+    ("memory", r"out of memory|oomkilled|cannot allocate memory|内存不足"),
+    ("dns", r"could not resolve|name resolution|no such host|域名解析"),
+    ("tls", r"certificate|\bx509\b|\bssl\b|tls handshake|证书"),
+    ("auth", r"unauthorized|authentication required|\b401\b|incorrect username or password|认证失败|登录失败"),
+    ("missing", r"\b404\b|not found|manifest unknown|does not exist|不存在|找不到"),
+    ("read-only", r"read-only file system|只读文件系统"),
+    ("crash", r"segmentation fault|core dumped|\bpanic\b"),
+    ("too-many", r"too many open files|too many requests|\b429\b"),
+    ("syntax", r"syntax error|unexpected token|invalid syntax|语法错误"),
+)
+_ERROR_RE = re.compile("|".join(f"(?P<k{i}>{rx})" for i, (_, rx) in enumerate(ERROR_KINDS)))
+
+
+def error_kinds(text: str) -> frozenset[int]:
+    """The kinds of failure (indexes into ERROR_KINDS) a normalised text reports."""
+    return frozenset(int(m.lastgroup[1:]) for m in _ERROR_RE.finditer(text)) if text else frozenset()
 
 
 @dataclass(frozen=True)
@@ -341,7 +373,9 @@ class Index:
     rarity: Optional[np.ndarray] = None  # per column: how few entries have the feature, in [0, 1]
     glossary: Optional[Glossary] = None  # query expansion across languages and synonyms
     language: str = ""  # "zh" or "en": the language most entries are written in ("" mixed)
+    entry_errors: tuple[frozenset, ...] = ()  # kinds of failure each entry's text mentions
     _word_sets: dict = field(default_factory=dict, compare=False, repr=False)
+    _phrasing_terms: dict = field(default_factory=dict, compare=False, repr=False)
 
     def __len__(self) -> int:
         return len(self.entries)
@@ -352,6 +386,33 @@ class Index:
 
     def scope_of_entry(self, pos: int) -> int:
         return self.entry_scope[pos] if pos < len(self.entry_scope) else 0
+
+    @cached_property
+    def phrasing_rows(self) -> tuple[tuple[int, ...], ...]:
+        """The phrasing rows of each entry."""
+        rows: list[list[int]] = [[] for _ in self.entries]
+        for row, owner in enumerate(self.phrasing_owner.tolist()):
+            rows[owner].append(row)
+        return tuple(map(tuple, rows))
+
+    @cached_property
+    def phrasing_csr(self) -> sp.csr_matrix:
+        return self.phrasings.matrix.tocsr()
+
+    def phrasing_terms(self, row: int) -> tuple[dict[int, float], float]:
+        """A phrasing's telling features with their weight (squared TF-IDF times rarity), and their sum."""
+        got = self._phrasing_terms.get(row)
+        if got is None:
+            m = self.phrasing_csr
+            lo, hi = m.indptr[row], m.indptr[row + 1]
+            fids, vals = m.indices[lo:hi], m.data[lo:hi].astype(np.float64)
+            telling = self.telling[fids] if self.telling is not None else np.ones(len(fids), dtype=bool)
+            rarity = self.rarity[fids] if self.rarity is not None else np.ones(len(fids))
+            weights = vals * vals * rarity * telling
+            terms = {int(f): float(w) for f, w in zip(fids.tolist(), weights.tolist()) if w > 0}
+            got = (terms, sum(terms.values()))
+            self._phrasing_terms[row] = got
+        return got
 
     def words_of(self, pos: int) -> frozenset:
         """Word feature ids of entry `pos` (built on first use: only candidates need them)."""
@@ -429,6 +490,7 @@ class Index:
         return replace(
             self,
             _word_sets=self._word_sets,
+            _phrasing_terms=self._phrasing_terms,  # rows are only appended: the cached ones stay right
             nb=self.nb.add(owner + self.nb_offset, rows),
             phrasings=self.phrasings.grow(rows),
             phrasing_owner=np.concatenate([self.phrasing_owner, np.full(len(norms), owner)]),
@@ -451,6 +513,7 @@ class Index:
             keywords=self.keywords + (_keywords(entry),),
             entry_phrasings=self.entry_phrasings + ((),),
             entry_scope=tuple(self.entry_scope) + (scope,),
+            entry_errors=tuple(self.entry_errors) + (error_kinds(_profile(entry)),),
             word_rows=sp.vstack([self.word_rows, _word_part(profile, self.telling)], format="csr") if self.word_rows is not None else None,
             _word_sets={},
         )
@@ -596,6 +659,7 @@ def build_index(
         rarity=_rarity(matrix[cut1:cut2]),
         glossary=default_glossary() if glossary is None else (glossary if glossary.groups else None),
         language=_language(entries),
+        entry_errors=tuple(error_kinds(p) for p in profiles),
     )
 
 
@@ -792,6 +856,10 @@ class Signals:
     agrees: bool  # the classifier's and the similarity's favourites coincide
     coverage: float = 1.0  # share of the message's word weight that the entry's text contains
     specific: float = 1.0  # how rare the message's words are in the pack (0: only words every entry uses)
+    unmatched: float = 0.0  # share of the closest phrasing's telling words the message does not have
+    # applied after the calibrator: < 1 for a message of generic words only, or one that
+    # reports a kind of error the entry never mentions
+    damping: float = 1.0
 
 
 def _extra_docs(entry: Entry, phrasings: Sequence[str]) -> list[str]:
@@ -808,6 +876,7 @@ def _logit(p: float) -> float:
 
 FEATURES = (
     "posterior", "out_of_scope", "similarity", "phrasing", "keyword", "similarity_margin", "agrees", "runner_up", "coverage", "specific",
+    "unmatched",
 )
 
 
@@ -823,6 +892,7 @@ def feature_vector(sig: Signals) -> list[float]:
         _logit(sig.runner_up),
         sig.coverage,
         sig.specific,
+        sig.unmatched,
     ]
 
 
@@ -835,11 +905,11 @@ class Calibration:
     pack can carry its own in calibration.yaml.
     """
 
-    coef: tuple[float, ...] = (0.3136, -0.8138, 2.2703, -1.0447, 0.6796, -1.5188, 0.3576, -0.112, 2.3274, 2.0636)
-    intercept: float = -5.6088
+    coef: tuple[float, ...] = (0.3439, -0.627, 2.8645, 0.8139, 0.9974, -1.5232, 0.3806, -0.1128, 2.1188, 1.8361, 1.3019)
+    intercept: float = -7.0565
 
     def confidence(self, sig: Signals) -> float:
-        return self.of(feature_vector(sig))
+        return sig.damping * self.of(feature_vector(sig))
 
     def of(self, features: Sequence[float]) -> float:
         """P(right) for one candidate's features (in FEATURES order)."""
@@ -867,6 +937,8 @@ class _Evidence:
     coverage: list[float]
     order: list[float]  # the confidence each candidate would have at the pool's best coverage
     specific: float = 1.0
+    unmatched: list[float] = field(default_factory=list)
+    damping: list[float] = field(default_factory=list)
 
     def best(self, k: int) -> list[int]:
         """Pool slots of the k best candidates (the earlier slot wins a tie)."""
@@ -931,6 +1003,26 @@ def w_expansion(index: Index) -> float:
     return index.weights.expansion
 
 
+def _unmatched(index: Index, pool: Sequence[int], phrasing_sims: np.ndarray, fids: np.ndarray) -> list[float]:
+    """For each pool entry, how much of its closest phrasing the message leaves out
+    (rarity-weighted): "pass the host ip to a container as an environment variable"
+    is not the question "how to pass environment variables to a container", nor
+    "permission denied while trying to connect to the docker daemon socket" the
+    error "cannot connect to the docker daemon ... is the daemon running?"."""
+    have = set(fids.tolist())
+    rows_of = index.phrasing_rows
+    out = []
+    for pos in pool:
+        rows = rows_of[pos] if pos < len(rows_of) else ()
+        if not rows:
+            out.append(0.0)
+            continue
+        best = max(rows, key=phrasing_sims.__getitem__)
+        terms, total = index.phrasing_terms(best)
+        out.append(sum(w for f, w in terms.items() if f not in have) / total if total else 0.0)
+    return out
+
+
 def _evidence(index: Index, text: str, k: int) -> Optional[_Evidence]:
     if not text or not len(index):
         return None
@@ -954,6 +1046,7 @@ def _evidence(index: Index, text: str, k: int) -> Optional[_Evidence]:
     kws = keyword_pass(index.keyword_table, pool, text, index.keyword_specificity)
     fzs = fuzzy_phrasing_pass(index.phrasing_table, pool, text)
     cover = _coverage(index, pool, fids, vals)
+    unmatched = _unmatched(index, pool, every[:c1], fids)
     # generic words must not decide alone: a message made only of words every entry
     # uses ("docker 有问题" to a Docker FAQ) matches everything a little
     specific = float(np.dot(vals * vals, index.rarity[fids]) / max(float(np.dot(vals, vals)), 1e-12)) if index.rarity is not None else 1.0
@@ -983,20 +1076,24 @@ def _evidence(index: Index, text: str, k: int) -> Optional[_Evidence]:
     # coverage says how much of the message an entry leaves unexplained: it lowers
     # the confidence, but the order is the rest of the evidence's (a short entry
     # covering a long message's few words must not outrank the entry it is about)
-    # The order comes from the shipped calibration (fitted on a pack rich in real
-    # phrasings); a pack's own fit, made from fewer or made-up questions, only says
-    # how sure to be. Ties between them are broken by the pack's confidence.
+    # the order is RANKING's; ties are broken by the pack's confidence
     full = max(cover)
-    rank_of = DEFAULT_CALIBRATION.of
+    rank_of = RANKING.of
     order_key = [
-        rank_of((_logit(p), _logit(o), s, ph, kw, mg, float(ag), _logit(r), full, specific))
+        rank_of((_logit(p), _logit(o), s, ph, kw, mg, float(ag), _logit(r), full, specific, 0.0))
         for p, o, s, ph, kw, mg, ag, r in zip(post, oos_at, sim, phr_at, kws, margin, agrees, runner)
     ]
     # words nearly every entry uses cannot decide alone, whatever else agrees
     guard = min(1.0, specific / GENERIC_MESSAGE)
+    said = error_kinds(text)
+    errors = index.entry_errors
+    mismatch = [
+        ERROR_MISMATCH if said and pos < len(errors) and said.isdisjoint(errors[pos]) else 1.0 for pos in pool
+    ]
+    damping = [guard * mm for mm in mismatch]
     confidence = [
-        guard * min(key, of((_logit(p), _logit(o), s, ph, kw, mg, float(ag), _logit(r), cv, specific)))
-        for key, p, o, s, ph, kw, mg, ag, r, cv in zip(order_key, post, oos_at, sim, phr_at, kws, margin, agrees, runner, cover)
+        guard * mm * of((_logit(p), _logit(o), s, ph, kw, mg, float(ag), _logit(r), cv, specific, um))
+        for p, o, s, ph, kw, mg, ag, r, cv, um, mm in zip(post, oos_at, sim, phr_at, kws, margin, agrees, runner, cover, unmatched, mismatch)
     ]
     for age, pos in enumerate(reversed(exact)):
         # the message is, after normalisation, one of the entry's own phrasings
@@ -1005,10 +1102,19 @@ def _evidence(index: Index, text: str, k: int) -> Optional[_Evidence]:
         i = pool.index(pos)
         confidence[i] = max(confidence[i], EXACT_PHRASING_CONFIDENCE - 0.01 * min(age, 10))
         order_key[i] = max(order_key[i], EXACT_PHRASING_CONFIDENCE + 0.01 - 0.01 * min(age, 10))
-    return _Evidence(pool, confidence, post, runner, phr_at, prof_at, kws, fzs, sim, margin, agrees, oos_at, neg_at, cover, order_key, specific)
+    return _Evidence(
+        pool, confidence, post, runner, phr_at, prof_at, kws, fzs, sim, margin, agrees, oos_at, neg_at, cover, order_key, specific, unmatched, damping
+    )
 
 
-DEFAULT_CALIBRATION = Calibration()
+# The order of the candidates: a fixed logistic score over the same evidence (coverage
+# and unmatched left out, so they can lower a confidence but never reorder), fitted
+# once on the Docker pack's held-out aliases and kept apart from any pack's own
+# calibration, so that a pack's fit from fewer or made-up questions changes how sure
+# the bot is, never which entry comes first.
+RANKING = Calibration(
+    coef=(0.3136, -0.8138, 2.2703, -1.0447, 0.6796, -1.5188, 0.3576, -0.112, 2.3274, 2.0636, 0.0), intercept=-5.6088
+)
 
 
 def rank(index: Index, text: str, k: int = 5) -> list[Scored]:
@@ -1042,6 +1148,8 @@ def rank_with_signals(index: Index, text: str, k: int = 5) -> list[tuple[int, fl
                 agrees=ev.agrees[i],
                 coverage=ev.coverage[i],
                 specific=ev.specific,
+                unmatched=ev.unmatched[i],
+                damping=ev.damping[i],
             ),
         )
         for i in ev.best(k)
