@@ -24,7 +24,6 @@ import argparse
 import json
 import os
 import random
-import re
 import shutil
 import subprocess
 import sys
@@ -40,14 +39,10 @@ sys.path[:0] = [str(REPO), str(REPO / "tests")]
 
 from slack_mock import APP_TOKEN, BOT_TOKEN, SIGNING_SECRET, MockSlack, command_form, event_callback, http_body  # noqa: E402
 from slack_mock import mention, post, shown, signed_headers  # noqa: E402
+from soak import percentile, wait_log  # noqa: E402  (this folder is on sys.path when a script runs)
 
 FAQBOT = [sys.executable, "-c", "import sys; from bot.cli import main; sys.exit(main())"]
 SYLLABLES = ["qor", "vex", "lum", "dra", "zin", "tak", "pel", "mor", "kex", "vul", "syn", "bro", "tiv", "nar"]
-
-
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered)) - 1))]
 
 
 def deliver(port: int, kind: str, payload: dict) -> None:
@@ -55,16 +50,6 @@ def deliver(port: int, kind: str, payload: dict) -> None:
     status, _ = post(f"http://127.0.0.1:{port}/slack/events", body, content_type, signed_headers(body))
     if status != 200:
         raise RuntimeError(f"HTTP {status} from the bot on port {port}")
-
-
-def wait_log(log: Path, pattern: str, timeout: float = 90.0) -> re.Match:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = re.search(pattern, log.read_text(encoding="utf-8", errors="replace"))
-        if found:
-            return found
-        time.sleep(0.1)
-    raise TimeoutError(f"bot log never showed {pattern!r}:\n{log.read_text()[-3000:]}")
 
 
 def wait_call(slack: MockSlack, method: str, after: int, timeout: float = 30.0):

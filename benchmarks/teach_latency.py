@@ -1,8 +1,8 @@
 """Time from a teach event to the new pair being answerable, with a real pack loaded.
 
 Method: load the pack (default: the Docker FAQ) into an Engine, open a Learner
-over a fresh temporary data directory (real file system: every teach is an
-fsynced atomic write plus an fsynced audit line), then for each of N distinct
+over a fresh temporary data directory (real file system: every teach is a
+committed transaction with its audit record, in the SQLite store), then for each of N distinct
 question/answer pairs call `Learner.teach_pair` as an adapter would and
 immediately `Engine.ask` the same question. The latency of one event is from
 just before teach_pair to the return of the first ask() that answers with the
@@ -32,7 +32,7 @@ from bot.config import Config, Maintainers  # noqa: E402
 from bot.engine import Engine  # noqa: E402
 from bot.learning import Action, Actor, Learner, MessageRef  # noqa: E402
 from bot.pack import check_pack  # noqa: E402
-from bot.store import LEARNED_FILE  # noqa: E402
+from bot.store.database import SQLITE_FILE  # noqa: E402
 
 DEFAULT_PACK = Path(__file__).resolve().parent.parent / "knowledge" / "docker-faq"
 SUBJECTS = [
@@ -112,7 +112,7 @@ def run(engine: Engine, pack: Path, events: int, force_new: bool) -> dict:
         teach.append((t1 - t0) * 1000)
         first_ask.append((t2 - t1) * 1000)
     quarter = max(1, len(total) // 4)
-    size = (data_dir / LEARNED_FILE).stat().st_size
+    size = (data_dir / SQLITE_FILE).stat().st_size  # the store's SQLite database
     shutil.rmtree(data_dir)
     return {
         "mode": "new entries (force_new)" if force_new else "as taught",
@@ -126,7 +126,7 @@ def run(engine: Engine, pack: Path, events: int, force_new: bool) -> dict:
         "next_ask": summary(first_ask),
         "first_quarter": summary(total[:quarter]),
         "last_quarter": summary(total[-quarter:]),
-        "learned_yaml_bytes": size,
+        "database_bytes": size,
     }
 
 
@@ -147,7 +147,7 @@ def main() -> int:
         print(f"outcomes: {report['outcomes']}; not answered by the very next ask(): {report['not_answered_by_the_next_ask']}")
         for name in ("teach_to_answerable", "teach_pair_only", "next_ask", "first_quarter", "last_quarter"):
             print(summary_line(name, report[name]))
-        print(f"learned.yaml after the run: {report['learned_yaml_bytes']} bytes")
+        print(f"database after the run: {report['database_bytes']} bytes")
     return 0
 
 
