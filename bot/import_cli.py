@@ -36,6 +36,12 @@ def run_import(args: argparse.Namespace) -> int:
     pack, problems = check_pack(into)
     for problem in problems:
         print(f"warning: {problem}")
+    if pack is not None:
+        # calibrate now, from the pack's own text, so the first start needs no fit
+        from .calibration import calibrate_pack
+
+        _, stats, path = calibrate_pack(into)
+        print(f"calibrated on {stats['samples']} questions made from the pack's own text; written to {path}")
     return 0
 
 
