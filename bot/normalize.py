@@ -12,8 +12,10 @@ import unicodedata
 
 from .types import LANG_EN, LANG_ZH
 
-# Reading more than this never changes the answer and keeps every message bounded in time.
-MAX_INPUT_CHARS = 20_000
+# Reading more than this never changes the answer and keeps every message bounded in time:
+# four times what is matched, for the markup (CQ codes, links) that normalisation removes.
+# (20 000 let a crafted message cost ~13 ms in normalisation alone; benchmarks/worst_case.py)
+MAX_INPUT_CHARS = 6_000
 MAX_MATCH_CHARS = 1_500
 # NFKC puts a run of combining marks in canonical order with an insertion sort: quadratic in
 # the run. No script needs more than a handful on one letter; Zalgo text is noise.

@@ -180,3 +180,13 @@ def test_a_bare_at_on_a_quote_of_the_bots_own_answer_stays_quiet(
     probe = onebot.group_message(GROUP, [at(BOT), text(" docker pull 好慢啊怎么办")], user_id=USER)
     assert onebot.wait_for(lambda: replies_to(onebot, probe), timeout=10)
     assert not replies_to(onebot, asked) and not replies_to(onebot, 9911)
+
+
+# -- 2. a message's text is capped however it arrives ------------------------------------------------
+def test_text_segments_are_capped_in_all_as_a_cq_string_is() -> None:
+    from adapters.qq.segments import MAX_CQ_CHARS, parse_message
+
+    huge = [{"type": "text", "data": {"text": "字" * 70_000}}, {"type": "at", "data": {"qq": str(BOT)}}] * 3
+    segments = parse_message(huge)
+    assert sum(len(s.get("text")) for s in segments if s.type == "text") == MAX_CQ_CHARS
+    assert [s.type for s in segments] == ["text", "at"] * 3  # the @s are all still there

@@ -212,3 +212,13 @@ def _an_object(body: bytes, kind: str) -> bool:
         return isinstance(json.loads(text), dict)
     except (ValueError, RecursionError):
         return False
+
+
+def test_a_form_too_long_to_parse_quickly_is_refused_before_parsing(http_bot: BotUnderTest, mock: MockSlack) -> None:
+    from adapters.slack.http_server import MAX_FORM_BYTES
+
+    form = command_form("字" * (MAX_FORM_BYTES // 9 + 100), response_url=mock.response_url("long"))
+    body, kind = http_body("slash_commands", form)
+    assert len(body) > MAX_FORM_BYTES
+    assert post(http_bot.events_url, body, kind, signed_headers(body))[0] == 413
+    assert http_bot.command("docker pull is very slow") == 200  # a command of a usual size still is

@@ -140,7 +140,22 @@ def parse_message(message: Any) -> tuple[Segment, ...]:
     if not isinstance(message, list):
         return ()
     parsed = (_from_dict(item) for item in message[:MAX_SEGMENTS])
-    return tuple(seg for seg in parsed if seg is not None)
+    return _text_capped(seg for seg in parsed if seg is not None)
+
+
+def _text_capped(segments: Iterable[Segment]) -> tuple[Segment, ...]:
+    """At most MAX_CQ_CHARS of text in all, as for a CQ string: a 16 MB frame of text
+    segments is not read in full by everything downstream (addressing, commands)."""
+    out: list[Segment] = []
+    budget = MAX_CQ_CHARS
+    for seg in segments:
+        if seg.type == "text":
+            value = seg.get("text")
+            if len(value) > budget:
+                seg = text(value[:budget])
+            budget -= len(seg.get("text"))
+        out.append(seg)
+    return tuple(out)
 
 
 def render_cq(segments: Iterable[Segment]) -> str:
