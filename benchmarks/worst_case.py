@@ -10,7 +10,9 @@ Paths (each is what runs for one message, before any network I/O):
            payload readers (read_said / read_command / read_click); an event of 40 000
            characters (Slack's message limit), a slash command up to the HTTP server's
            form cap (MAX_FORM_BYTES, 128 KB: it refuses longer forms with 413);
-- faq_add: a `/faq add` line: the command parse and the pair split (QQ's and Slack's).
+- faq_add: a `/faq add` line: the command parse and the pair split (QQ's and Slack's);
+- slack_click: a button click's form, which carries the clicked message (the bot's own,
+           signed by Slack): reported, not held to the bar, which is for messages.
 
 The inputs are the known hostile shapes (runs of combining marks, decomposing Tibetan
 vowels, unclosed CQ codes and Slack links, blanks with no `|`, 500 segments, maximal
@@ -127,7 +129,7 @@ def cases(engine: Engine, rng: random.Random) -> dict[str, dict[str, Callable[[]
     slack_texts = hostile_texts(engine, 40_000, rng)  # Slack's own message limit
     # the longest line any path hands the command parser: a QQ message's text, or a Slack form under its cap
     add_texts = hostile_texts(engine, max(MAX_CQ_CHARS, MAX_FORM_BYTES), rng)
-    out: dict[str, dict[str, Callable[[], Any]]] = {"engine": {}, "qq": {}, "slack": {}, "faq_add": {}}
+    out: dict[str, dict[str, Callable[[], Any]]] = {"engine": {}, "qq": {}, "slack": {}, "faq_add": {}, "slack_click": {}}
     for name, text in engine_texts.items():
         out["engine"][name] = lambda text=text: engine.ask(text)
     for name, text in qq_texts.items():
@@ -145,7 +147,23 @@ def cases(engine: Engine, rng: random.Random) -> dict[str, dict[str, Callable[[]
         out["slack"][f"slash command: {name}"] = lambda b=form: slack_path(b, "application/x-www-form-urlencoded")
     for name, text in add_texts.items():
         out["faq_add"][name] = lambda t="add " + text: faq_add_path(t)
+    # a click carries the clicked message; the longest the bot posts is about ten 3 000-character sections
+    for chars in (3_000, 30_000):
+        section = "".join(rng.choice(hanzi_of(engine)) for _ in range(min(chars, 3_000)))
+        blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": section}}] * max(chars // 3_000, 1)
+        click = {
+            "type": "block_actions", "user": {"id": "U1"}, "team": {"id": "T1"}, "trigger_id": "1.2",
+            "container": {"type": "message", "message_ts": "1.1", "channel_id": "C1"}, "channel": {"id": "C1"},
+            "message": {"type": "message", "ts": "1.1", "text": section, "blocks": blocks},
+            "actions": [{"type": "button", "action_id": "faq_vote_up", "value": "x", "action_ts": "1"}],
+        }
+        body = urlencode({"payload": json.dumps(click, ensure_ascii=False)})
+        out["slack_click"][f"a click on a {chars}-character message ({len(body) // 1024} KB)"] = lambda b=body: slack_path(b, "application/x-www-form-urlencoded")
     return out
+
+
+def hanzi_of(engine: Engine) -> list[str]:
+    return [c for e in engine.entries for c in e.answer if "\u4e00" <= c <= "\u9fff"]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -170,7 +188,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{'path':8} {'inputs':>6} {'worst median':>13} {'max of any run':>15}  slowest input")
         for path, r in results.items():
             print(f"{path:8} {r['inputs']:>6} {r['worst_median_ms']:>10.2f} ms {r['worst_max_ms']:>12.2f} ms  {r['worst_input']}")
-    over = [p for p, r in results.items() if r["worst_median_ms"] > BAR_MS]
+    # a click is no message: Slack signs it (checked before parsing) and it holds the bot's own message
+    over = [p for p, r in results.items() if r["worst_median_ms"] > BAR_MS and p != "slack_click"]
     print(f"bar: worst message <= {BAR_MS:g} ms: {'met' if not over else 'NOT met for ' + ', '.join(over)}", file=sys.stderr)
     return 0 if not over else 1
 

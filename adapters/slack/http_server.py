@@ -25,9 +25,10 @@ log = logging.getLogger("faqbot.slack")
 
 EVENTS_PATH = "/slack/events"
 MAX_BODY_BYTES = 1 << 20  # Slack payloads are a few KB; refuse to buffer anything huge
-# A form (slash command, button click) is parsed by urllib's parse_qs, ~0.15 ms per KB of
-# percent-encoded text: above this it would hold a thread (and the GIL) for over 20 ms.
-# A click on one of the bot's messages is a few KB; a /faq line this long is not a question.
+# A slash command's form is parsed by urllib's parse_qs, ~0.15 ms per KB of percent-encoded
+# text: above this it would hold a thread (and the GIL) for over 20 ms, and a /faq line this
+# long is not a question. (A click's `payload=` form carries the clicked message, which can be
+# long; it is signed by Slack, checked first, so nobody else can make the bot parse one.)
 MAX_FORM_BYTES = 128 << 10
 READ_TIMEOUT_S = 10
 LOG_EVERY_S = 60.0  # refused requests are logged at most this often (with a count of the others)
@@ -93,8 +94,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._refuse(413, f"a body of {length} bytes")
             return
         raw = self.rfile.read(length)
-        if length > MAX_FORM_BYTES and "json" not in (self.headers.get("Content-Type") or ""):
-            self._refuse(413, f"a form of {length} bytes")
+        if length > MAX_FORM_BYTES and not raw.startswith(b"payload=") and "json" not in (self.headers.get("Content-Type") or ""):
+            self._refuse(413, f"a slash command form of {length} bytes")
             return
         stamp = self.headers.get("X-Slack-Request-Timestamp", "")
         if stamp and not (stamp.isascii() and stamp.isdigit() and len(stamp) <= 12):
