@@ -1,0 +1,116 @@
+"""Raw-import accuracy of the dev FAQs, next to a plain char-TF-IDF baseline:
+`python benchmarks/raw_faq_eval.py [--shared DIR] [--json]`.
+
+Each FAQ with a labelled dev set (../shared/faqs/{antd-zh,antd-en,youtube-dl},
+and the Docker FAQ source with ../shared/eval/dev.tsv) is imported raw into a
+temporary folder, exactly as `faqbot knowledge import` does it (no aliases,
+negatives or edits), and calibrated from its own text; `faqbot eval`'s metrics
+are computed on it at the default thresholds. The shipped Docker pack (hand
+tuned) is measured on the same Docker rows for comparison.
+
+The baseline, measured in the same run on the same imported entries and labels:
+scikit-learn's TfidfVectorizer over character 2-4-grams (char_wb, sublinear tf)
+of each entry's title and body, ranked by cosine. It has no notion of
+confidence, so only its ranking (top-1, top-3) is reported. Import plus
+calibration is timed per FAQ (in-process, one run).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from bot.calibration import calibrate_pack  # noqa: E402
+from bot.engine import Engine  # noqa: E402
+from bot.evaluate import entry_key, evaluate, pack_names, read_rows, resolve  # noqa: E402
+from bot.importer import import_markdown  # noqa: E402
+from bot.normalize import normalize  # noqa: E402
+
+DEV_FAQS = {
+    "antd-zh": (["faqs/antd-zh/faq.zh-CN.md"], "faqs/antd-zh/dev.tsv"),
+    "antd-en": (["faqs/antd-en/faq.en-US.md"], "faqs/antd-en/dev.tsv"),
+    "youtube-dl": (["faqs/youtube-dl/README.md"], "faqs/youtube-dl/dev.tsv"),
+    "docker-faq (raw)": (["docker-faq/docker-faq.md"], "eval/dev.tsv"),
+}
+
+
+def baseline(engine: Engine, rows, expected) -> dict[str, float]:
+    """Top-1 and top-3 of char 2-4-gram TF-IDF over title + body, on the same entries and labels."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    entries = engine.pack_entries
+    aliases = pack_names(engine.packs)
+    docs = [normalize(f"{e.question}\n{e.body}", max_chars=50_000) for e in entries]
+    vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4), sublinear_tf=True)
+    matrix = vectorizer.fit_transform(docs)
+    top1 = top3 = scoped = 0
+    for row, want in zip(rows, expected):
+        if not row.in_scope:
+            continue
+        scoped += 1
+        scores = (matrix @ vectorizer.transform([normalize(row.query)]).T).toarray().ravel()
+        best = [entry_key(entries[i], aliases) for i in scores.argsort()[::-1][:3]]
+        top1 += best[0] in want
+        top3 += any(key in want for key in best)
+    return {"top1": round(top1 / max(scoped, 1), 3), "top3": round(top3 / max(scoped, 1), 3)}
+
+
+def measure(name: str, pack_dir: Path, labels: Path, seconds: float | None) -> dict:
+    engine = Engine.from_packs([str(pack_dir)])
+    rows = read_rows(labels)
+    report = evaluate(engine, rows)
+    expected = resolve(rows, engine.entries, engine.packs).expected
+    return {
+        "faq": name,
+        "entries": len(engine.pack_entries),
+        "top1": report.top1,
+        "top3": report.top3,
+        "answer_precision": report.answer_precision,
+        "coverage": report.coverage,
+        "false_answer_rate": report.false_answer_rate,
+        "suggest_rate": report.out_of_scope_suggest_rate,
+        "baseline": baseline(engine, rows, expected),
+        "import_and_calibrate_s": seconds,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--shared", default=str(REPO.parent / "shared"), help="the shared data folder (default: ../shared)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    args = parser.parse_args()
+    shared = Path(args.shared)
+    results = []
+    with tempfile.TemporaryDirectory() as tmp:
+        os.environ.setdefault("FAQBOT_CACHE_DIR", str(Path(tmp) / "cache"))
+        for name, (sources, labels) in DEV_FAQS.items():
+            folder = Path(tmp) / name.split(" ")[0]
+            started = time.perf_counter()
+            import_markdown([shared / s for s in sources], folder)
+            calibrate_pack(folder)
+            seconds = round(time.perf_counter() - started, 2)
+            results.append(measure(name, folder, shared / labels, seconds))
+        results.append(measure("docker-faq (shipped pack)", REPO / "knowledge" / "docker-faq", shared / "eval" / "dev.tsv", None))
+    if args.json:
+        print(json.dumps(results, indent=2, ensure_ascii=False))
+        return
+    head = "| FAQ | entries | top-1 | top-3 | answer precision | coverage | false-answer | suggestion rate | char-TF-IDF top-1 | char-TF-IDF top-3 | import + calibrate |"
+    print(head)
+    print("| --- " * (head.count("|") - 1) + "|")
+    for r in results:
+        took = f"{r['import_and_calibrate_s']:.1f} s" if r["import_and_calibrate_s"] is not None else "–"
+        print(
+            f"| {r['faq']} | {r['entries']} | {r['top1']:.3f} | {r['top3']:.3f} | {r['answer_precision']:.3f} | {r['coverage']:.3f} | "
+            f"{r['false_answer_rate']:.3f} | {r['suggest_rate']:.3f} | {r['baseline']['top1']:.3f} | {r['baseline']['top3']:.3f} | {took} |"
+        )
+
+
+if __name__ == "__main__":
+    main()
