@@ -208,7 +208,7 @@ def resolve(rows: Sequence[Row], entries: Sequence[Entry], packs: Sequence[Pack]
                 found = {k for k in by_id.get(eid, []) if k[0] == aliases.get(pack, pack)}
             elif row.spelling == IDS:
                 found = pick(by_id.get(label, []))
-                if not found and label.isdigit():  # a number among ids: no id is all digits in practice
+                if not found and label.isascii() and label.isdigit():  # a number among ids: no id is all digits in practice
                     found = pick(by_n.get(str(int(label)), []))
             else:
                 found = by_title.get(title_key(label), set())

@@ -61,7 +61,7 @@ def read_index(path: Path) -> dict[object, IndexRow]:
     index: dict[object, IndexRow] = {}
     for row in rows:
         item = IndexRow(anchor=(row.get("anchor") or "").strip(), question=(row.get("question") or "").strip())
-        if (row.get("n") or "").strip().isdigit():
+        if (row.get("n") or "").strip().isascii() and (row.get("n") or "").strip().isdigit():
             index[int(row["n"])] = item
         if item.question:
             index[_question_key(item.question)] = item

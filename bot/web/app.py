@@ -148,7 +148,7 @@ def build_app(deps: WebDeps, token: str, secure_cookies: bool = True, session_ho
 
     def _limit(request: Request, default: int) -> int:
         raw = request.query_params.get("limit", "")
-        return max(1, min(int(raw), 10_000)) if raw.isdigit() else default
+        return max(1, min(int(raw), 10_000)) if raw.isascii() and raw.isdigit() and len(raw) < 10 else default
 
     def audit(session: Session, action: str, result: str, entry_id: str = "", detail: str = "") -> None:
         from ..store import AuditRecord
@@ -366,4 +366,3 @@ def build_app(deps: WebDeps, token: str, secure_cookies: bool = True, session_ho
         Mount(f"{PREFIX}/static", StaticFiles(directory=str(HERE / "static")), name="static"),
     ]
     return Starlette(routes=routes)
-
