@@ -244,6 +244,7 @@ class Report:
     out_of_scope_suggest_rate: float
     ambient: AnswerStats
     labels: str = NUMBERS  # the file's label spelling
+    packs: dict[str, int] = field(default_factory=dict)  # pack folder name -> entries loaded (learned ones under "learned")
     label_pack: str = ""  # the pack bare numbers and ids were read against
     unresolved: list[str] = field(default_factory=list)  # labels that named no loaded entry
     by_lang: dict[str, dict[str, float]] = field(default_factory=dict)
@@ -311,6 +312,14 @@ def _ranking(items: Sequence[_Scored]) -> dict[str, float]:
         "top3": round(sum(r is not None and r <= 3 for r in ranks) / n, 4),
         "mrr": round(sum(1 / r for r in ranks if r) / n, 4),
     }
+
+
+def _knowledge(entries: Sequence[Entry], aliases: Mapping[str, str]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for entry in entries:
+        name = pack_of(entry, aliases)
+        counts[name] = counts.get(name, 0) + 1
+    return counts
 
 
 def _label(key: EntryKey, several: bool) -> str:
@@ -381,6 +390,7 @@ def evaluate(
         out_of_scope_suggest_rate=reply.out_of_scope_suggest_rate,
         ambient=ambient,
         labels=resolved.spelling,
+        packs=_knowledge(engine.entries, aliases),
         label_pack=resolved.label_pack,
         unresolved=list(resolved.unresolved),
         by_lang=by_lang,
@@ -395,6 +405,8 @@ def format_report(report: Report, thresholds: Thresholds) -> str:
         f"rows: {report.rows} ({report.in_scope} in scope, {out_scope} out of scope); labels: {report.labels}"
         + (f" (bare ones in pack {report.label_pack})" if report.labels != TITLES and report.label_pack else ""),
     ]
+    if report.packs:  # what was evaluated: the packs, and what was learned in chat on top of them
+        lines.append("knowledge: " + ", ".join(f"{name} ({count} entries)" for name, count in report.packs.items()))
     if report.unresolved:
         shown = "; ".join(report.unresolved[:5]) + (" …" if len(report.unresolved) > 5 else "")
         lines.append(f"warning: {len(report.unresolved)} label(s) name no loaded entry (counted as misses): {shown}")

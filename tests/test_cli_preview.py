@@ -89,6 +89,7 @@ def test_a_pair_taught_to_faqbot_run_is_answered_by_ask_chat_and_eval(
     figures = json.loads(out)
     assert code == 0, err
     assert figures["top1"] == 1.0 and figures["unresolved"] == [] and figures["label_pack"] == "sample-pack"
+    assert figures["packs"] == {"sample-pack": 6, "learned": 1}  # the report says what it evaluated
 
 
 def in_process(capsys, monkeypatch, cwd: Path, *argv: str, env: dict | None = None) -> tuple[int, str, str]:
