@@ -88,12 +88,20 @@ def _config(args: argparse.Namespace):
     return replace(config, packs=tuple(str(Path(p).resolve()) for p in packs)) if packs else config
 
 
+class Refused(Exception):
+    """A command cannot start; the message says why (printed as one line, exit 2)."""
+
+
 def _load(args: argparse.Namespace):
     """Config and engine for commands that match: the packs and learned knowledge `faqbot run` would serve."""
     from .serve import build_context
+    from .store import StoreError
 
     config = _config(args)
-    return config, build_context(config).engine
+    try:
+        return config, build_context(config).engine
+    except StoreError as exc:  # names the file or the database (password masked)
+        raise Refused(f"refusing to start: {exc}") from exc
 
 
 def _result_json(result) -> dict:
@@ -358,6 +366,9 @@ def _main(argv: Optional[Sequence[str]]) -> int:
         return 2
     except PackError as exc:
         print(f"faqbot: {pack_refusal(exc)}", file=sys.stderr)
+        return 2
+    except Refused as exc:
+        print(f"faqbot: {exc}", file=sys.stderr)
         return 2
 
 

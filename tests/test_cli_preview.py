@@ -218,3 +218,14 @@ def test_building_the_slack_app_does_not_warn_that_the_token_is_unused(caplog, m
     logging.getLogger("faqbot.slack.bolt").warning("something else")
     assert "something else" in caplog.text
     built.executor.shutdown(wait=False) if hasattr(built.executor, "shutdown") else None
+
+
+def test_a_damaged_store_stops_ask_chat_and_eval_with_the_reason(tmp_path: Path, sample_pack_dir: Path, capsys, monkeypatch) -> None:
+    """The preview commands open the same learned knowledge as `faqbot run`, so they refuse the same way."""
+    write_config(tmp_path, sample_pack_dir)
+    (tmp_path / "botdata").mkdir()
+    (tmp_path / "botdata" / "faqbot.db").write_bytes(b"not a database, not at all" * 100)
+    for command in (["ask", "hello"], ["chat"], ["eval", "x.tsv"], ["run"]):
+        code, err = refusal(capsys, monkeypatch, tmp_path, *command)
+        assert code == 2 and "faqbot: refusing to start: " in err and "faqbot.db" in err, (command, err)
+        assert "Traceback" not in err
