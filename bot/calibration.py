@@ -47,6 +47,7 @@ log = logging.getLogger("faqbot.calibration")
 METHOD_VERSION = 3
 FOLDS = 5
 PER_ENTRY = 10  # pseudo-questions per entry
+CONTEXT_WORDS = (1, 2, 2, 3, 4)  # stray words added to a pseudo-question (drawn from these counts)
 MIN_SAMPLES = 20
 # a pack this small says too little about how its matches go wrong: it keeps the
 # default calibration (fitted on the Docker pack, see matcher.Calibration)
@@ -128,7 +129,7 @@ def _with_context(text: str, rng: random.Random, context: Sequence[str]) -> str:
     if not context:
         return text
     words = text.split()
-    for _ in range(rng.choice((0, 1, 1, 2))):
+    for _ in range(rng.choice(CONTEXT_WORDS)):
         words.insert(rng.randrange(len(words) + 1), rng.choice(context))
     return " ".join(words)
 

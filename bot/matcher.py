@@ -972,11 +972,14 @@ def _coverage(index: Index, pool: Sequence[int], fids: np.ndarray, vals: np.ndar
     telling = index.telling
     if telling is None:
         return [1.0] * len(pool)
-    words = [(f, v * v) for f, v, t in zip(fids.tolist(), vals.tolist(), telling[fids].tolist()) if t]
-    total = sum(w for _, w in words)
+    mask = telling[fids]
+    told = fids[mask].tolist()
+    weight = dict(zip(told, (vals[mask] ** 2).tolist()))
+    total = sum(weight.values())
     if not total:
         return [1.0] * len(pool)
-    return [sum(w for f, w in words if f in have) / total for have in map(index.words_of, pool)]
+    # frozenset.intersection walks the smaller side (dict_keys & frozenset walks the frozenset)
+    return [sum(map(weight.__getitem__, have.intersection(weight))) / total for have in map(index.words_of, pool)]
 
 
 def _query(index: Index, text: str) -> tuple[np.ndarray, np.ndarray]:
@@ -1011,15 +1014,21 @@ def _unmatched(index: Index, pool: Sequence[int], phrasing_sims: np.ndarray, fid
     error "cannot connect to the docker daemon ... is the daemon running?"."""
     have = set(fids.tolist())
     rows_of = index.phrasing_rows
+    groups = [rows_of[pos] if pos < len(rows_of) else () for pos in pool]
+    flat = [row for rows in groups for row in rows]
+    sims = phrasing_sims[flat].tolist() if flat else []
     out = []
-    for pos in pool:
-        rows = rows_of[pos] if pos < len(rows_of) else ()
+    at = 0
+    for rows in groups:
         if not rows:
             out.append(0.0)
             continue
-        best = max(rows, key=phrasing_sims.__getitem__)
+        part = sims[at : at + len(rows)]
+        best = rows[part.index(max(part))]
+        at += len(rows)
         terms, total = index.phrasing_terms(best)
-        out.append(sum(w for f, w in terms.items() if f not in have) / total if total else 0.0)
+        matched = sum(map(terms.__getitem__, have.intersection(terms)))
+        out.append((total - matched) / total if total else 0.0)
     return out
 
 
@@ -1079,10 +1088,11 @@ def _evidence(index: Index, text: str, k: int) -> Optional[_Evidence]:
     # the order is RANKING's; ties are broken by the pack's confidence
     full = max(cover)
     rank_of = RANKING.of
-    order_key = [
-        rank_of((_logit(p), _logit(o), s, ph, kw, mg, float(ag), _logit(r), full, specific, 0.0))
+    shared = [
+        (_logit(p), _logit(o), s, ph, kw, mg, float(ag), _logit(r))
         for p, o, s, ph, kw, mg, ag, r in zip(post, oos_at, sim, phr_at, kws, margin, agrees, runner)
     ]
+    order_key = [rank_of(f + (full, specific, 0.0)) for f in shared]
     # words nearly every entry uses cannot decide alone, whatever else agrees
     guard = min(1.0, specific / GENERIC_MESSAGE)
     said = error_kinds(text)
@@ -1091,10 +1101,7 @@ def _evidence(index: Index, text: str, k: int) -> Optional[_Evidence]:
         ERROR_MISMATCH if said and pos < len(errors) and said.isdisjoint(errors[pos]) else 1.0 for pos in pool
     ]
     damping = [guard * mm for mm in mismatch]
-    confidence = [
-        guard * mm * of((_logit(p), _logit(o), s, ph, kw, mg, float(ag), _logit(r), cv, specific, um))
-        for p, o, s, ph, kw, mg, ag, r, cv, um, mm in zip(post, oos_at, sim, phr_at, kws, margin, agrees, runner, cover, unmatched, mismatch)
-    ]
+    confidence = [d * of(f + (cv, specific, um)) for f, cv, um, d in zip(shared, cover, unmatched, damping)]
     for age, pos in enumerate(reversed(exact)):
         # the message is, after normalisation, one of the entry's own phrasings
         # (a title, an alias, a question taught in chat): that is decisive; when
