@@ -135,8 +135,9 @@ def _measure(engine: Engine, queries: Sequence[str], passes: int = 5) -> dict:
 
 
 def run_bench(
-    packs: Sequence[str], thresholds: Thresholds, entries: int = 10_000, queries: int = 2000, passes: int = 5
+    packs: Sequence[str], thresholds: Thresholds, entries: int = 0, queries: int = 2000, passes: int = 5
 ) -> dict:
+    """The given packs, then (only when `entries` > 0) a synthetic pack of that many entries."""
     import_s = _import_seconds()
     t = time.perf_counter()
     loaded = [load_pack(p) for p in packs]
@@ -144,7 +145,7 @@ def run_bench(
     cold = round(time.perf_counter() - t, 3)
     real = {"entries": len(engine.entries), "cold_start_s": cold, **_measure(engine, make_queries(engine.entries, queries), passes)}
     real["rss_mb"] = _peak_rss_mb()
-    result = {**real, "import_s": import_s}
+    result = {**real, "packs": [p.info.name for p in loaded], "import_s": import_s}
     if entries > 0:
         synthetic = synthetic_entries(entries)
         t = time.perf_counter()
@@ -156,12 +157,14 @@ def run_bench(
 
 
 def format_bench(result: dict) -> str:
-    lines = [f"{'pack':<12} {'entries':>7} {'cold s':>7} {'p50 ms':>7} {'p99 ms':>7} {'p99 range':>13} {'msg/s':>8} {'peak RSS MB':>11}"]
-    for name, r in (("real", result), ("synthetic", result.get("synthetic"))):
+    label = ",".join(result.get("packs", [])) or "packs"  # the packs measured, by name
+    w = max(12, len(label))
+    lines = [f"{'pack':<{w}} {'entries':>7} {'cold s':>7} {'p50 ms':>7} {'p99 ms':>7} {'p99 range':>13} {'msg/s':>8} {'peak RSS MB':>11}"]
+    for name, r in ((label, result), ("synthetic", result.get("synthetic"))):
         if r:
             low, high = r["p99_range_ms"]
             lines.append(
-                f"{name:<12} {r['entries']:>7} {r['cold_start_s']:>7.3f} {r['p50_ms']:>7.3f} {r['p99_ms']:>7.3f} "
+                f"{name:<{w}} {r['entries']:>7} {r['cold_start_s']:>7.3f} {r['p50_ms']:>7.3f} {r['p99_ms']:>7.3f} "
                 f"{f'{low:.2f}–{high:.2f}':>13} {r['throughput']:>8.1f} {r['rss_mb']:>11.1f}"
             )
     lines.append(

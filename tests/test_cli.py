@@ -123,7 +123,7 @@ def test_bench_with_no_pack_measures_the_docker_pack_and_no_synthetic_one(capsys
     monkeypatch.delenv("FAQBOT_CONFIG", raising=False)
     code, out, _ = run(capsys, "bench", "--json", "--queries", "20", "--passes", "1")
     data = json.loads(out)
-    assert code == 0 and data["entries"] == 100 and "synthetic" not in data
+    assert code == 0 and data["entries"] == 100 and data["packs"] == ["docker-faq"] and "synthetic" not in data
 
 
 def test_console_behaves_like_a_group(sample_pack_dir):
