@@ -128,3 +128,47 @@ def test_two_processes_share_what_is_taught_and_answer_each_event_once(
         same = [q for q in logged if q.platform == "slack" and q.text == "docker pull is very slow"]
         assert len(same) == 1 and same[0].decision == "answer" and same[0].user == ""
         store.close()
+
+
+# -- teaching gestures at the same moment on several processes (Learner level, PostgreSQL) ------------
+
+
+def test_several_processes_teaching_at_once_on_postgresql_lose_nothing(
+    tmp_path: Path, sample_pack_dir: Path, postgres_server, monkeypatch  # noqa: F811
+) -> None:
+    """tests/test_learning.py's three-process race, on a shared PostgreSQL (the URL from the environment wins)."""
+    import test_learning
+
+    monkeypatch.setenv("FAQBOT_DATABASE_URL", postgres_server.new_database())
+    test_learning.test_several_processes_teaching_at_once_lose_nothing(tmp_path / "data", sample_pack_dir)
+
+
+def _same_gesture(data_dir: Path, pack_dir: Path, start, queue) -> None:
+    from bot.config import Config, Maintainers
+    from bot.engine import Engine
+    from bot.learning import Actor, Learner, MessageRef
+
+    engine = Engine.from_packs([str(pack_dir)])
+    learner = Learner.open(engine, Config(data_dir=str(data_dir), maintainers=Maintainers(qq=("10001",))))
+    start.wait(30)
+    outcome = learner.teach_pair(Actor("qq", "10001"), NEW_Q, NEW_A, MessageRef("qq", "111", "42"), "qq:emoji_like:111:42:10001:76")
+    queue.put(outcome.action.value)
+
+
+def test_one_gesture_delivered_to_two_processes_at_once_is_applied_once(
+    tmp_path: Path, sample_pack_dir: Path, postgres_server, monkeypatch  # noqa: F811
+) -> None:
+    import multiprocessing
+
+    fork = multiprocessing.get_context("fork")
+    url = postgres_server.new_database()
+    monkeypatch.setenv("FAQBOT_DATABASE_URL", url)
+    start, queue = fork.Barrier(2), fork.Queue()
+    procs = [fork.Process(target=_same_gesture, args=(tmp_path / f"d{i}", sample_pack_dir, start, queue)) for i in range(2)]
+    for p in procs:
+        p.start()
+    outcomes = sorted(queue.get(timeout=120) for _ in procs)
+    for p in procs:
+        p.join(30)
+    assert outcomes == ["created", "duplicate_event"]
+    assert [e.question for e in Store(tmp_path / "reader", url=url).load().entries] == [NEW_Q]
