@@ -9,7 +9,9 @@ masked.
 
 SQLite runs in WAL mode (readers never block the writer), with
 `synchronous=FULL` (a commit is on disk before it returns: acknowledged means
-durable) and a busy timeout; a write transaction starts with
+durable) and a busy timeout; the WAL is checkpointed every 10 000 pages
+(40 MB) rather than SQLite's 1 000, so the checkpoint's extra fsyncs land on one
+write in thousands, not one in a hundred; a write transaction starts with
 `BEGIN IMMEDIATE`, which takes SQLite's one write lock up front, so two
 processes serialise instead of failing on a lock upgrade.
 
@@ -82,7 +84,7 @@ def _sqlite_engine(url: str) -> Engine:
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         dbapi_conn.isolation_level = None  # transactions are begun below, not by the driver's guesswork
         cur = dbapi_conn.cursor()
-        for pragma in ("journal_mode=WAL", "synchronous=FULL", f"busy_timeout={BUSY_TIMEOUT_MS}", "foreign_keys=ON"):
+        for pragma in ("journal_mode=WAL", "synchronous=FULL", f"busy_timeout={BUSY_TIMEOUT_MS}", "foreign_keys=ON", "wal_autocheckpoint=10000"):
             cur.execute(f"PRAGMA {pragma}")
         cur.close()
 
