@@ -59,6 +59,9 @@ GENERIC_MESSAGE = 0.05
 # problem, however much path and boilerplate the two share: its confidence is
 # scaled by this. Kinds of failure any software reports, in English and Chinese.
 ERROR_MISMATCH = 0.5
+# A message at least as close to a generic chatter phrasing (bot/data/chatter.yaml)
+# as to an entry's phrasings and text: its confidence for that entry is scaled by this.
+CHATTER_DAMPING = 0.3
 ERROR_KINDS: tuple[tuple[str, str], ...] = (
     ("permission", r"permission denied|access denied|operation not permitted|\beacces\b|\beperm\b|没有权限|没权限|权限不足|权限不够"),
     ("no-such-file", r"no such file or directory|\benoent\b|file not found|找不到文件"),
@@ -1100,7 +1103,10 @@ def _evidence(index: Index, text: str, k: int) -> Optional[_Evidence]:
     mismatch = [
         ERROR_MISMATCH if said and pos < len(errors) and said.isdisjoint(errors[pos]) else 1.0 for pos in pool
     ]
-    damping = [guard * mm for mm in mismatch]
+    # closer to the engine's generic chatter than to anything the entry says: chit-chat
+    # that happens to share a word ("谢谢大佬，问题解决了", "docker 真香 😂") gets no list
+    chatter = negs[0]
+    damping = [guard * mm * (CHATTER_DAMPING if chatter >= max(ph, pr) else 1.0) for mm, ph, pr in zip(mismatch, phr_at, prof_at)]
     confidence = [d * of(f + (cv, specific, um)) for f, cv, um, d in zip(shared, cover, unmatched, damping)]
     for age, pos in enumerate(reversed(exact)):
         # the message is, after normalisation, one of the entry's own phrasings
