@@ -150,6 +150,12 @@ def test_a_gap_asked_in_slack_is_answered_from_the_page_and_then_in_slack(runnin
     page.click("text=Suggestions")
     assert "confirmed by 2" in page.inner_text(".suggestion")
     page.screenshot(path=str(shots / "suggestions.png"), full_page=True)
+    # two people are not enough to apply it by itself; a maintainer approves it from the page
+    assert not ctx.engine.ask("国内服务器拉取东西龟速").answered
+    page.locator(".suggestion form[action$='/approve'] button").click()
+    page.wait_for_url(f"{base}/suggestions")
+    assert "approved" in page.inner_text("table") and "web:ann" in page.inner_text("table")
+    assert ctx.engine.ask("国内服务器拉取东西龟速").entry.id == "slow-pull"
 
     page.click("text=Knowledge")
     page.fill("#try-q", GAP[0])
