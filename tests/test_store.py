@@ -27,7 +27,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import create_engine
 
-from bot.store import AUDIT_FILE, LEARNED_FILE, AuditRecord, EventState, FileStore, Knowledge, LearnedAlias
+from bot.store import AUDIT_FILE, LEARNED_FILE, AuditRecord, EventState, Knowledge, LearnedAlias, dump_knowledge, parse_knowledge
 from bot.store import LearnedEntry, LoggedQuestion, Rejection, Source, Store, StoreError
 from bot.store.database import describe, head_revision
 from bot.store.legacy import FEEDBACK_FILE
@@ -336,21 +336,20 @@ def test_two_processes_migrating_at_once_both_start(tmp_path: Path, db_url: str)
 
 
 def write_old_data_dir(folder: Path) -> Knowledge:
-    """A data directory as the file store (before the database) left it."""
-    old = FileStore(folder)
-    with old.transaction() as txn:
-        k = txn.knowledge.with_entry(entry(1001)).with_entry(entry(1002))
-        k = k.with_alias(LearnedAlias("slow-pull", "镜像拉不动", "slack:U1", "t", "slack:r:1"))
-        k = k.with_rejection(Rejection("容器日志在哪", "learned-1001", "slack:U1", "t", "slack:r:2"))
-        written = txn.commit(k.marked("slack:r:1", EventState.APPLIED, "t", 100))
-        txn.audit(audit(1001))
-        txn.audit(audit(1002))
-    with open(folder / AUDIT_FILE, "ab") as fh:
-        fh.write(b'{"at": "2024-05-01", "who": "qq:1", "acti')  # a line torn by a crash
+    """A data directory as the file store (before the database) left it, in its own format."""
+    k = Knowledge(revision=2).with_entry(entry(1001)).with_entry(entry(1002))
+    k = k.with_alias(LearnedAlias("slow-pull", "镜像拉不动", "slack:U1", "t", "slack:r:1"))
+    k = k.with_rejection(Rejection("容器日志在哪", "learned-1001", "slack:U1", "t", "slack:r:2"))
+    k = k.marked("slack:r:1", EventState.APPLIED, "t", 100)
+    (folder / LEARNED_FILE).write_text(dump_knowledge(k), encoding="utf-8")
+    lines = [json.dumps({**vars(audit(i)), "message_ids": list(audit(i).message_ids)}, ensure_ascii=False) for i in (1001, 1002)]
+    lines.append('{"at": "2024-05-01", "who": "qq:1", "acti')  # a line torn by a crash
+    (folder / AUDIT_FILE).write_text("\n".join(lines), encoding="utf-8")
     votes = [{"platform": "slack", "user": "U1", "entry_id": "slow-pull", "query": "q", "vote": "down",
               "answer": "C1:1.1", "at": "2024-05-01T10:00:00+00:00"}]
     (folder / FEEDBACK_FILE).write_text(json.dumps({"version": 1, "votes": votes}), encoding="utf-8")
-    return written
+    assert parse_knowledge((folder / LEARNED_FILE).read_bytes(), folder / LEARNED_FILE) == k
+    return k
 
 
 def test_an_old_data_dir_is_imported_once_and_kept_as_a_backup(tmp_path: Path, db_url: str):

@@ -7,7 +7,6 @@ import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-import pytest
 
 from bot.config import Config, QuestionLogConfig
 from bot.engine import Engine

@@ -8,8 +8,8 @@
 """
 from .database import ENV_URL, DatabaseInfo, describe, resolve_url, safe_url, upgrade
 from .files import AUDIT_FILE, DEFAULT_KEEP_EVENTS, EXPORT_MARKER, LEARNED_FILE, LEARNED_SECTION, AuditRecord, EventMark
-from .files import EventState, ExportReport, FileStore, Knowledge, LearnedAlias, LearnedEntry, LearnedRecord, Rejection
-from .files import Source, StoreError, export_pack, to_yaml
+from .files import EventState, ExportReport, Knowledge, LearnedAlias, LearnedEntry, LearnedRecord, Rejection
+from .files import Source, StoreError, dump_knowledge, export_pack, parse_knowledge, to_yaml
 from .questions import DECISIONS, LoggedQuestion
 from .sql import Store, StoreHealth, Transaction
 
@@ -18,7 +18,7 @@ LearnedStore = Store
 __all__ = [
     "ENV_URL", "DatabaseInfo", "describe", "resolve_url", "safe_url", "upgrade",
     "AUDIT_FILE", "DEFAULT_KEEP_EVENTS", "EXPORT_MARKER", "LEARNED_FILE", "LEARNED_SECTION", "AuditRecord", "EventMark",
-    "EventState", "ExportReport", "FileStore", "Knowledge", "LearnedAlias", "LearnedEntry", "LearnedRecord", "Rejection",
-    "Source", "StoreError", "export_pack", "to_yaml", "DECISIONS", "LoggedQuestion", "Store", "StoreHealth",
+    "EventState", "ExportReport", "Knowledge", "LearnedAlias", "LearnedEntry", "LearnedRecord", "Rejection",
+    "Source", "StoreError", "dump_knowledge", "export_pack", "parse_knowledge", "to_yaml", "DECISIONS", "LoggedQuestion", "Store", "StoreHealth",
     "Transaction", "LearnedStore",
 ]

@@ -1,33 +1,25 @@
 """The learned-knowledge values, and the file format the store used before the database.
 
 `Knowledge` and its records are the values the store hands to `bot.learning`;
-`FileStore` reads (and, for tests of the upgrade path, writes) the pre-database
-data directory, which `bot.store.legacy` imports into the database once:
+`parse_knowledge` and `read_audit_file` read the pre-database data directory,
+which `bot.store.legacy` imports into the database once. It held:
 
     learned.yaml   learned entries, aliases, rejections and recent gesture keys
     audit.log      append-only JSON lines: who did what, where, and the result
-    .lock          taken with flock() for every change
 
-Nothing acknowledged may be lost, so every change is a transaction: take the
-thread lock and the file lock, re-read learned.yaml (another process may have
-written it), apply the change, write a temporary file in the same directory,
-fsync it, rename it over learned.yaml and fsync the directory. A crash at any
-point leaves the old file or the new one, never a torn one. A learned.yaml
-that does not parse is refused, never replaced: only a hand edit can break it.
+`dump_knowledge` writes that format (tests build an old data directory with it);
+`to_yaml` also writes the review notes of `export_pack`. A learned.yaml that does
+not parse stops the start with the file and the place named, and is never changed.
 """
 from __future__ import annotations
 
-import fcntl
 import json
 import logging
-import os
 import re
-import threading
-from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from enum import Enum
 from pathlib import Path
-from typing import Any, Iterator, Optional, Union
+from typing import Any, Optional, Union
 
 import yaml
 
@@ -37,9 +29,6 @@ log = logging.getLogger("faqbot.store")
 
 LEARNED_FILE = "learned.yaml"
 AUDIT_FILE = "audit.log"
-LOCK_FILE = ".lock"
-TMP_PREFIX = f".{LEARNED_FILE}."
-TMP_SUFFIX = ".tmp"
 FORMAT_VERSION = 1
 LEARNED_SECTION = "learned"  # the section learned entries get, so `/faq list learned` shows them
 DEFAULT_KEEP_EVENTS = 1000
@@ -399,40 +388,11 @@ def parse_knowledge(raw: bytes, path: Path) -> Knowledge:
     return reader.knowledge(data)
 
 
-# -- the directory -------------------------------------------------------------
+# -- the old data directory, read once by the import (bot.store.legacy) ------------
 
 
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Replace `path` with `data` so that a crash leaves the old or the new file, whole."""
-    tmp = path.with_name(f"{TMP_PREFIX}{os.getpid()}.{threading.get_ident()}{TMP_SUFFIX}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-    try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view):]
-        os.fsync(fd)
-    except BaseException:
-        os.close(fd)
-        tmp.unlink(missing_ok=True)
-        raise
-    os.close(fd)
-    os.replace(tmp, path)
-    _fsync_dir(path.parent)
-
-
-_UNREAD = object()
-
-
-def _check_readable(k: Knowledge) -> None:
-    """Never write a file the next start would refuse: the fields the reader requires are set."""
+def check_readable(k: Knowledge) -> None:
+    """Never store what the bot could not read back: the fields the reader requires are set."""
     required = [(f"entry {e.id!r}", (e.id, e.question, e.answer)) for e in k.entries]
     required += [(f"alias of {a.entry_id!r}", (a.entry_id, a.text)) for a in k.aliases]
     required += [(f"rejection of {r.entry_id!r}", (r.query, r.entry_id)) for r in k.rejections]
@@ -442,116 +402,19 @@ def _check_readable(k: Knowledge) -> None:
             raise StoreError(f"refusing to write {what}: a required field is empty")
 
 
-class Transaction:
-    """The store, locked and freshly read: `knowledge` is what is on disk now."""
-
-    def __init__(self, store: "FileStore", knowledge: Knowledge):
-        self._store = store
-        self.knowledge = knowledge
-
-    def commit(self, knowledge: Knowledge) -> Knowledge:
-        """Write `knowledge` as the next revision; returns what was written."""
-        _check_readable(knowledge)
-        knowledge = replace(knowledge, revision=self.knowledge.revision + 1)
-        self._store._write(knowledge)
-        self.knowledge = knowledge
-        return knowledge
-
-    def audit(self, record: AuditRecord) -> None:
-        self._store._append_audit(record)
-
-
-class FileStore:
-    def __init__(self, data_dir: str | Path, keep_events: int = DEFAULT_KEEP_EVENTS):
-        self.dir = Path(data_dir)
-        self.path = self.dir / LEARNED_FILE
-        self.audit_path = self.dir / AUDIT_FILE
-        self.keep_events = keep_events
-        self._thread_lock = threading.Lock()
-        self._raw: object = _UNREAD  # the bytes last read or written, and what they parse to
-        self._cached = Knowledge()
-
-    # -- reading ---------------------------------------------------------------
-    def load(self) -> Knowledge:
-        """What is on disk now (a consistent snapshot: files are only ever renamed into place)."""
-        with self._thread_lock:
-            return self._read()
-
-    def read_audit(self) -> list[dict]:
-        """Every audit line; a line torn by a crash mid-append is skipped, not fatal."""
+def read_audit_file(path: Path) -> list[dict]:
+    """Every line of an old audit.log; a line torn by a crash mid-append is skipped, not fatal."""
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except FileNotFoundError:
+        return []
+    out = []
+    for line in text.splitlines():
         try:
-            text = self.audit_path.read_text(encoding="utf-8", errors="replace")
-        except FileNotFoundError:
-            return []
-        out = []
-        for line in text.splitlines():
-            try:
-                out.append(json.loads(line))
-            except json.JSONDecodeError:
-                log.warning("%s: skipping an unreadable line: %.80s", self.audit_path, line)
-        return out
-
-    def _read(self) -> Knowledge:
-        try:
-            raw: Optional[bytes] = self.path.read_bytes()
-        except FileNotFoundError:
-            raw = None  # nothing learned yet (an empty file, by contrast, is damage)
-        except OSError as exc:
-            raise StoreError(f"{self.path}: cannot read: {exc.strerror or exc}") from exc
-        if raw != self._raw:  # bytes compare exactly, unlike mtimes (and _UNREAD equals nothing)
-            self._cached = Knowledge() if raw is None else parse_knowledge(raw, self.path)
-            self._raw = raw
-        return self._cached
-
-    # -- changing ----------------------------------------------------------------
-    @contextmanager
-    def transaction(self) -> Iterator[Transaction]:
-        """Exclusive access between threads and processes; not re-entrant."""
-        with self._thread_lock:
-            try:
-                self.dir.mkdir(parents=True, exist_ok=True)  # created on the first change, not by a listing
-                fd = os.open(self.dir / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
-            except OSError as exc:
-                raise StoreError(f"{self.dir}: cannot create the data directory or its lock file: {exc.strerror or exc}") from exc
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX)
-                yield Transaction(self, self._read())
-            finally:
-                os.close(fd)  # closing releases the flock
-
-    def _write(self, knowledge: Knowledge) -> None:
-        data = dump_knowledge(knowledge).encode("utf-8")
-        self._remove_stale_temporaries()
-        try:
-            write_atomic(self.path, data)
-        except OSError as exc:
-            raise StoreError(f"{self.path}: cannot write: {exc.strerror or exc}; nothing was changed") from exc
-        self._raw, self._cached = data, knowledge
-
-    def _remove_stale_temporaries(self) -> None:
-        # only called under the file lock: any temporary file left is from a writer that died
-        for tmp in self.dir.glob(f"{TMP_PREFIX}*{TMP_SUFFIX}"):
-            tmp.unlink(missing_ok=True)
-
-    def _append_audit(self, record: AuditRecord) -> None:
-        line = json.dumps({**vars(record), "message_ids": list(record.message_ids)}, ensure_ascii=False) + "\n"
-        try:
-            fd = os.open(self.audit_path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
-        except OSError as exc:
-            log.error("%s: cannot open the audit log: %s", self.audit_path, exc)
-            return
-        try:
-            size = os.fstat(fd).st_size
-            # a writer killed mid-line left no newline: start on a fresh line so both stay parseable
-            if size and os.pread(fd, 1, size - 1) != b"\n":
-                line = "\n" + line
-            os.write(fd, line.encode("utf-8"))
-            os.fsync(fd)
-        except OSError as exc:
-            # the change itself is already safe in learned.yaml; a lost audit line is logged, not fatal
-            log.error("%s: cannot append: %s", self.audit_path, exc)
-        finally:
-            os.close(fd)
+            out.append(json.loads(line))
+        except json.JSONDecodeError:
+            log.warning("%s: skipping an unreadable line: %.80s", path, line)
+    return out
 
 
 # -- review: learned knowledge as a pack ------------------------------------------

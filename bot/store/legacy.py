@@ -26,7 +26,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from . import schema as t
 from .database import WRITE
-from .files import AUDIT_FILE, LEARNED_FILE, AuditRecord, FileStore, StoreError, parse_knowledge
+from .files import AUDIT_FILE, LEARNED_FILE, AuditRecord, StoreError, parse_knowledge, read_audit_file
 
 if TYPE_CHECKING:
     from .sql import Store
@@ -113,7 +113,7 @@ def _import_audit(conn: Connection, path: Path, raw: bytes) -> int:
 
     names = [f.name for f in fields(AuditRecord)]
     rows = []
-    for line in FileStore(path.parent).read_audit():  # a line torn by a crash is skipped, as before
+    for line in read_audit_file(path):  # a line torn by a crash is skipped, as before
         if not isinstance(line, dict):
             continue
         values = {n: line.get(n, "") for n in names}

@@ -45,7 +45,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from . import schema as t
 from .database import WRITE, connect, resolve_url, safe_url, upgrade
 from .files import DEFAULT_KEEP_EVENTS, AuditRecord, EventMark, EventState, Knowledge, LearnedAlias, LearnedEntry
-from .files import Rejection, Source, StoreError, _check_readable
+from .files import Rejection, Source, StoreError, check_readable
 from .questions import LoggedQuestion, question_from_row, question_row
 
 log = logging.getLogger("faqbot.store")
@@ -164,7 +164,7 @@ class Transaction:
         """Write `knowledge` as the next revision and commit it (with any audit records added before)."""
         if self.committed:
             raise StoreError("a store transaction commits once")
-        _check_readable(knowledge)
+        check_readable(knowledge)
         knowledge = replace(storable_knowledge(knowledge, self.knowledge), revision=self.knowledge.revision + 1)
         rows = self._store._write_diff(self._conn, self.knowledge, knowledge, self._rows)
         self._store._commit(self._conn)
