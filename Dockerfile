@@ -15,7 +15,7 @@ WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY bot ./bot
 COPY adapters ./adapters
-RUN pip wheel --wheel-dir /wheels ".[slack,qq,postgres]"
+RUN pip wheel --wheel-dir /wheels ".[slack,qq,postgres,web]"
 
 # -- run
 FROM ${PYTHON_IMAGE}
@@ -27,7 +27,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 RUN groupadd --system --gid 10001 faqbot \
     && useradd --system --uid 10001 --gid faqbot --home-dir /app --no-create-home --shell /usr/sbin/nologin faqbot
 RUN --mount=type=bind,from=build,source=/wheels,target=/wheels \
-    pip install --no-index --find-links=/wheels "faqbot[slack,qq,postgres]"
+    pip install --no-index --find-links=/wheels "faqbot[slack,qq,postgres,web]"
 COPY knowledge/docker-faq /app/knowledge/docker-faq
 COPY docker/faqbot.yaml /etc/faqbot/faqbot.yaml
 RUN mkdir -p /data && chown faqbot:faqbot /data

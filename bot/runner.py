@@ -19,7 +19,7 @@ import signal
 import threading
 import time
 
-from .config import Config, check_data_dir
+from .config import Config, ConfigError, check_data_dir
 from .health import RUNNING, STOPPING, HealthServer, HealthState
 from .reload import PackReloader, ReloadResult, fingerprint, load_packs
 from .runtime import Metrics, Service
@@ -69,8 +69,10 @@ class Runner:
             self.services = [ConsoleService(self.ctx, on_eof=self.stop.set)]
         attach_suggestions(self.ctx)  # picks, votes and shares become suggested aliases and negatives
         if config.web.enabled:  # the maintainers' page, on its own port
-            from .web.service import WebService
-
+            try:
+                from .web.service import WebService
+            except ImportError as exc:  # starlette, jinja2, uvicorn, itsdangerous: the web extra
+                raise ConfigError("web.enabled", f"the page needs the web extra (pip install 'faqbot[web]'): {exc}") from exc
             self.services.append(WebService(self.ctx))
         self.state = HealthState(
             adapters=tuple(s.name for s in self.services),
