@@ -6,8 +6,8 @@ Method: the fake OneBot implementation (a real websockets server on loopback) ru
 in this process and takes both timestamps. The bot is a QQService thread of this
 process (default) or `faqbot run` as its own process (--process), either way with
 the Docker pack (knowledge/docker-faq), a Learner over a fresh temporary data
-directory (every teach is an fsynced atomic write of learned.yaml plus an fsynced
-audit line) and the production learning settings (background refit 2 s after a
+directory (every teach is one committed transaction in the SQLite store, with its
+audit record) and the production learning settings (background refit 2 s after a
 burst). For each event, in a group of its own:
 
 1. Alice's question and Bob's reply to it arrive as group messages (not timed);

@@ -2,8 +2,8 @@
 
 Method: the real Slack service (slack-bolt App + HTTP server, or Socket Mode
 client) runs against tests/slack_mock.py on 127.0.0.1, with a real Learner
-over a fresh temporary data directory (every teach is an fsynced atomic write
-plus an audit line) and a real pack (default: the Docker FAQ). For each of N
+over a fresh temporary data directory (every teach is one committed transaction
+in the SQLite store, with its audit record) and a real pack (default: the Docker FAQ). For each of N
 question/answer pairs (those of benchmarks/teach_latency.py) the mock holds a
 question and a reply in its thread; then, one event at a time:
 
@@ -103,7 +103,7 @@ def run(transport: str, pack: Path, events: int, warmup: int) -> dict:
             bot.idle()
         finally:
             bot.stop()
-        size = (Path(data) / "learned.yaml").stat().st_size
+        size = sum(f.stat().st_size for f in Path(data).glob("faqbot.db*"))  # the store's SQLite database and its WAL
     return {
         "transport": transport,
         "pack": str(pack),
@@ -116,7 +116,7 @@ def run(transport: str, pack: Path, events: int, warmup: int) -> dict:
         "reaction_to_answered": summary(total),
         "reaction_to_ack": summary(teach),
         "mention_to_answer": summary(ask),
-        "learned_yaml_bytes": size,
+        "database_bytes": size,
     }
 
 
@@ -139,7 +139,7 @@ def main() -> int:
         print(f"  e.g. {example}")
     for name in ("reaction_to_answered", "reaction_to_ack", "mention_to_answer"):
         print(summary_line(name, report[name], width=22))
-    print(f"learned.yaml after the run: {report['learned_yaml_bytes']} bytes")
+    print(f"database after the run: {report['database_bytes']} bytes")
     return 0
 
 

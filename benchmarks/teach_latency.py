@@ -112,7 +112,7 @@ def run(engine: Engine, pack: Path, events: int, force_new: bool) -> dict:
         teach.append((t1 - t0) * 1000)
         first_ask.append((t2 - t1) * 1000)
     quarter = max(1, len(total) // 4)
-    size = (data_dir / SQLITE_FILE).stat().st_size  # the store's SQLite database
+    size = sum(f.stat().st_size for f in data_dir.glob(f"{SQLITE_FILE}*"))  # the store's SQLite database and its WAL
     shutil.rmtree(data_dir)
     return {
         "mode": "new entries (force_new)" if force_new else "as taught",
