@@ -12,6 +12,7 @@ log directly. Every change needs a signed session and its CSRF token.
 """
 from __future__ import annotations
 
+import asyncio
 import io
 import logging
 import secrets
@@ -41,6 +42,7 @@ log = logging.getLogger("faqbot.web")
 HERE = Path(__file__).resolve().parent
 PREFIX = "/admin"
 MAX_FIELD_CHARS = 4000
+FAILED_SIGN_IN_DELAY_S = 1.0
 
 
 @dataclass
@@ -179,6 +181,8 @@ def build_app(deps: WebDeps, token: str, secure_cookies: bool = True, session_ho
     async def login(request: Request) -> Response:
         form = await request.form()
         if not token_ok(str(form.get("token") or ""), auth.token):
+            log.warning("failed sign-in to the maintainers' page from %s", request.client.host if request.client else "?")
+            await asyncio.sleep(FAILED_SIGN_IN_DELAY_S)  # guessing the token costs time
             return render(request, "login.html", None, status=401, error="wrong token")
         session, cookie = auth.new_session(str(form.get("name") or ""))
         response = RedirectResponse(f"{PREFIX}/", status_code=303)
