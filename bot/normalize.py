@@ -51,6 +51,9 @@ _BRACKETS = re.compile(r"[\[\](){}【】〔〕〖〗「」『』《》〈〉]")
 # inner classes exclude the opening bracket too, so a flood of unclosed codes is
 # scanned in linear time instead of re-scanning up to the cap from every start
 _CQ_CODE = re.compile(r"\[CQ:[^\[\]]{0,2000}\]")
+# what is left of a code that does not close (`[CQ:qq=123,name=[]`, as NapCat escapes one):
+# markup debris, never words; one token at most, so the scan stays linear
+_CQ_DEBRIS = re.compile(r"\[CQ:[^\s\[\]]{0,200}")
 _SLACK_LINK_LABEL = re.compile(r"<(?:https?|mailto):[^<>|]{0,2000}\|([^<>]{0,500})>")
 _SLACK_MARKUP = re.compile(r"<[@#!][^<>]{0,200}>")
 _URL = re.compile(r"(?:https?|ftp)://[^\s<>\"'，。）]+|\bwww\.[^\s<>\"'，。）]+")
@@ -108,7 +111,7 @@ def normalize(text: str, max_chars: int = MAX_MATCH_CHARS) -> str:
     if "&" in text:
         text = unescape_cq(text)
     if "[CQ:" in text:
-        text = _CQ_CODE.sub(" ", text)
+        text = _CQ_DEBRIS.sub(" ", _CQ_CODE.sub(" ", text))
     if "<" in text:
         text = _SLACK_LINK_LABEL.sub(r" \1 ", text)
         text = _SLACK_MARKUP.sub(" ", text)

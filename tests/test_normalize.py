@@ -65,7 +65,7 @@ def _unguarded(text: str) -> str:
 
     text = n._MARK_RUN.sub(r"\1", text[: n.MAX_INPUT_CHARS])
     text = n.unescape_cq(text)
-    text = n._CQ_CODE.sub(" ", text)
+    text = n._CQ_DEBRIS.sub(" ", n._CQ_CODE.sub(" ", text))
     text = n._SLACK_LINK_LABEL.sub(r" \1 ", text)
     text = n._SLACK_MARKUP.sub(" ", text)
     text = unicodedata.normalize("NFKC", text)

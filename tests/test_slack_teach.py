@@ -263,7 +263,9 @@ def test_a_redelivered_slash_command_adds_once(bot, mock):
     bot.deliver("slash_commands", payload)
     bot.idle()
     assert len(_learned(bot).entries) == 1
-    assert sorted("已经处理过了" in _said(c) for c in _ephemerals(mock)) == [False, True]
+    # the same trigger_id again is a redelivery (or a replay within Slack's 5-minute window):
+    # acked and dropped before any listener, so it is answered once (issue 15)
+    assert ["已经处理过了" in _said(c) for c in _ephemerals(mock)] == [False]
 
 
 # -- who may teach -------------------------------------------------------------------
