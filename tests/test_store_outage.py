@@ -8,8 +8,10 @@ from pathlib import Path
 
 from bot.config import Config, Maintainers
 from bot.engine import Engine
+from bot.health import RUNNING, HealthState, health_report, metrics_text
 from bot.learning import Action, Actor, Learner, MessageRef
 from bot.question_log import QuestionLog
+from bot.runtime import BotContext
 from bot.config import QuestionLogConfig
 from bot.store import Store
 from bot.types import Mode, Thresholds
@@ -53,6 +55,13 @@ def test_postgresql_restarting_costs_no_crash_and_no_lost_acknowledged_write(
         assert all(e.question != q2 for e in engine.entries)  # not half-applied in memory either
         health = learner.store.health()
         assert not health.ok and health.error and health.failures >= 1
+        # /healthz shows it without turning 503 (the bot still answers), /metrics counts it
+        ctx = BotContext(config=config, engine=engine)
+        ctx.learner = learner
+        state = HealthState(adapters=("console",), phase=RUNNING)
+        status, body = health_report(ctx, state)
+        assert status == 200 and body["database"]["ok"] is False and body["database"]["error"]
+        assert "faqbot_database_up 0" in metrics_text(ctx, state).splitlines()
     finally:
         postgres_server.resume()
     # back: the same store reconnects by itself, the redelivered gesture is applied once
