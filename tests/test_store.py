@@ -429,3 +429,25 @@ def test_a_plain_sqlalchemy_engine_sees_the_tables(tmp_path: Path):
     with engine.connect() as conn:
         assert conn.exec_driver_sql("SELECT entry_id FROM learned_entries").scalars().all() == ["learned-1"]
     engine.dispose()
+
+
+# -- faqbot db ------------------------------------------------------------------------------------
+
+
+def test_db_commands_check_and_upgrade(tmp_path: Path, capsys, monkeypatch):
+    from bot.cli import main
+
+    monkeypatch.delenv("FAQBOT_DATABASE_URL", raising=False)
+    data = tmp_path / "data"
+    assert main(["db", "check", "--data-dir", str(data)]) == 1 and "does not exist yet" in capsys.readouterr().out
+    assert not data.exists()  # checking creates nothing
+    write_old_data_dir(tmp_path)  # an old data directory next to it is imported by upgrade
+    assert main(["db", "upgrade", "--data-dir", str(tmp_path)]) == 0
+    assert f"migrated from (empty) to {head_revision()}" in capsys.readouterr().out
+    assert main(["db", "check", "--data-dir", str(tmp_path), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["current"] and report["revision"] == report["head"] and report["rows"]["learned_entries"] == 2
+    monkeypatch.setenv("FAQBOT_DATABASE_URL", "postgresql://bot:s3cret@127.0.0.1:1/faqbot")
+    assert main(["db", "check"]) == 2
+    err = capsys.readouterr().err
+    assert "127.0.0.1" in err and "s3cret" not in err
