@@ -38,7 +38,7 @@ NEW_A = "在 Dockerfile 里写多个 `FROM`，最后一段只 `COPY --from=build
 TAUGHT = "COPY --from=build"  # how the taught answer is recognised where the bot posts it
 OTHER_Q = "怎么限制容器的内存"
 OTHER_A = "用 `docker run -m 512m` 限制内存。"
-UNSURE = "how to see container logs"  # ...it is unsure about this one (a "did you mean" list)...
+UNSURE = "docker image storage location"  # ...it is unsure about this one (a "did you mean" list)... (was "how to see container logs": the self-calibrated matcher now says it does not know that one)
 # ...and answers these with slow-pull, without either being one of its phrasings
 DUP_Q = "docker pull 太慢了怎么办"
 REPHRASED = "docker pull keeps being really slow"
