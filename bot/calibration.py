@@ -44,7 +44,7 @@ from .types import Entry, Pack
 log = logging.getLogger("faqbot.calibration")
 
 # bump when the pseudo-questions or the fitting change, so cached fits are redone
-METHOD_VERSION = 3
+METHOD_VERSION = 4
 FOLDS = 5
 PER_ENTRY = 10  # pseudo-questions per entry
 CONTEXT_WORDS = (1, 2, 2, 3, 4)  # stray words added to a pseudo-question (drawn from these counts)
@@ -57,6 +57,7 @@ MIN_ENTRIES = 15
 ALIASES_PER_ENTRY_ENOUGH = 3.0
 # beside real aliases, how much a held-out entry's question counts as a negative
 UNANSWERED_WEIGHT = 0.1
+PSEUDO_UNANSWERED_WEIGHT = 0.5  # beside pseudo-questions (class weights balance the rest)
 
 _PIECES = re.compile(r"[a-z0-9][a-z0-9_.:/@+=-]*|--?[a-z][a-z0-9-]*|[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]{1,2}", re.I)
 _SENTENCE_END = re.compile(r"(?<=[。！？!?；;])|(?<=\.)\s+|\n+")
@@ -220,7 +221,7 @@ def fit_calibration(
         xs, ys, ws = _samples(build_index(list(entries), weights, topics), ((q, e.key, 1.0) for e in entries for q in questions[e.key]))
     # with real aliases, the questions of held-out entries stand for in-domain traffic the
     # pack does not answer, at a fraction of the answerable traffic
-    unanswered = 1.0 if pseudo else UNANSWERED_WEIGHT
+    unanswered = PSEUDO_UNANSWERED_WEIGHT if pseudo else UNANSWERED_WEIGHT
     for k in range(folds):
         kept = [
             replace(e, aliases=tuple(a for a in e.aliases if alias_fold[(e.key, a)] != k))
