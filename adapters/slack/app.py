@@ -17,9 +17,9 @@ from slack_bolt import App, BoltRequest, BoltResponse
 from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_sdk import WebClient
 
-from bot.claims import EventClaims
-from bot.feedback import FeedbackStore
-from bot.runtime import BotContext
+from bot.learning import FeedbackStore
+from bot.ops import BotContext
+from bot.store import EventClaims
 
 from .ambient import AmbientGate
 from .answers import AnswerLog

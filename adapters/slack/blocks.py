@@ -12,10 +12,10 @@ import re
 from dataclasses import dataclass
 from typing import Optional, Sequence
 
-from adapters.text import (
+from bot.chat import (
     entry_ref, listing, show_parts, suggestion_lines, suggestions_head, title, unknown_text, usage_text,
 )
-from bot.types import LANG_EN, Decision, Entry, MatchResult
+from bot.matching import LANG_EN, Decision, Entry, MatchResult
 
 from .escape import fit, inert, link
 from .mrkdwn import STYLE, to_mrkdwn

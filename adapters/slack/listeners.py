@@ -12,12 +12,10 @@ import time
 from dataclasses import replace
 from typing import Any, Optional
 
-from bot.commands import CommandKind, command_lang, parse_command
-from bot.config import packs_for
-from bot.feedback import FeedbackStore
-from bot.runtime import BotContext
-from bot.suggestions import SignalKind, record_signal
-from bot.types import LANG_ZH, Entry, MatchResult, Mode
+from bot.chat import BoundedMap, CommandKind, command_lang, parse_command
+from bot.learning import FeedbackStore, SignalKind, record_signal
+from bot.matching import LANG_ZH, Entry, MatchResult, Mode
+from bot.ops import BotContext, packs_for
 
 from .ambient import AmbientGate
 from .answers import AnswerLog, AnswerRecord
@@ -25,7 +23,6 @@ from .blocks import (
     VOTE_UP, ActionValue, SlackMessage, answer_message, cannot_post_text, entry_message, list_message,
     missing_entry_text, notice_message, result_message, thanks_text, usage_message,
 )
-from .bounded import BoundedMap
 from .escape import to_plain
 from .gestures import teach_command
 from .payloads import Click, Said, read_click, read_command, read_reaction, read_said

@@ -1,9 +1,14 @@
-"""A thread-safe map with a size bound and an optional time-to-live.
+"""Bounded memories for adapters: maps with a size bound and a time-to-live.
 
-The adapter remembers a few things per event, thread or answer (retries seen,
-threads already answered, which message answered what). Slack delivers events
+An adapter remembers a few things per event, thread or answer (retries seen,
+threads already answered, which message answered what). Platforms deliver events
 forever, so each memory must forget: the oldest entries go first once the map
 is full, and entries older than the TTL count as absent.
+
+Two kinds, kept apart because they behave differently: `BoundedMap` is
+thread-safe and reads its own clock (the Slack adapter's listeners run on worker
+threads), expiring at age >= TTL; `Expiring` is pure, with the time passed in by
+the caller (the QQ adapter's single event loop), expiring at age > TTL.
 """
 from __future__ import annotations
 
@@ -76,3 +81,28 @@ class BoundedMap(Generic[K, V]):
         with self._lock:
             self._expire(self._clock())
             return len(self._items)
+
+
+class Expiring(Generic[K, V]):
+    def __init__(self, capacity: int, ttl: float = float("inf")):
+        self.capacity = max(1, capacity)
+        self.ttl = ttl
+        self._items: OrderedDict[K, tuple[float, V]] = OrderedDict()
+
+    def put(self, key: K, value: V, now: float) -> None:
+        self._items.pop(key, None)
+        self._items[key] = (now, value)
+        while len(self._items) > self.capacity:
+            self._items.popitem(last=False)
+
+    def get(self, key: K, now: float) -> Optional[V]:
+        item = self._items.get(key)
+        if item is None:
+            return None
+        if now - item[0] > self.ttl:
+            del self._items[key]
+            return None
+        return item[1]
+
+    def __len__(self) -> int:
+        return len(self._items)

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Optional, Sequence
 
-from .normalize import detect_lang
+
+from ..matching.normalize import detect_lang
 
 DEFAULT_PREFIXES = ("/faq", "#faq")
 _WORDS = re.compile(r"[^\W\d_]", re.U)  # a letter of any script: the argument has words, not just a number

@@ -14,9 +14,9 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Optional, Sequence
 
-from bot import catalog
-from bot.commands import USAGE_EN, USAGE_ZH
-from bot.types import Decision, Entry, LANG_EN, MatchResult
+from bot.knowledge import catalog
+from bot.chat.commands import USAGE_EN, USAGE_ZH
+from bot.matching.types import Decision, Entry, LANG_EN, MatchResult
 
 from .markdown import CHAT_BODY_CHARS, PlainStyle, Style, render, to_plain
 

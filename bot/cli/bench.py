@@ -21,9 +21,10 @@ import sys
 import time
 from typing import Sequence
 
-from .engine import Engine
-from .pack import load_pack
-from .types import Entry, Thresholds
+
+from ..knowledge.pack import load_pack
+from ..matching.engine import Engine
+from ..matching.types import Entry, Thresholds
 
 _CHITCHAT = ["大家好，新人报道", "有人在吗", "thanks, that worked!", "哈哈哈哈", "anyone around?", "收到，我试试"]
 _PASTE = (
@@ -34,7 +35,7 @@ _PASTE = (
 
 def _import_seconds() -> float:
     """What a fresh interpreter spends importing the engine (scikit-learn mostly)."""
-    code = "import time; t = time.perf_counter(); import bot.engine; print(time.perf_counter() - t)"
+    code = "import time; t = time.perf_counter(); import bot.matching.engine; print(time.perf_counter() - t)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     try:
         return round(float(out.stdout.strip()), 3)

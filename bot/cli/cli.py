@@ -3,8 +3,8 @@ calls into the engine; platform adapters are imported only by their own
 sub-command, so the engine runs without any chat SDK installed.
 
 Every command that answers (run, slack, qq, chat, ask, eval) reads the same
-configuration the same way (bot.config.find_config) and builds the same
-knowledge, learned pairs included (bot.serve.build_context): the preview
+configuration the same way (bot.ops.config.find_config) and builds the same
+knowledge, learned pairs included (bot.ops.serve.build_context): the preview
 commands are the bot.
 """
 from __future__ import annotations
@@ -18,14 +18,17 @@ from importlib import metadata
 from pathlib import Path
 from typing import Callable, Optional, Sequence
 
-from . import app, db_cli, learn_cli, learning_cli
-from .app import CONFIG_HELP, pack_refusal
-from .config import ConfigError, check_data_dir, load_config, with_thresholds
-from .evaluate import SPELLINGS
-from .pack import check_pack
-from .types import Mode, PackError
 
-DEFAULT_PACK = Path(__file__).resolve().parent.parent / "knowledge" / "docker-faq"
+from ..knowledge.pack import check_pack
+from ..learning import learn_cli, learning_cli
+from ..matching.types import Mode, PackError
+from ..ops import app
+from ..ops.app import CONFIG_HELP, pack_refusal
+from ..ops.config import ConfigError, check_data_dir, load_config, with_thresholds
+from ..store import db_cli
+from .evaluate import SPELLINGS
+
+DEFAULT_PACK = Path(__file__).resolve().parents[2] / "knowledge" / "docker-faq"
 DESCRIPTION = (
     "A FAQ bot for group chats (Slack, QQ via OneBot v11, console) that answers from knowledge packs "
     "and stays quiet when it is not sure."
@@ -55,13 +58,13 @@ def _version() -> str:
 
 
 def _cmd_import(args: argparse.Namespace) -> int:
-    from .import_cli import run_import
+    from ..knowledge.import_cli import run_import
 
     return run_import(args)
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    from .import_cli import is_markdown, print_pack_warnings, validate_markdown
+    from ..knowledge.import_cli import is_markdown, print_pack_warnings, validate_markdown
 
     failed = 0
     for folder in args.dirs or load_config(args.config).packs:
@@ -94,8 +97,8 @@ class Refused(Exception):
 
 def _load(args: argparse.Namespace):
     """Config and engine for commands that match: the packs and learned knowledge `faqbot run` would serve."""
-    from .serve import build_context
-    from .store import StoreError
+    from ..ops.serve import build_context
+    from ..store import StoreError
 
     config = _config(args)
     try:
@@ -189,8 +192,8 @@ def _cmd_platform(args: argparse.Namespace) -> int:
     """`faqbot slack` / `faqbot qq`: one adapter in the foreground."""
     import logging
 
-    from .serve import build_context, load_service, run_services
-    from .store import StoreError
+    from ..ops.serve import build_context, load_service, run_services
+    from ..store import StoreError
 
     config = load_config(getattr(args, "config", None))
     logging.basicConfig(level=config.log.level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
@@ -215,7 +218,7 @@ def _add_engine_options(p: argparse.ArgumentParser, thresholds: bool = True) -> 
 
 
 def _cmd_calibrate(args: argparse.Namespace) -> int:
-    from .calibration import calibrate_pack
+    from ..matching.calibration import calibrate_pack
 
     folder = args.dir or load_config(args.config).packs[0]
     try:

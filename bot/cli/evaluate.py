@@ -21,18 +21,19 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable, Mapping, Optional, Sequence
 
-from .types import Decision, Entry, MatchResult, Mode, Pack, Thresholds
+
+from ..matching.types import Decision, Entry, MatchResult, Mode, Pack, Thresholds
 
 NUMBERS, IDS, TITLES = "numbers", "ids", "titles"
 SPELLINGS = (NUMBERS, IDS, TITLES)
 TITLE_SEPARATOR = " || "
 LEARNED_PACK = "learned"
 _NUMBERS_RE = re.compile(r"^\s*\d+\s*(,\s*\d+\s*)*$")
-# ids are slugs (bot/pack.py ID_RE), optionally qualified by the pack's folder name
+# ids are slugs (bot/knowledge/pack.py ID_RE), optionally qualified by the pack's folder name
 _IDS_RE = re.compile(r"^\s*[\w.-]+(/[a-z0-9][a-z0-9._-]*)?\s*(,\s*[\w.-]+(/[a-z0-9][a-z0-9._-]*)?\s*)*$", re.ASCII)
 
 if TYPE_CHECKING:  # the engine (scikit-learn) only when evaluating, so `faqbot --help` stays quick
-    from .engine import Engine
+    from ..matching.engine import Engine
 
 _ESCAPE_RE = re.compile(r"\\([!-/:-@\[-`{-~])")  # a backslash before ASCII punctuation
 
@@ -330,7 +331,7 @@ def evaluate(
     engine: Engine, rows: Sequence[Row], sweep: Sequence[float] = (), worst: int = 10, label_pack: str = ""
 ) -> Report:
     """Every metric of the evaluation README for `rows` against what `engine` has loaded (learned knowledge included)."""
-    from .engine import decide
+    from ..matching.engine import decide
 
     resolved = resolve(rows, engine.entries, engine.packs, label_pack)
     aliases = pack_names(engine.packs)

@@ -22,7 +22,8 @@ from typing import Iterable, Optional, Sequence
 
 from rapidfuzz import fuzz
 
-from .types import LANG_EN, Entry
+
+from ..matching.types import LANG_EN, Entry
 
 PAGE_SIZE = 20
 # "/faq list all" lists every entry (paged) instead of the outline

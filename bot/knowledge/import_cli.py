@@ -1,16 +1,17 @@
 """`faqbot knowledge import` and the importer's part of `knowledge validate`:
-argument handling and printing only; the work is in bot/importer.py and
-bot/markdown_faq.py."""
+argument handling and printing only; the work is in bot/knowledge/importer.py and
+bot/knowledge/markdown_faq.py."""
 from __future__ import annotations
 
 import argparse
 import sys
 from pathlib import Path
 
+
+from ..matching.types import Pack
 from .importer import default_pack_folder, import_markdown, parse_files
 from .markdown_faq import pack_warnings
 from .pack import check_pack
-from .types import Pack
 
 MARKDOWN_SUFFIXES = (".md", ".markdown", ".mdown", ".mkd")
 
@@ -38,7 +39,7 @@ def run_import(args: argparse.Namespace) -> int:
         print(f"warning: {problem}")
     if pack is not None:
         # calibrate now, from the pack's own text, so the first start needs no fit
-        from .calibration import calibrate_pack
+        from ..matching.calibration import calibrate_pack
 
         _, stats, path = calibrate_pack(into)
         print(f"calibrated on {stats['samples']} questions made from the pack's own text; written to {path}")

@@ -1,6 +1,6 @@
 """Turn markdown FAQs (one page or several) into a knowledge pack folder.
 
-Reading the markdown is bot/markdown_faq.py's job; this module writes the pack
+Reading the markdown is bot/knowledge/markdown_faq.py's job; this module writes the pack
 and merges a re-import with what is already there:
 
 - `n` and `url` always follow the source (position and address);
@@ -29,6 +29,7 @@ from typing import Optional, Sequence, Union
 from urllib.parse import urljoin
 
 import yaml
+
 
 from .markdown_faq import ImportedEntry, ParsedDocument, parse_document, parse_markdown, slugify  # noqa: F401
 from .pack import GENERATED_FIELD, META_FILE, entry_files

@@ -17,7 +17,8 @@ from typing import Any, Iterable
 
 import yaml
 
-from .types import Entry, Pack, PackError, PackInfo, PackProblem
+
+from ..matching.types import Entry, Pack, PackError, PackInfo, PackProblem
 
 META_FILE = "pack.yaml"
 NEGATIVES_FILE = "negatives.yaml"
@@ -30,7 +31,7 @@ TEXT_FIELDS = (
 )
 DATE_FIELDS = ("reviewed",)
 # what `knowledge import` wrote, as {field: digest}: a re-import refreshes a field
-# only while its value still has that digest (nobody edited it); see bot/importer.py
+# only while its value still has that digest (nobody edited it); see bot/knowledge/importer.py
 GENERATED_FIELD = "generated"
 KNOWN = set(REQUIRED) | set(LIST_FIELDS) | set(TEXT_FIELDS) | set(DATE_FIELDS) | {GENERATED_FIELD}
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,79}$")

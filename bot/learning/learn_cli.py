@@ -11,16 +11,17 @@ import json
 import sys
 from datetime import date, datetime, timedelta, timezone
 
-from .app import CONFIG_HELP
-from .config import ConfigError, load_config
-from .store import StoreError
-from .types import PackError
+
+from ..matching.types import PackError
+from ..ops.app import CONFIG_HELP
+from ..ops.config import ConfigError, load_config
+from ..store import StoreError
 
 GAP_DECISIONS = ["unknown", "suggest", "quiet"]
 
 
 def _context(args: argparse.Namespace):
-    from .serve import build_context
+    from ..ops.serve import build_context
 
     config = load_config(args.config)
     return config, build_context(config)
@@ -75,7 +76,7 @@ def _cmd_suggestions(args: argparse.Namespace) -> int:
 
 def _cmd_stale(args: argparse.Namespace) -> int:
     from .staleness import as_json, stale_entries
-    from .web.data import vote_totals
+    from ..web.data import vote_totals
 
     config, ctx = _context(args)
     s = config.staleness

@@ -23,24 +23,25 @@ from enum import Enum
 from pathlib import Path
 from typing import Any, Callable, Optional
 
-from .config import Config, ConfigError
-from .engine import Engine, LearnedOverlay, is_rejected
-from .normalize import detect_lang, has_content, normalize
-from .store import LEARNED_SECTION, AuditRecord, EventState, ExportReport, Knowledge, LearnedAlias, LearnedEntry
-from .store import LearnedStore, Rejection, Source, StoreError, export_pack
-from .store.open import open_store
-from .types import LANG_EN, Entry, Mode
+
+from ..matching.engine import Engine, LearnedOverlay, is_rejected
+from ..matching.normalize import detect_lang, has_content, normalize
+from ..matching.types import LANG_EN, Entry, Mode
+from ..ops.config import Config, ConfigError
+from ..store import LEARNED_SECTION, AuditRecord, EventState, ExportReport, Knowledge, LearnedAlias, LearnedEntry
+from ..store import LearnedStore, Rejection, Source, StoreError, export_pack
+from ..store.open import open_store
 
 log = logging.getLogger("faqbot.learning")
 
 ELLIPSIS = "…"
 # Actors only the bot itself creates, never from a platform event: the auto-apply rule of
-# bot/suggestions.py ("faqbot") and a maintainer signed in to the web page ("web").
+# bot/learning/suggestions.py ("faqbot") and a maintainer signed in to the web page ("web").
 TRUSTED_PLATFORMS = ("faqbot", "web")
 REFIT_MAX_WAIT_S = 30.0  # a background refit waits for a pause in teaching at most this long
 
 
-# what a refused gesture on the bot's answer says, as a usage signal (bot.suggestions.SignalKind values)
+# what a refused gesture on the bot's answer says, as a usage signal (bot.learning.suggestions.SignalKind values)
 _VOTE_KINDS = {"confirm_alias": "confirm", "reject": "wrong"}
 
 
@@ -270,7 +271,7 @@ class Learner:
         self._follower: Optional[threading.Thread] = None
         self._follow_lock = threading.Lock()
         self._follow_stop = threading.Event()
-        self.usage: Optional[Any] = None  # bot.suggestions.SuggestionBook: refused gestures on answers count as votes
+        self.usage: Optional[Any] = None  # bot.learning.suggestions.SuggestionBook: refused gestures on answers count as votes
         # a damaged learned.yaml stops the start here, with its name; at start there is time to fit learned words
         knowledge = store.load()
         self.engine.apply_learned(to_overlay(knowledge), rebuild=bool(knowledge.entries or knowledge.aliases))
@@ -447,7 +448,7 @@ class Learner:
     ) -> TeachOutcome:
         """A gesture on the bot's answer: find the entry it gave and clean the question that triggered it."""
         lang = lang or detect_lang(normalize(question or ""))
-        if self.usage is not None and not self.is_maintainer(actor):  # not a teach, but a vote (bot/suggestions.py)
+        if self.usage is not None and not self.is_maintainer(actor):  # not a teach, but a vote (bot/learning/suggestions.py)
             self.usage.vote(_VOTE_KINDS[action], actor.platform, source.channel, actor.user_id, question, entry_id, event_key)
 
         def checked(k: Knowledge) -> _Plan:

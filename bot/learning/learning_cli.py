@@ -10,10 +10,11 @@ import json
 import sys
 from pathlib import Path
 
-from .app import CONFIG_HELP
-from .config import load_config
-from .pack import check_pack
-from .store import Knowledge, LearnedStore, StoreError, export_pack
+
+from ..knowledge.pack import check_pack
+from ..ops.app import CONFIG_HELP
+from ..ops.config import load_config
+from ..store import Knowledge, LearnedStore, StoreError, export_pack
 
 DEFAULT_EXPORT_DIR = "learned-pack"
 

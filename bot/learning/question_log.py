@@ -28,9 +28,10 @@ import time
 from datetime import datetime, timedelta, timezone
 from typing import Callable, Optional
 
-from .config import QuestionLogConfig
-from .store import LoggedQuestion, Store, StoreError
-from .types import Decision, Entry, MatchResult, Mode
+
+from ..matching.types import Decision, Entry, MatchResult, Mode
+from ..ops.config import QuestionLogConfig
+from ..store import LoggedQuestion, Store, StoreError
 
 log = logging.getLogger("faqbot.question_log")
 

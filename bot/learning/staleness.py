@@ -84,7 +84,7 @@ def stale_entries(
 
 
 def vote_counts(votes: Iterable[object]) -> dict[str, tuple[int, int]]:
-    """(ups, downs) per entry id from bot.feedback Vote records (or anything with entry_id and vote)."""
+    """(ups, downs) per entry id from bot.learning.feedback Vote records (or anything with entry_id and vote)."""
     out: dict[str, tuple[int, int]] = {}
     for v in votes:
         ups, downs = out.get(v.entry_id, (0, 0))

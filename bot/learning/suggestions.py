@@ -26,7 +26,8 @@ from datetime import datetime
 from enum import Enum
 from typing import Any, Iterable, Mapping, Optional, Sequence
 
-from .normalize import detect_lang, normalize
+
+from ..matching.normalize import detect_lang, normalize
 from .usage_store import StoredSignal, SuggestionState, UsageStore, utc_now
 
 log = logging.getLogger("faqbot.suggestions")
@@ -144,7 +145,7 @@ class SuggestionBook:
         if people_needed < 1:
             raise ValueError("learning.auto_apply_people must be at least 1")
         self.usage = usage
-        self.learner = learner  # bot.learning.Learner (None: suggestions wait, nothing is applied)
+        self.learner = learner  # bot.learning.learning.Learner (None: suggestions wait, nothing is applied)
         self.engine = engine if engine is not None else getattr(learner, "engine", None)
         self.people_needed = people_needed
         self._queue: "queue.Queue[Optional[Signal | str]]" = queue.Queue()

@@ -10,8 +10,8 @@ connection and the migrations; this module owns only these rows.
   approved or dismissed by a maintainer), keyed by (kind, query, entry);
 - learn_gap_dismissals: normalised questions a maintainer dismissed as gaps.
 
-The class below is a thin, typed wrapper: the rules live in bot/suggestions.py
-and bot/gaps.py, as pure functions over the values read here.
+The class below is a thin, typed wrapper: the rules live in bot/learning/suggestions.py
+and bot/learning/gaps.py, as pure functions over the values read here.
 """
 from __future__ import annotations
 
@@ -22,7 +22,8 @@ from typing import Iterable, Optional
 from sqlalchemy import Column, DateTime, Index, Table, Text, UniqueConstraint, delete, insert, select
 from sqlalchemy.engine import Engine as SqlEngine
 
-from .store.schema import RowId, metadata
+
+from ..store.schema import RowId, metadata
 
 signals_table = Table(
     "learn_signals", metadata,

@@ -38,7 +38,7 @@ import yaml
 
 from .matcher import FEATURES, Calibration, OutOfScope, Weights, build_index, feature_vector, rank_with_signals
 from .normalize import normalize
-from .pack import CALIBRATION_FILE
+from ..knowledge.pack import CALIBRATION_FILE
 from .types import Entry, Pack
 
 log = logging.getLogger("faqbot.calibration")
@@ -372,7 +372,7 @@ def calibrate_pack(folder: str | Path, folds: int = FOLDS) -> tuple[Calibration,
     chatter) and write it to its calibration.yaml with the fingerprint the engine
     looks for, so that loading the pack alone needs no fit. Raises PackError for
     a broken pack, never for a pack with no aliases or negatives."""
-    from .pack import load_pack
+    from ..knowledge.pack import load_pack
 
     pack = load_pack(folder)
     negatives = pack_topics([pack])

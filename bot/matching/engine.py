@@ -17,9 +17,9 @@ from rapidfuzz import fuzz
 from .calibration import calibration_for, pack_topics
 from .chatter import chatter_topics
 from .matcher import Calibration, Index, OutOfScope, Weights, build_index, rank
-from .commands import parse_number
+from ..chat.commands import parse_number
 from .normalize import detect_lang, has_content, normalize
-from .pack import load_pack
+from ..knowledge.pack import load_pack
 from .types import Candidate, Decision, Entry, MatchResult, Mode, Pack, Reason, Thresholds
 
 RANK_DEPTH = 8

@@ -167,7 +167,7 @@ class Thresholds:
     """Confidence bars. reply: asked directly; ambient: unsolicited, must be very sure."""
 
     # confidences are calibrated probabilities that the answer is right (see
-    # bot/calibration.py); the figures in the README were measured at these
+    # bot/matching/calibration.py); the figures in the README were measured at these
     reply: float = 0.65
     ambient: float = 0.75
     # below reply but at or above this, offer "did you mean" candidates

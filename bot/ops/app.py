@@ -1,7 +1,7 @@
 """`faqbot run`: the whole bot in one process, as deployed (and as the Docker image runs it).
 
 This module is the command line side only (where the configuration comes from,
-how a refusal to start is reported); bot.runner is the running process. It
+how a refusal to start is reported); bot.ops.runner is the running process. It
 imports nothing heavy, so adding `run` to the CLI slows no other command.
 """
 from __future__ import annotations
@@ -10,10 +10,11 @@ import argparse
 import sys
 from typing import Any
 
+
 from . import logsetup
+from ..matching.types import PackError
 from .config import CONFIG_ENV, DEFAULT_CONFIG_FILE, ConfigError, load_config
 from .config import find_config as config_path  # every command finds its configuration the same way
-from .types import PackError
 
 CONFIG_HELP = f"configuration file (default: ${CONFIG_ENV}, else ./{DEFAULT_CONFIG_FILE} if present, else built-in defaults)"
 PACK_NOT_FOUND = "knowledge pack folder not found"
@@ -39,7 +40,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         return _fail(str(exc))
     from .runner import Runner  # the engine and adapters: only once the configuration is good
-    from .store import StoreError
+    from ..store import StoreError
 
     try:
         bot = Runner(config)

@@ -16,9 +16,10 @@ from typing import Any, Optional, get_args, get_origin, get_type_hints
 
 import yaml
 
-from .types import Thresholds
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+from ..matching.types import Thresholds
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_PACK_DIR = REPO_ROOT / "knowledge" / "docker-faq"
 
 

@@ -9,7 +9,7 @@ is not connected (QQ with no OneBot link, Slack's Socket Mode down), it answers
 503 with the reason, so that an orchestrator routes nothing to a bot that would
 not answer and a deaf bot does not look healthy.
 
-`python -m bot.health` probes the endpoint of the configured bot (the Docker
+`python -m bot.ops.health` probes the endpoint of the configured bot (the Docker
 HEALTHCHECK), so the probe follows `http.host`/`http.port` from the same config.
 """
 from __future__ import annotations
@@ -25,9 +25,10 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Callable, Optional, Sequence
 
+
 from .config import ConfigError, HttpConfig, load_config
 
-if TYPE_CHECKING:  # the probe (python -m bot.health) runs every 30 s: it must not load the engine
+if TYPE_CHECKING:  # the probe (python -m bot.ops.health) runs every 30 s: it must not load the engine
     from .runtime import BotContext
 
 CLIENT_TIMEOUT_S = 10.0
@@ -38,7 +39,7 @@ STARTING, RUNNING, STOPPING = "starting", "ok", "stopping"
 
 @dataclass
 class HealthState:
-    """What the process is doing, written by bot.app and read by every request."""
+    """What the process is doing, written by bot.ops.app and read by every request."""
 
     adapters: tuple[str, ...] = ()
     phase: str = STARTING
@@ -73,7 +74,7 @@ def health_report(ctx: BotContext, state: HealthState) -> tuple[int, dict]:
     }
     if state.reload_error:
         body["reload_error"] = state.reload_error
-    from .store.report import database_health  # here: the probe (python -m bot.health) never imports SQLAlchemy
+    from ..store.report import database_health  # here: the probe (python -m bot.ops.health) never imports SQLAlchemy
 
     database = database_health(ctx)  # shown, never a reason for 503: answers keep coming from memory
     if database is not None:
@@ -101,7 +102,7 @@ def metrics_text(ctx: BotContext, state: HealthState) -> str:
         gauges += ("# TYPE faqbot_connected gauge",) + tuple(
             f'faqbot_connected{{platform="{name}"}} {0 if name in down else 1}' for name in sorted(state.connections)
         )
-    from .store.report import database_metrics
+    from ..store.report import database_metrics
 
     gauges += tuple(database_metrics(ctx))
     return ctx.metrics.render() + "\n".join(gauges) + "\n"
@@ -189,7 +190,7 @@ def probe(url: str, timeout: float = PROBE_TIMEOUT_S) -> tuple[bool, str]:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Exit 0 when the configured bot answers /healthz with 200, else 1 (Docker HEALTHCHECK)."""
-    parser = argparse.ArgumentParser(prog="python -m bot.health", description=main.__doc__)
+    parser = argparse.ArgumentParser(prog="python -m bot.ops.health", description=main.__doc__)
     parser.add_argument("--config", help="configuration file (default: $FAQBOT_CONFIG)")
     args = parser.parse_args(argv)
     try:

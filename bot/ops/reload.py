@@ -18,10 +18,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Optional, Sequence
 
-from .engine import Engine
-from .pack import check_pack
+
+from ..knowledge.pack import check_pack
+from ..matching.engine import Engine
+from ..matching.types import Pack, PackError, PackProblem
 from .runtime import Metrics
-from .types import Pack, PackError, PackProblem
 
 log = logging.getLogger("faqbot.reload")
 

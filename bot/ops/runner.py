@@ -19,12 +19,13 @@ import signal
 import threading
 import time
 
+
+from ..learning.suggestions import attach_suggestions
 from .config import Config, ConfigError, check_data_dir
 from .health import RUNNING, STOPPING, HealthServer, HealthState
 from .reload import PackReloader, ReloadResult, fingerprint, load_packs
 from .runtime import Metrics, Service
 from .serve import build_context, load_service, run_services
-from .suggestions import attach_suggestions
 
 log = logging.getLogger("faqbot")
 
@@ -70,7 +71,7 @@ class Runner:
         attach_suggestions(self.ctx)  # picks, votes and shares become suggested aliases and negatives
         if config.web.enabled:  # the maintainers' page, on its own port
             try:
-                from .web.service import WebService
+                from ..web.service import WebService
             except ImportError as exc:  # starlette, jinja2, uvicorn, itsdangerous: the web extra
                 raise ConfigError("web.enabled", f"the page needs the web extra (pip install 'faqbot[web]'): {exc}") from exc
             self.services.append(WebService(self.ctx))

@@ -14,9 +14,10 @@ import time
 from dataclasses import dataclass, field
 from typing import Optional, Protocol
 
+
+from ..matching.engine import Engine
+from ..matching.types import MatchResult
 from .config import Config
-from .engine import Engine
-from .types import MatchResult
 
 log = logging.getLogger("faqbot.messages")
 
@@ -95,9 +96,9 @@ class BotContext:
     config: Config
     engine: Engine
     metrics: Metrics = field(default_factory=Metrics)
-    learner: Optional[object] = None  # bot.learning.Learner once teaching is configured
-    suggestions: Optional[object] = None  # bot.suggestions.SuggestionBook: picks, votes and shares (learning from use)
-    question_log: Optional[object] = None  # bot.question_log.QuestionLog while services run
+    learner: Optional[object] = None  # bot.learning.learning.Learner once teaching is configured
+    suggestions: Optional[object] = None  # bot.learning.suggestions.SuggestionBook: picks, votes and shares (learning from use)
+    question_log: Optional[object] = None  # bot.learning.question_log.QuestionLog while services run
     json_logs: bool = False
 
     def observe(

@@ -2,7 +2,7 @@
 them cleanly on SIGINT/SIGTERM within the configured grace period.
 
 Adapters are found by name: `adapters.<name>.service.build_service(ctx)`
-returns an object with `start()` and `stop(timeout)` (bot.runtime.Service).
+returns an object with `start()` and `stop(timeout)` (bot.ops.runtime.Service).
 """
 from __future__ import annotations
 
@@ -12,10 +12,11 @@ import signal
 import threading
 from typing import Callable, Optional, Sequence
 
+
+from ..matching.engine import Engine
+from ..matching.types import Pack
 from .config import Config
-from .engine import Engine
 from .runtime import BotContext, Service
-from .types import Pack
 
 logger = logging.getLogger("faqbot")
 
@@ -26,7 +27,7 @@ def build_context(config: Config, packs: Optional[Sequence[Pack]] = None) -> Bot
     run`, `slack`, `qq`, `chat`, `ask` and `eval` all come through here, so a pair taught
     to the running bot is answered the same way by the preview commands. A damaged store
     stops the start."""
-    from .learning import Learner
+    from ..learning.learning import Learner
     from .reload import load_packs
 
     packs = list(packs) if packs is not None else load_packs(config.packs)  # PackError naming file and line
@@ -84,7 +85,7 @@ def run_services(
 def start_background(ctx: BotContext) -> Callable[[], None]:
     """What a running bot does besides answering: follow other processes' teaching, write the
     question log. Returns the function that stops both (the log's queue is written first)."""
-    from .question_log import QuestionLog
+    from ..learning.question_log import QuestionLog
 
     learner = ctx.learner
     store = getattr(learner, "store", None)

@@ -18,8 +18,10 @@ from __future__ import annotations
 import logging
 from typing import Optional
 
-from .runtime import Metrics
-from .store import Store, StoreError
+
+from ..ops.runtime import Metrics
+from .files import StoreError
+from .sql import Store
 
 log = logging.getLogger("faqbot.claims")
 

@@ -16,11 +16,12 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
-from .app import CONFIG_HELP
-from .config import ConfigError, load_config
-from .store import StoreError
-from .store.database import connect, current_revision, describe, head_revision, resolve_url, safe_url, upgrade
-from .store.sql import Store
+
+from ..ops.app import CONFIG_HELP
+from ..ops.config import ConfigError, load_config
+from .database import connect, current_revision, describe, head_revision, resolve_url, safe_url, upgrade
+from .files import StoreError
+from .sql import Store
 
 
 def _store(args: argparse.Namespace) -> Store:
@@ -29,7 +30,7 @@ def _store(args: argparse.Namespace) -> Store:
 
 
 def _counts(store: Store) -> dict[str, int]:
-    from .store import schema as t
+    from . import schema as t
 
     tables = {"learned_entries": t.learned_entries, "learned_aliases": t.learned_aliases, "rejections": t.rejections,
               "feedback_votes": t.feedback_votes, "audit_log": t.audit_log, "question_log": t.question_log,

@@ -1,6 +1,6 @@
 """The learned-knowledge values, and the file format the store used before the database.
 
-`Knowledge` and its records are the values the store hands to `bot.learning`;
+`Knowledge` and its records are the values the store hands to `bot.learning.learning`;
 `parse_knowledge` and `read_audit_file` read the pre-database data directory,
 which `bot.store.legacy` imports into the database once. It held:
 
@@ -23,7 +23,8 @@ from typing import Any, Optional, Union
 
 import yaml
 
-from ..commands import parse_number
+
+from ..chat.commands import parse_number
 
 log = logging.getLogger("faqbot.store")
 
@@ -445,14 +446,14 @@ def _provenance(e: LearnedEntry) -> str:
 
 
 def export_pack(k: Knowledge, folder: Path, name: str = "learned") -> ExportReport:
-    """Write learned entries as a pack (bot.pack.check_pack accepts it) for review and merging in git.
+    """Write learned entries as a pack (bot.knowledge.pack.check_pack accepts it) for review and merging in git.
 
     Aliases learned for pack entries and rejections cannot live in a pack of
     their own; they go to extra/ as YAML to merge by hand. An earlier export
     in the same folder is replaced; any other non-empty folder is refused.
     """
-    from ..importer import dump_entry
-    from ..pack import META_FILE, entry_files
+    from ..knowledge.importer import dump_entry
+    from ..knowledge.pack import META_FILE, entry_files
 
     if folder.exists() and any(folder.iterdir()) and not (folder / EXPORT_MARKER).exists():
         raise StoreError(f"{folder}: not empty and not an earlier export; choose an empty or new folder")

@@ -38,15 +38,15 @@ from adapters.qq.service import QQService
 from adapters.slack.gestures import split_pair as slack_split_pair
 from adapters.slack.http_server import MAX_BODY_BYTES
 from adapters.slack.payloads import read_click, read_command, read_said
-from bot.commands import CommandKind, parse_command, split_pair, strip_prefix
-from bot.config import Config, QQConfig, SlackConfig
-from bot.engine import Engine
-from bot.normalize import MAX_MATCH_CHARS, normalize
-from bot.runtime import BotContext
-from bot.types import Mode, Thresholds
-from conftest import write_pack
-from fake_onebot import FakeOneBot, at, text
-from slack_mock import BotUnderTest, MockSlack, event_callback, http_body, mention, new_ts
+from bot.chat.commands import CommandKind, parse_command, split_pair, strip_prefix
+from bot.matching.engine import Engine
+from bot.matching.normalize import MAX_MATCH_CHARS, normalize
+from bot.matching.types import Mode, Thresholds
+from bot.ops.config import Config, QQConfig, SlackConfig
+from bot.ops.runtime import BotContext
+from tests.support.fake_onebot import FakeOneBot, at, text
+from tests.support.packs import write_pack
+from tests.support.slack_mock import BotUnderTest, MockSlack, event_callback, http_body, mention, new_ts
 
 pytestmark = pytest.mark.filterwarnings("ignore:Generating overly large repr")
 HARD = settings(

@@ -24,14 +24,15 @@ import pytest
 
 from adapters.qq.service import QQService
 from adapters.slack.blocks import PICK_PREFIX, ActionValue
-from bot.config import Config, QQConfig, SlackConfig
-from bot.engine import Engine
-from bot.runtime import BotContext
-from bot.types import Thresholds
-from fake_onebot import FakeOneBot, at, sent_text, text, wait_until
-from slack_mock import BOT_ID, BOT_USER_ID, BotUnderTest, MockSlack, buttons, event_callback, mention, shown
+from bot.matching.engine import Engine
+from bot.matching.types import Thresholds
+from bot.ops.config import Config, QQConfig, SlackConfig
+from bot.ops.runtime import BotContext
+from tests.support import TESTS
+from tests.support.fake_onebot import FakeOneBot, at, sent_text, text, wait_until
+from tests.support.slack_mock import BOT_ID, BOT_USER_ID, BotUnderTest, MockSlack, buttons, event_callback, mention, shown
 
-PAYLOADS = Path(__file__).parent / "data" / "payloads"
+PAYLOADS = TESTS / "data" / "payloads"
 SLACK = sorted((PAYLOADS / "slack").glob("*.json"))
 ONEBOT = sorted((PAYLOADS / "onebot").glob("*.json"))
 EN_QUESTION = "docker pull is very slow"
@@ -55,7 +56,7 @@ def test_every_shared_payload_is_replayed() -> None:
 
 @pytest.fixture(scope="module")
 def engines(tmp_path_factory) -> dict[str, Engine]:
-    from conftest import write_pack
+    from tests.support.packs import write_pack
 
     folder = write_pack(tmp_path_factory.mktemp("payloads") / "pack")
     return {

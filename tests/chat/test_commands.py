@@ -1,5 +1,5 @@
 """The /faq command language shared by every adapter."""
-from bot.commands import CommandKind, parse_command, split_pair, strip_prefix
+from bot.chat.commands import CommandKind, parse_command, split_pair, strip_prefix
 
 
 def test_sub_commands_and_questions():

@@ -20,17 +20,17 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import adapters.qq.addressing as addressing
-import bot.normalize as normalize_module
+import bot.matching.normalize as normalize_module
 from adapters.qq.events import parse_event
 from adapters.qq.handler import Handler
 from adapters.slack.gestures import split_pair as slack_split_pair
-from bot.commands import parse_number, split_pair
-from bot.config import Config, Maintainers
-from bot.engine import Engine
-from bot.learning import Actor, Learner, MessageRef, clean_text
-from bot.normalize import MAX_INPUT_CHARS, MAX_MARK_RUN, detect_lang, normalize
-from bot.runtime import BotContext
-from bot.types import LANG_ZH, Thresholds
+from bot.chat.commands import parse_number, split_pair
+from bot.learning.learning import Actor, Learner, MessageRef, clean_text
+from bot.matching.engine import Engine
+from bot.matching.normalize import MAX_INPUT_CHARS, MAX_MARK_RUN, detect_lang, normalize
+from bot.matching.types import LANG_ZH, Thresholds
+from bot.ops.config import Config, Maintainers
+from bot.ops.runtime import BotContext
 
 BOUNDED = settings(
     max_examples=80, deadline=timedelta(seconds=5), derandomize=True,
@@ -86,7 +86,7 @@ hostile = st.one_of(
 
 @pytest.fixture(scope="module")
 def engine(tmp_path_factory) -> Engine:
-    from conftest import write_pack
+    from tests.support.packs import write_pack
 
     return Engine.from_packs([str(write_pack(tmp_path_factory.mktemp("text") / "pack"))], Thresholds(reply=0.45, ambient=0.7, suggest=0.2))
 

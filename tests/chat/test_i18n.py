@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from adapters.text import entry_list_text, listing, suggestions_text, unknown_text
-from bot import catalog
-from bot.commands import USAGE_EN, USAGE_ZH, command_lang
-from bot.engine import Engine
-from bot.types import LANG_EN, LANG_ZH, Decision, Mode, Thresholds
-from conftest import write_pack
+from bot.chat.commands import USAGE_EN, USAGE_ZH, command_lang
+from bot.chat.text import entry_list_text, listing, suggestions_text, unknown_text
+from bot.knowledge import catalog
+from bot.matching.engine import Engine
+from bot.matching.types import LANG_EN, LANG_ZH, Decision, Mode, Thresholds
+from tests.support.packs import write_pack
 
 NETWORK_ENTRIES = 45  # more than two pages
 
@@ -128,10 +128,10 @@ def test_did_you_mean_and_dont_know_follow_the_question(engine):
 # -- QQ, through the fake OneBot ---------------------------------------------------------
 @pytest.fixture
 def qq(engine, qq_services):
-    from fake_onebot import FakeOneBot
+    from tests.support.fake_onebot import FakeOneBot
 
-    from bot.config import Config, QQConfig
-    from bot.runtime import BotContext
+    from bot.ops.config import Config, QQConfig
+    from bot.ops.runtime import BotContext
 
     def run(with_engine: Engine = engine):
         fake = FakeOneBot(token="t", self_id=10001).__enter__()
@@ -148,7 +148,7 @@ def qq(engine, qq_services):
 
 
 def _said(fake, *messages: str) -> list[str]:
-    from fake_onebot import sent_text, text
+    from tests.support.fake_onebot import sent_text, text
 
     for message in messages:
         fake.group_message(123, [text(message)], 20001)
@@ -169,7 +169,7 @@ def test_qq_lists_and_help_follow_the_askers_words(qq):
 
 
 def test_qq_did_you_mean_and_its_pick_follow_the_question(qq, engine):
-    from fake_onebot import at, sent_text, text
+    from tests.support.fake_onebot import at, sent_text, text
 
     unsure = Engine(engine.list_entries(), Thresholds(reply=1.0, ambient=1.0, suggest=0.0))
     fake = qq(unsure)
@@ -183,10 +183,10 @@ def test_qq_did_you_mean_and_its_pick_follow_the_question(qq, engine):
 
 # -- Slack, through the mock ------------------------------------------------------------
 def test_slack_list_in_english_pages_with_a_hint(tmp_path, engine):
-    from slack_mock import BotUnderTest, MockSlack, shown
+    from tests.support.slack_mock import BotUnderTest, MockSlack, shown
 
-    from bot.config import Config, SlackConfig
-    from bot.runtime import BotContext
+    from bot.ops.config import Config, SlackConfig
+    from bot.ops.runtime import BotContext
 
     with MockSlack() as mock:
         bot = BotUnderTest(mock, BotContext(Config(data_dir=str(tmp_path / "data"), slack=SlackConfig(mode="http")), engine), "http").start()
@@ -203,7 +203,7 @@ def test_slack_list_in_english_pages_with_a_hint(tmp_path, engine):
 
 
 def test_qq_commands_without_words_follow_the_askers_last_question(qq):
-    from fake_onebot import at, sent_text, text
+    from tests.support.fake_onebot import at, sent_text, text
 
     fake = qq()
     before = _said(fake, "/faq show 4")[0]
@@ -219,10 +219,10 @@ def test_qq_commands_without_words_follow_the_askers_last_question(qq):
 
 
 def test_slack_commands_without_words_follow_the_users_last_question(tmp_path, engine):
-    from slack_mock import BotUnderTest, MockSlack, mention, shown
+    from tests.support.slack_mock import BotUnderTest, MockSlack, mention, shown
 
-    from bot.config import Config, SlackConfig
-    from bot.runtime import BotContext
+    from bot.ops.config import Config, SlackConfig
+    from bot.ops.runtime import BotContext
 
     with MockSlack() as mock:
         bot = BotUnderTest(mock, BotContext(Config(data_dir=str(tmp_path / "data"), slack=SlackConfig(mode="http")), engine), "http").start()

@@ -10,16 +10,16 @@ from pathlib import Path
 
 import pytest
 
-from adapters.markdown import CHAT_BODY_CHARS, PlainStyle, render, to_plain
 from adapters.slack.blocks import ActionValue, entry_message
 from adapters.slack.mrkdwn import to_mrkdwn
-from adapters.text import body_repeats_answer, entry_full_text
-from bot.engine import Engine
-from bot.importer import import_markdown
-from bot.pack import load_pack
-from bot.types import LANG_EN, LANG_ZH, Thresholds
+from bot.chat.markdown import CHAT_BODY_CHARS, PlainStyle, render, to_plain
+from bot.chat.text import body_repeats_answer, entry_full_text
+from bot.knowledge.importer import import_markdown
+from bot.knowledge.pack import load_pack
+from bot.matching.engine import Engine
+from bot.matching.types import LANG_EN, LANG_ZH, Thresholds
+from tests.support import REPO
 
-REPO = Path(__file__).resolve().parents[1]
 DOCKER_PACK = REPO / "knowledge" / "docker-faq"
 
 BODY = """首先看看日志。
@@ -161,7 +161,7 @@ def test_a_curated_answer_that_the_body_does_not_contain_is_kept(sample_engine):
 # -- through the platforms ---------------------------------------------------------
 @pytest.fixture
 def long_engine(tmp_path):
-    from conftest import SAMPLE_ENTRIES, write_pack
+    from tests.support.packs import SAMPLE_ENTRIES, write_pack
 
     entries = [dict(e) for e in SAMPLE_ENTRIES]
     entries[2]["body"] = BODY + "\n\n" + "\n\n".join(f"第 {i} 段补充说明。" * 12 for i in range(30))
@@ -170,10 +170,10 @@ def long_engine(tmp_path):
 
 
 def test_slack_show_renders_mrkdwn_capped_with_a_link_to_the_rest(tmp_path, long_engine):
-    from slack_mock import BotUnderTest, MockSlack, shown
+    from tests.support.slack_mock import BotUnderTest, MockSlack, shown
 
-    from bot.config import Config, SlackConfig
-    from bot.runtime import BotContext
+    from bot.ops.config import Config, SlackConfig
+    from bot.ops.runtime import BotContext
 
     with MockSlack() as mock:
         bot = BotUnderTest(mock, BotContext(Config(data_dir=str(tmp_path / "data"), slack=SlackConfig(mode="http")), long_engine), "http").start()
@@ -189,11 +189,11 @@ def test_slack_show_renders_mrkdwn_capped_with_a_link_to_the_rest(tmp_path, long
 
 
 def test_qq_show_is_plain_text_with_readable_code(tmp_path, long_engine, qq_services):
-    from fake_onebot import FakeOneBot, text as segment
-    from fake_onebot import sent_text
+    from tests.support.fake_onebot import FakeOneBot, text as segment
+    from tests.support.fake_onebot import sent_text
 
-    from bot.config import Config, QQConfig
-    from bot.runtime import BotContext
+    from bot.ops.config import Config, QQConfig
+    from bot.ops.runtime import BotContext
 
     with FakeOneBot(token="t", self_id=10001) as fake:
         config = Config(packs=("unused",), qq=QQConfig(ws_url=fake.url, send_interval_s=0.0, request_timeout_s=2.0))

@@ -7,8 +7,8 @@ import pytest
 
 from adapters.console.chat import run_console
 from bot.cli import main
-from bot.config import Config
-from bot.engine import Engine
+from bot.matching.engine import Engine
+from bot.ops.config import Config
 
 EVAL_TSV = (
     "query\texpected\tlang\tnote\n"

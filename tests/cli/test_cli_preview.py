@@ -19,11 +19,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.cli import build_parser, main
-from fake_onebot import FakeOneBot, sent_text, text
-from test_run import FAQBOT, GRACE_S, SECRETS, WAIT_S, start, started  # noqa: F401 (fixture)
+from bot.cli.cli import build_parser, main
+from tests.ops.test_run import FAQBOT, GRACE_S, SECRETS, WAIT_S, start, started  # noqa: F401 (fixture)
+from tests.support import REPO
+from tests.support.fake_onebot import FakeOneBot, sent_text, text
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = REPO
 MAINTAINER = 30003
 GROUP = 111
 TAUGHT_Q = "公司内部的镜像仓库地址是多少"
@@ -206,8 +207,8 @@ def test_building_the_slack_app_does_not_warn_that_the_token_is_unused(caplog, m
     from slack_sdk import WebClient
 
     from adapters.slack.app import build_app
-    from bot.config import Config
-    from bot.runtime import BotContext
+    from bot.ops.config import Config
+    from bot.ops.runtime import BotContext
 
     monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-from-the-environment")  # what `faqbot slack` runs with
     caplog.set_level(logging.DEBUG)

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.engine import Engine
-from bot.evaluate import IDS, NUMBERS, TITLES, evaluate, read_rows, resolve, spelling_of, title_key
-from bot.types import Decision, Mode, Thresholds
-from conftest import SAMPLE_ENTRIES, write_pack
+from bot.cli.evaluate import IDS, NUMBERS, TITLES, evaluate, read_rows, resolve, spelling_of, title_key
+from bot.matching.engine import Engine
+from bot.matching.types import Decision, Mode, Thresholds
+from tests.support.packs import SAMPLE_ENTRIES, write_pack
 
 HEADER = "query\texpected\tlang\tnote\n"
 # the same five questions, labelled in each of the three spellings
@@ -154,7 +154,7 @@ def test_the_sweep_plot_has_a_title_a_y_label_threshold_marks_and_a_legend_that_
     pytest.importorskip("matplotlib")
     import matplotlib.pyplot as plt
 
-    from bot.evaluate import plot_sweep, sweep_figure
+    from bot.cli.evaluate import plot_sweep, sweep_figure
 
     engine = Engine.from_packs([str(sample_pack_dir)])
     report = evaluate(engine, read_rows(tsv(tmp_path, NUMBER_LABELS)), sweep=[0.2, 0.4, 0.6, 0.8])

@@ -8,14 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from bot.engine import Engine
-from bot.normalize import normalize
-from bot.pack import load_pack
-from bot.types import Decision, LANG_EN, Mode
+from bot.knowledge.pack import load_pack
+from bot.matching.engine import Engine
+from bot.matching.normalize import normalize
+from bot.matching.types import Decision, LANG_EN, Mode
+from tests.support import REPO, TESTS
 
-PACK = Path(__file__).resolve().parent.parent / "knowledge" / "docker-faq"
+PACK = REPO / "knowledge" / "docker-faq"
 # a copy of the source FAQ's index (n, section, subsection, anchor, verbatim title)
-INDEX = Path(__file__).resolve().parent / "data" / "docker_faq_questions.tsv"
+INDEX = TESTS / "data" / "docker_faq_questions.tsv"
 PAGE = "https://blog.lab99.org/post/docker-2016-07-14-faq.html"
 
 

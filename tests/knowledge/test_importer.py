@@ -8,9 +8,10 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.importer import import_markdown, parse_markdown
-from bot.markdown_faq import parse_document
-from bot.pack import check_pack, load_pack
+from bot.knowledge.importer import import_markdown, parse_markdown
+from bot.knowledge.markdown_faq import parse_document
+from bot.knowledge.pack import check_pack, load_pack
+from tests.support import TESTS
 
 FAQ = """---
 title: Team FAQ
@@ -117,7 +118,7 @@ def test_nothing_to_import_is_an_error(tmp_path):
 
 # ---------------------------------------------------------------- the shapes people write
 
-FIXTURES = Path(__file__).parent / "fixtures" / "import"
+FIXTURES = TESTS / "fixtures" / "import"
 
 
 def _doc(name: str, page: str = ""):
@@ -427,7 +428,7 @@ def test_collapsible_details_questions_in_a_readme_faq_section():
 
 
 def test_reimport_of_a_pack_from_before_digests_refreshes_only_the_old_importers_answers(tmp_path):
-    from bot.importer import legacy_auto_answer
+    from bot.knowledge.importer import legacy_auto_answer
 
     source = tmp_path / "faq.md"
     source.write_text("## How do I start?\n\nRun `start`.\n\n## How do I stop?\n\nPress `q`.\n", encoding="utf-8")

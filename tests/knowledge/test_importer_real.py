@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.importer import import_markdown, parse_files
-from bot.pack import load_pack
+from bot.knowledge.importer import import_markdown, parse_files
+from bot.knowledge.pack import load_pack
+from tests.support import REPO
 
-REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 FAQS = SHARED / "faqs"
 pytestmark = pytest.mark.skipif(

@@ -4,10 +4,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.pack import check_pack, load_pack
-from bot.types import PackError
-
-from conftest import SAMPLE_ENTRIES
+from bot.knowledge.pack import check_pack, load_pack
+from bot.matching.types import PackError
+from tests.support.packs import SAMPLE_ENTRIES
 
 
 def _problems(folder: Path) -> list[str]:

@@ -12,12 +12,12 @@ from pathlib import Path
 import yaml
 
 from bot.cli import main
-from bot.gaps import gap_clusters, is_gap
-from bot.normalize import normalize
-from bot.staleness import REASON_NEVER, REASON_OLD, REASON_VOTES, stale_entries, vote_counts
+from bot.learning.gaps import gap_clusters, is_gap
+from bot.learning.staleness import REASON_NEVER, REASON_OLD, REASON_VOTES, stale_entries, vote_counts
+from bot.learning.usage_store import UsageStore
+from bot.matching.normalize import normalize
+from bot.matching.types import Entry
 from bot.store import LoggedQuestion, Store
-from bot.types import Entry
-from bot.usage_store import UsageStore
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=timezone.utc)
 NEEDS = {

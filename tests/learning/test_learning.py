@@ -15,13 +15,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot import learning_cli
-from bot.config import Config, ConfigError, Learning, Maintainers
-from bot.engine import Engine, LearnedOverlay
-from bot.learning import Action, Actor, Learner, MessageRef, clean_text
-from bot.pack import check_pack, load_pack
+from bot.knowledge.pack import check_pack, load_pack
+from bot.learning import learning_cli
+from bot.learning.learning import Action, Actor, Learner, MessageRef, clean_text
+from bot.matching.engine import Engine, LearnedOverlay
+from bot.matching.types import Decision, Entry, Thresholds
+from bot.ops.config import Config, ConfigError, Learning, Maintainers
 from bot.store import LEARNED_FILE, Knowledge, LearnedStore, Store, StoreError
-from bot.types import Decision, Entry, Thresholds
 
 FORK = multiprocessing.get_context("fork")
 THRESHOLDS = Thresholds(reply=0.45, ambient=0.7, suggest=0.2)

@@ -1,4 +1,4 @@
-"""bot.feedback: votes on answers, in the store's database (SQLite in a temporary data directory)."""
+"""bot.learning.feedback: votes on answers, in the store's database (SQLite in a temporary data directory)."""
 from __future__ import annotations
 
 import json
@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from bot.feedback import FILE_NAME, EntryFeedback, FeedbackStore, Vote
+from bot.learning.feedback import FILE_NAME, EntryFeedback, FeedbackStore, Vote
 
 
 def test_a_vote_is_stored_and_survives_a_restart(tmp_path):

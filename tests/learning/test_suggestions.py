@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import Config, Learning, Maintainers
-from bot.engine import Engine
-from bot.learning import Action, Actor, Learner, MessageRef
-from bot.suggestions import ALIAS, NEGATIVE, SignalKind, State, SuggestionBook, aggregate, is_due, record_signal
-from bot.types import Thresholds
-from bot.usage_store import StoredSignal, UsageStore
+from bot.learning.learning import Action, Actor, Learner, MessageRef
+from bot.learning.suggestions import ALIAS, NEGATIVE, SignalKind, State, SuggestionBook, aggregate, is_due, record_signal
+from bot.learning.usage_store import StoredSignal, UsageStore
+from bot.matching.engine import Engine
+from bot.matching.types import Thresholds
+from bot.ops.config import Config, Learning, Maintainers
 
 QUESTION = "国内服务器拉取东西龟速"  # the bot does not answer it (yet)
 
@@ -137,8 +137,8 @@ NEVER_SURE = Thresholds(reply=1.01, ambient=1.01, suggest=0.0)  # every question
 
 
 def _context(engine, tmp_path, **config):
-    from bot.runtime import BotContext
-    from bot.suggestions import attach_suggestions
+    from bot.ops.runtime import BotContext
+    from bot.learning.suggestions import attach_suggestions
 
     config = Config(data_dir=str(tmp_path / "data"), learning=Learning(refit_delay_s=0), **config)
     ctx = BotContext(config, engine)
@@ -149,7 +149,7 @@ def _context(engine, tmp_path, **config):
 
 def test_slack_picks_and_votes_from_three_people_become_an_alias_and_a_negative(sample_pack_dir, tmp_path):
     from adapters.slack.blocks import VOTE_DOWN, ActionValue
-    from slack_mock import BotUnderTest, MockSlack, buttons, mention
+    from tests.support.slack_mock import BotUnderTest, MockSlack, buttons, mention
 
     engine = Engine.from_packs([str(sample_pack_dir)], NEVER_SURE)
     ctx = _context(engine, tmp_path)
@@ -187,8 +187,8 @@ def test_slack_picks_and_votes_from_three_people_become_an_alias_and_a_negative(
 
 
 def test_qq_picks_and_a_refused_wrong_emoji_become_suggestions(sample_pack_dir, tmp_path, qq_services):
-    from bot.config import QQConfig
-    from fake_onebot import FakeOneBot, at, text
+    from bot.ops.config import QQConfig
+    from tests.support.fake_onebot import FakeOneBot, at, text
 
     engine = Engine.from_packs([str(sample_pack_dir)], NEVER_SURE)
     group, question = 123456, "restart docker container"

@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot import calibration as cal
+from bot.matching import calibration as cal
 from bot.cli import main
-from bot.engine import Engine
-from bot.matcher import Calibration
-from bot.pack import load_pack
-from bot.types import Decision, Mode
-from rawpack import RAW_FAQ, write_raw_pack
+from bot.matching.engine import Engine
+from bot.matching.matcher import Calibration
+from bot.knowledge.pack import load_pack
+from bot.matching.types import Decision, Mode
+from tests.support.rawpack import RAW_FAQ, write_raw_pack
 
 
 @pytest.fixture

@@ -4,9 +4,9 @@ import pytest
 import scipy.sparse as sp
 from sklearn.naive_bayes import MultinomialNB
 
-from bot.engine import decide
-from bot.matcher import NaiveBayes, keyword_score
-from bot.types import LANG_EN, LANG_ZH, Candidate, Decision, Entry, Mode, Reason, Thresholds
+from bot.matching.engine import decide
+from bot.matching.matcher import NaiveBayes, keyword_score
+from bot.matching.types import LANG_EN, LANG_ZH, Candidate, Decision, Entry, Mode, Reason, Thresholds
 
 
 @pytest.mark.parametrize(
@@ -112,8 +112,8 @@ def test_entries_added_in_place_are_answerable(sample_engine):
         aliases=("build cache 太大了怎么清",),
     )
     index = sample_engine.index.with_entry(entry)
-    from bot.matcher import rank
-    from bot.normalize import normalize
+    from bot.matching.matcher import rank
+    from bot.matching.normalize import normalize
 
     top = rank(index, normalize("怎么清理 build cache"), 1)[0]
     assert index.entries[top.index].id == "learned-1"
@@ -122,7 +122,7 @@ def test_entries_added_in_place_are_answerable(sample_engine):
 def test_concurrent_readers_see_whole_indexes(sample_engine, sample_pack_dir):
     import threading
 
-    from bot.pack import load_pack
+    from bot.knowledge.pack import load_pack
 
     errors = []
 
@@ -148,16 +148,16 @@ def test_exact_phrasing_of_an_entry_learned_in_place_is_decisive(sample_engine):
     # none of these words is in the fitted vocabulary: only the exact match can find it
     entry = Entry(id="learned-2", n=1002, question="zxqv frobnicate quux", answer="答案")
     index = sample_engine.index.with_entry(entry)
-    from bot.matcher import rank
-    from bot.normalize import normalize
+    from bot.matching.matcher import rank
+    from bot.matching.normalize import normalize
 
     top = rank(index, normalize("ZXQV frobnicate quux"), 3)[0]
     assert index.entries[top.index].id == "learned-2" and top.score >= 0.99
 
 
 def test_the_newest_of_entries_sharing_a_phrasing_wins(sample_engine):
-    from bot.matcher import rank
-    from bot.normalize import normalize
+    from bot.matching.matcher import rank
+    from bot.matching.normalize import normalize
 
     older = Entry(id="learned-3", n=1003, question="zxqv 的容器连不上", answer="旧答案")
     newer = Entry(id="learned-4", n=1004, question="zxqv 的容器连不上", answer="新答案")

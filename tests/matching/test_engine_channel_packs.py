@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import pytest
 
-from bot.config import ChannelPacks, Config, ConfigError, GroupPacks, QQConfig, SlackConfig, load_config
-from bot.engine import Engine
-from bot.runtime import BotContext
-from fake_onebot import FakeOneBot, at, text, wait_until
-from fake_onebot import sent_text as body
-from slack_mock import BotUnderTest, MockSlack, mention, shown
-from test_engine_packs import INGRESS, two_packs  # noqa: F401  (fixture)
+from bot.ops.config import ChannelPacks, Config, ConfigError, GroupPacks, QQConfig, SlackConfig, load_config
+from bot.matching.engine import Engine
+from bot.ops.runtime import BotContext
+from tests.support.fake_onebot import FakeOneBot, at, text, wait_until
+from tests.support.fake_onebot import sent_text as body
+from tests.support.slack_mock import BotUnderTest, MockSlack, mention, shown
+from tests.matching.test_engine_packs import INGRESS, two_packs  # noqa: F401  (fixture)
 
 DOCKER_QUESTION = "docker pull 好慢啊"
 

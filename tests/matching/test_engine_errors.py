@@ -7,12 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from bot.engine import Engine
-from bot.matcher import ERROR_KINDS, error_kinds
-from bot.normalize import normalize
-from bot.types import Decision, Mode
+from bot.matching.engine import Engine
+from bot.matching.matcher import ERROR_KINDS, error_kinds
+from bot.matching.normalize import normalize
+from bot.matching.types import Decision, Mode
+from tests.support import REPO
 
-DOCKER_PACK = Path(__file__).resolve().parent.parent / "knowledge" / "docker-faq"
+DOCKER_PACK = REPO / "knowledge" / "docker-faq"
 NOT_RUNNING = "Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?"
 PERMISSION = (
     "Got permission denied while trying to connect to the Docker daemon socket at unix:///var/run/docker.sock: "

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.engine import Engine, LearnedOverlay
-from bot.types import Decision
-from conftest import SAMPLE_ENTRIES, write_pack
+from bot.matching.engine import Engine, LearnedOverlay
+from bot.matching.types import Decision
+from tests.support.packs import SAMPLE_ENTRIES, write_pack
 
 INGRESS = "how do I set up a kubernetes ingress controller"
 

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from bot.engine import Engine
-from bot.glossary import default_glossary, load_glossary
-from bot.matcher import Calibration, Weights
-from bot.pack import load_pack
-from rawpack import write_raw_pack
+from bot.matching.engine import Engine
+from bot.matching.glossary import default_glossary, load_glossary
+from bot.matching.matcher import Calibration, Weights
+from bot.knowledge.pack import load_pack
+from tests.support.rawpack import write_raw_pack
 
 ZH_FAQ = [
     ("如何全局关闭动画？", "在配置里把 motion 设为 false。"),

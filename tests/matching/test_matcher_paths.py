@@ -13,9 +13,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from rapidfuzz import fuzz
 
-from bot import matcher
-from bot.engine import LearnedOverlay
-from bot.matcher import (
+from bot.matching import matcher
+from bot.matching.engine import LearnedOverlay
+from bot.matching.matcher import (
     DECISIVE_KEYWORD_CHARS,
     FUZZY_KEYWORD_CUTOFF,
     ByLength,
@@ -26,8 +26,8 @@ from bot.matcher import (
     rank,
     rank_with_signals,
 )
-from bot.normalize import normalize
-from bot.types import Entry
+from bot.matching.normalize import normalize
+from bot.matching.types import Entry
 
 EXACT = settings(derandomize=True, max_examples=400, deadline=None)
 

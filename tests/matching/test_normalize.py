@@ -4,8 +4,8 @@ import unicodedata
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.normalize import MAX_MATCH_CHARS, detect_lang, normalize, word_tokens
-from bot.types import LANG_EN, LANG_ZH
+from bot.matching.normalize import MAX_MATCH_CHARS, detect_lang, normalize, word_tokens
+from bot.matching.types import LANG_EN, LANG_ZH
 
 
 def test_full_width_and_case_are_folded():
@@ -61,7 +61,7 @@ def test_empty_and_noise_only_input():
 
 def _unguarded(text: str) -> str:
     """normalize() with every pass applied, for the property test below."""
-    from bot import normalize as n
+    from bot.matching import normalize as n
 
     text = n._MARK_RUN.sub(r"\1", text[: n.MAX_INPUT_CHARS])
     text = n.unescape_cq(text)

@@ -15,9 +15,10 @@ from typing import Any, Iterator
 import pytest
 import yaml
 
-from bot.config import Config, load_config
+from bot.ops.config import Config, load_config
+from tests.support import REPO
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = REPO
 EXAMPLE = ROOT / "faqbot.example.yaml"
 DOCKERFILE = ROOT / "Dockerfile"
 
@@ -80,8 +81,8 @@ def test_the_images_configurations_load_and_fit_the_image() -> None:
 
 
 def test_the_image_runs_faqbot_run_the_command_the_tests_run() -> None:
-    from bot.app import cmd_run
-    from bot.cli import build_parser
+    from bot.ops.app import cmd_run
+    from bot.cli.cli import build_parser
 
     assert instruction("ENTRYPOINT") == ['["faqbot", "run"]'] and not instruction("CMD")
     pyproject = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
@@ -96,7 +97,7 @@ def test_the_image_is_non_root_with_data_as_a_volume_and_a_healthcheck() -> None
     assert instruction("VOLUME") == ['["/data"]']
     user = instruction("USER")[-1]
     assert user.split(":")[0] not in ("root", "0")
-    assert instruction("HEALTHCHECK")[0].endswith('CMD ["python", "-m", "bot.health"]')
+    assert instruction("HEALTHCHECK")[0].endswith('CMD ["python", "-m", "bot.ops.health"]')
     assert len(instruction("FROM")) >= 2  # multi-stage: build tools stay in the first stage
     assert all("slim" in rest or rest.startswith("${PYTHON_IMAGE}") for rest in instruction("FROM"))
     assert any("slim" in rest for rest in instruction("ARG"))

@@ -10,14 +10,15 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.app import cmd_run
 from bot.cli import main
-from bot.config import Config, ConfigError, check_data_dir, parse_config, with_thresholds
-from bot.engine import Engine
-from bot.pack import check_pack
-from bot.reload import PackReloader
-from bot.runtime import Metrics
-from bot.types import Thresholds
+from bot.knowledge.pack import check_pack
+from bot.matching.engine import Engine
+from bot.matching.types import Thresholds
+from bot.ops.app import cmd_run
+from bot.ops.config import Config, ConfigError, check_data_dir, parse_config, with_thresholds
+from bot.ops.reload import PackReloader
+from bot.ops.runtime import Metrics
+from tests.support import REPO
 
 CALIBRATION = "calibration.yaml"
 
@@ -57,7 +58,7 @@ def test_a_broken_calibration_file_is_a_pack_problem_with_file_and_line(sample_p
 
 
 def test_the_shipped_calibration_and_a_well_formed_stale_one_pass(sample_pack_dir: Path) -> None:
-    assert check_pack(Path(__file__).resolve().parent.parent / "knowledge" / "docker-faq")[1] == []
+    assert check_pack(REPO / "knowledge" / "docker-faq")[1] == []
     (sample_pack_dir / CALIBRATION).write_text("features: [old, older]\ncoef: [1.0, -2]\nintercept: 0.5\n", encoding="utf-8")
     assert check_pack(sample_pack_dir)[1] == []
 

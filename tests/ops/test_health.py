@@ -11,10 +11,10 @@ from typing import Iterator
 
 import pytest
 
-from bot.config import Config, HttpConfig
-from bot.engine import Engine
-from bot.health import RUNNING, STOPPING, HealthServer, HealthState, main, probe_url
-from bot.runtime import BotContext
+from bot.matching.engine import Engine
+from bot.ops.config import Config, HttpConfig
+from bot.ops.health import RUNNING, STOPPING, HealthServer, HealthState, main, probe_url
+from bot.ops.runtime import BotContext
 
 
 @pytest.fixture
@@ -112,7 +112,7 @@ def test_the_docker_probe_follows_the_configured_address(served, tmp_path: Path,
 
 
 def test_a_taken_port_is_a_config_error_naming_the_key(ctx: BotContext, served) -> None:
-    from bot.config import ConfigError
+    from bot.ops.config import ConfigError
 
     server, _ = served
     other = HealthServer(ctx, HealthState(), HttpConfig(host="127.0.0.1", port=server.port))

@@ -9,10 +9,10 @@ from typing import Iterator
 
 import pytest
 
-from bot.config import Config, ConfigError, LogConfig
-from bot.engine import Engine
-from bot.logsetup import configure
-from bot.runtime import BotContext
+from bot.matching.engine import Engine
+from bot.ops.config import Config, ConfigError, LogConfig
+from bot.ops.logsetup import configure
+from bot.ops.runtime import BotContext
 
 
 @pytest.fixture(autouse=True)

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import yaml
 
-from bot.engine import Engine
-from bot.reload import PackReloader, ReloadResult, fingerprint
-from bot.runtime import Metrics
-from bot.types import Thresholds
+from bot.matching.engine import Engine
+from bot.matching.types import Thresholds
+from bot.ops.reload import PackReloader, ReloadResult, fingerprint
+from bot.ops.runtime import Metrics
 
 NEW_ENTRY = {
     "id": "compose-healthcheck", "n": 7, "question": "docker compose 怎么给服务配置 healthcheck 健康检查？",

@@ -25,11 +25,12 @@ from typing import Iterator, Optional
 import pytest
 import yaml
 
-from bot.app import cmd_run, config_path
-from fake_onebot import FakeOneBot, at, text
-from slack_mock import APP_TOKEN, BOT_TOKEN, MockSlack, event_callback, mention, shown
+from bot.ops.app import cmd_run, config_path
+from tests.support import REPO
+from tests.support.fake_onebot import FakeOneBot, at, text
+from tests.support.slack_mock import APP_TOKEN, BOT_TOKEN, MockSlack, event_callback, mention, shown
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = REPO
 # The `faqbot` console script (bot.cli:main), spelled so it runs from any checkout without an install.
 FAQBOT = [sys.executable, "-c", "import sys; from bot.cli import main; sys.exit(main())"]
 SECRETS = ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_API_URL", "ONEBOT_ACCESS_TOKEN", "FAQBOT_CONFIG")

@@ -1,5 +1,5 @@
 """The store on real databases: SQLite in a temporary data directory and a real
-PostgreSQL server (tests/pg_server.py) — every test taking `db_url` runs on both.
+PostgreSQL server (tests/support/pg_server.py) — every test taking `db_url` runs on both.
 
 What it must keep: what was committed reads back exactly, in every process;
 writers in threads and processes serialise (nothing lost, nothing doubled); a
@@ -32,7 +32,7 @@ from bot.store import LearnedEntry, LoggedQuestion, Rejection, Source, Store, St
 from bot.store.database import describe, head_revision
 from bot.store.legacy import FEEDBACK_FILE
 from bot.store.schema import metadata
-from pg_server import db_url, postgres_server  # noqa: F401  (fixtures)
+from tests.support.pg_server import db_url, postgres_server  # noqa: F401  (fixtures)
 
 FORK = multiprocessing.get_context("fork")
 T0 = datetime(2024, 5, 1, 10, 0, tzinfo=timezone.utc)
@@ -305,7 +305,7 @@ def test_the_migrations_make_exactly_the_declared_schema(tmp_path: Path, db_url:
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 
-    for module in ("bot.usage_store",):  # tables other capabilities declare on the same metadata
+    for module in ("bot.learning.usage_store",):  # tables other capabilities declare on the same metadata
         if importlib.util.find_spec(module):
             importlib.import_module(module)
     store = Store(tmp_path, url=db_url)

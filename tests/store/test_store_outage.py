@@ -6,16 +6,15 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from bot.config import Config, Maintainers
-from bot.engine import Engine
-from bot.health import RUNNING, HealthState, health_report, metrics_text
-from bot.learning import Action, Actor, Learner, MessageRef
-from bot.question_log import QuestionLog
-from bot.runtime import BotContext
-from bot.config import QuestionLogConfig
+from bot.learning.learning import Action, Actor, Learner, MessageRef
+from bot.learning.question_log import QuestionLog
+from bot.matching.engine import Engine
+from bot.matching.types import Mode, Thresholds
+from bot.ops.config import Config, Maintainers, QuestionLogConfig
+from bot.ops.health import RUNNING, HealthState, health_report, metrics_text
+from bot.ops.runtime import BotContext
 from bot.store import Store
-from bot.types import Mode, Thresholds
-from pg_server import postgres_server  # noqa: F401  (fixture)
+from tests.support.pg_server import postgres_server  # noqa: F401  (fixture)
 
 THRESHOLDS = Thresholds(reply=0.45, ambient=0.7, suggest=0.2)
 MAINTAINER = Actor("slack", "UMAINT")

@@ -18,11 +18,11 @@ import uuid
 from pathlib import Path
 
 from bot.store import Store
-from fake_onebot import FakeOneBot, at, text
-from pg_server import postgres_server  # noqa: F401  (fixture)
-from slack_mock import APP_TOKEN, BOT_TOKEN, SIGNING_SECRET, MockSlack, command_form, event_callback, http_body, mention
-from slack_mock import post, shown, signed_headers
-from test_run import WAIT_S, Bot, started, write_config  # noqa: F401  (fixture)
+from tests.ops.test_run import WAIT_S, Bot, started, write_config  # noqa: F401  (fixture)
+from tests.support.fake_onebot import FakeOneBot, at, text
+from tests.support.pg_server import postgres_server  # noqa: F401  (fixture)
+from tests.support.slack_mock import APP_TOKEN, BOT_TOKEN, SIGNING_SECRET, MockSlack, command_form, event_callback, http_body, mention
+from tests.support.slack_mock import post, shown, signed_headers
 
 NEW_Q = "编排文件里的变量没有替换"
 NEW_A = "把变量写进 .env 或导出到环境里，再用 docker compose config 检查。"
@@ -136,17 +136,17 @@ def test_two_processes_share_what_is_taught_and_answer_each_event_once(
 def test_several_processes_teaching_at_once_on_postgresql_lose_nothing(
     tmp_path: Path, sample_pack_dir: Path, postgres_server, monkeypatch  # noqa: F811
 ) -> None:
-    """tests/test_learning.py's three-process race, on a shared PostgreSQL (the URL from the environment wins)."""
-    import test_learning
+    """tests/learning/test_learning.py's three-process race, on a shared PostgreSQL (the URL from the environment wins)."""
+    from tests.learning import test_learning
 
     monkeypatch.setenv("FAQBOT_DATABASE_URL", postgres_server.new_database())
     test_learning.test_several_processes_teaching_at_once_lose_nothing(tmp_path / "data", sample_pack_dir)
 
 
 def _same_gesture(data_dir: Path, pack_dir: Path, start, queue) -> None:
-    from bot.config import Config, Maintainers
-    from bot.engine import Engine
-    from bot.learning import Actor, Learner, MessageRef
+    from bot.ops.config import Config, Maintainers
+    from bot.matching.engine import Engine
+    from bot.learning.learning import Actor, Learner, MessageRef
 
     engine = Engine.from_packs([str(pack_dir)])
     learner = Learner.open(engine, Config(data_dir=str(data_dir), maintainers=Maintainers(qq=("10001",))))

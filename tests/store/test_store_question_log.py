@@ -8,12 +8,12 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 
-from bot.config import Config, QuestionLogConfig
-from bot.engine import Engine
-from bot.question_log import QuestionLog, logged_question
-from bot.runtime import BotContext, Metrics
+from bot.learning.question_log import QuestionLog, logged_question
+from bot.matching.engine import Engine
+from bot.matching.types import Candidate, Decision, MatchResult, Mode, Reason
+from bot.ops.config import Config, QuestionLogConfig
+from bot.ops.runtime import BotContext, Metrics
 from bot.store import LoggedQuestion, Store
-from bot.types import Candidate, Decision, MatchResult, Mode, Reason
 
 T0 = datetime(2024, 5, 1, 10, 0, tzinfo=timezone.utc)
 CONFIG = QuestionLogConfig()
@@ -105,7 +105,7 @@ def test_questions_past_the_retention_are_deleted(tmp_path: Path, sample_engine:
 
 
 def test_a_database_that_fails_costs_records_not_answers(tmp_path: Path, sample_engine: Engine, monkeypatch):
-    monkeypatch.setattr("bot.question_log.RETRY_S", (0.01, 0.01))
+    monkeypatch.setattr("bot.learning.question_log.RETRY_S", (0.01, 0.01))
     folder = tmp_path / "file-not-dir"
     folder.write_text("a file where the data directory should be")
     log = QuestionLog(Store(folder), CONFIG)

@@ -711,7 +711,7 @@ def shown(call: Call) -> str:
 
 
 def _demo() -> None:
-    """`python tests/slack_mock.py [PORT]`: a mock Slack to run `faqbot slack` against
+    """`python tests/support/slack_mock.py [PORT]`: a mock Slack to run `faqbot slack` against
     by hand. Each line typed here is sent to the bot as an @mention; what the bot
     posts is printed."""
     import sys

@@ -9,8 +9,8 @@ from datetime import datetime, timezone
 
 import pytest
 
-from bot.config import Config, ConfigError, WebConfig
-from bot.serve import build_context
+from bot.ops.config import Config, ConfigError, WebConfig
+from bot.ops.serve import build_context
 from bot.store import LoggedQuestion
 
 pytest.importorskip("starlette", reason="pip install -e '.[web]'")
@@ -76,7 +76,7 @@ def test_pages_redirect_to_sign_in_and_changes_are_refused_without_a_session(ser
 
 
 def test_faqbot_run_serves_the_page_only_when_enabled_and_with_a_token(sample_pack_dir, tmp_path, monkeypatch):
-    from bot.runner import Runner
+    from bot.ops.runner import Runner
 
     monkeypatch.delenv("FAQBOT_ADMIN_TOKEN", raising=False)
     base = dict(packs=(str(sample_pack_dir),), data_dir=str(tmp_path / "data"))

@@ -19,15 +19,15 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import Config, QuestionLogConfig, SlackConfig, WebConfig
-from bot.engine import Engine
-from bot.learning import Learner
-from bot.normalize import normalize
-from bot.question_log import QuestionLog
-from bot.runtime import BotContext
-from bot.suggestions import SignalKind, attach_suggestions, record_signal
-from bot.types import Thresholds
-from slack_mock import BotUnderTest, MockSlack, mention, shown
+from bot.learning.learning import Learner
+from bot.learning.question_log import QuestionLog
+from bot.learning.suggestions import SignalKind, attach_suggestions, record_signal
+from bot.matching.engine import Engine
+from bot.matching.normalize import normalize
+from bot.matching.types import Thresholds
+from bot.ops.config import Config, QuestionLogConfig, SlackConfig, WebConfig
+from bot.ops.runtime import BotContext
+from tests.support.slack_mock import BotUnderTest, MockSlack, mention, shown
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",

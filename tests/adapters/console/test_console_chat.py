@@ -12,8 +12,8 @@ import yaml
 
 pexpect = pytest.importorskip("pexpect", reason="pip install pexpect (in the test extras)")
 
-from test_i18n import _entries  # noqa: E402  the bilingual pack: sections, English titles
-from conftest import write_pack  # noqa: E402
+from tests.chat.test_i18n import _entries  # noqa: E402  the bilingual pack: sections, English titles
+from tests.support.packs import write_pack  # noqa: E402
 
 FAQBOT = [sys.executable, "-c", "import sys; from bot.cli import main; sys.exit(main())"]
 PROMPT = "you> "

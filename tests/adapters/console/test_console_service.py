@@ -10,9 +10,9 @@ from hypothesis import strategies as st
 
 from adapters.console.input import messages
 from adapters.console.service import ConsoleService
-from bot.config import Config
-from bot.engine import Engine
-from bot.runtime import BotContext
+from bot.matching.engine import Engine
+from bot.ops.config import Config
+from bot.ops.runtime import BotContext
 
 
 def _through_a_pipe(data: bytes, max_chars: int, window_s: float = 0.0) -> list[str]:

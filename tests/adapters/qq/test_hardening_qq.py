@@ -18,11 +18,11 @@ from adapters.qq import connection
 from adapters.qq.addressing import MAX_PICK_CHARS, pick_number
 from adapters.qq.events import as_number
 from adapters.qq.service import QQService
-from bot.config import Config, QQConfig
-from bot.engine import Engine
-from bot.health import RUNNING, HealthState, health_report
-from bot.runtime import BotContext
-from fake_onebot import FakeOneBot, at, reply, sent_text, text, wait_until
+from bot.matching.engine import Engine
+from bot.ops.config import Config, QQConfig
+from bot.ops.health import RUNNING, HealthState, health_report
+from bot.ops.runtime import BotContext
+from tests.support.fake_onebot import FakeOneBot, at, reply, sent_text, text, wait_until
 
 BOT = 10001
 GROUP = 321

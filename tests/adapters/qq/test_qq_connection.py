@@ -14,16 +14,16 @@ import pytest
 import yaml
 
 from adapters.qq.service import QQService, build_service
-from adapters.text import answer_text
-from bot.config import ConfigError
-from bot.types import Mode
-from fake_onebot import FakeOneBot, at, reply, text, wait_until
-from test_qq_conversation import (  # noqa: F401 (fake and unsure_engine are fixtures)
+from bot.chat.text import answer_text
+from bot.matching.types import Mode
+from bot.ops.config import ConfigError
+from tests.adapters.qq.test_qq_conversation import (  # noqa: F401 (fake and unsure_engine are fixtures)
     BOT, GROUP, TOKEN, ask, body, fake, offer_list, qq_context, quoted, unsure_engine, wait_remembered,
 )
+from tests.support import REPO
+from tests.support.fake_onebot import FakeOneBot, at, reply, text, wait_until
 
 ALICE = 20001
-REPO = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture

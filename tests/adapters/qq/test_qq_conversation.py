@@ -15,15 +15,15 @@ from pathlib import Path
 import pytest
 
 from adapters.qq.service import QQService
-from adapters.text import answer_text, entry_full_text, result_text, unknown_text
-from bot.commands import USAGE_ZH
-from bot.config import Config, QQConfig, RateLimit
-from bot.engine import Engine
-from bot.runtime import BotContext
-from bot.types import LANG_ZH, Mode, Thresholds
-from conftest import SAMPLE_ENTRIES, write_pack
-from fake_onebot import Call, FakeOneBot, at, face, image, reply, text, wait_until
-from fake_onebot import sent_text as body
+from bot.chat.commands import USAGE_ZH
+from bot.chat.text import answer_text, entry_full_text, result_text, unknown_text
+from bot.matching.engine import Engine
+from bot.matching.types import LANG_ZH, Mode, Thresholds
+from bot.ops.config import Config, QQConfig, RateLimit
+from bot.ops.runtime import BotContext
+from tests.support.fake_onebot import Call, FakeOneBot, at, face, image, reply, text, wait_until
+from tests.support.fake_onebot import sent_text as body
+from tests.support.packs import SAMPLE_ENTRIES, write_pack
 
 TOKEN = "s3cret"
 BOT = 10001

@@ -8,8 +8,8 @@ from hypothesis import strategies as st
 from adapters.qq.addressing import address, pick_number
 from adapters.qq.events import GroupMessage, MetaEvent, Reaction, as_number, parse_event, parse_fetched, qq_id
 from adapters.qq.segments import MAX_TEXT_CHARS, Segment, parse_cq, parse_message, plain_text, render_cq, reply_message, text
-from fake_onebot import at, face, image, reply
-from fake_onebot import text as text_seg
+from tests.support.fake_onebot import at, face, image, reply
+from tests.support.fake_onebot import text as text_seg
 
 BOT = "10001"
 

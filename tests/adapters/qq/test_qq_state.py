@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 
 from adapters.qq.connection import backoff_delay, token_accepted
-from adapters.qq.memory import Expiring, SentMessages, SentRecord
-from adapters.qq.throttle import SendGap, TokenBucket
-from bot.types import Entry
+from adapters.qq.memory import SentMessages, SentRecord
+from bot.chat.bounded import Expiring
+from bot.chat.throttle import SendGap, TokenBucket
+from bot.matching.types import Entry
 
 ENTRY = Entry(id="e", n=1, question="q", answer="a")
 

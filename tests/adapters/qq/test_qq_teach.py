@@ -19,18 +19,18 @@ from adapters.qq.gestures import Kind, parse_teach_command, reaction_gesture, re
 from adapters.qq.outgoing import ACK_EMOJI
 from adapters.qq.segments import parse_cq
 from adapters.qq.service import QQService
-from adapters.text import answer_text
-from bot.config import Config, Learning, Maintainers, QQConfig
-from bot.engine import Engine
-from bot.learning import Learner
-from bot.normalize import normalize
-from bot.runtime import BotContext
+from bot.chat.text import answer_text
+from bot.learning.learning import Learner
+from bot.matching.engine import Engine
+from bot.matching.normalize import normalize
+from bot.matching.types import LANG_ZH, Thresholds
+from bot.ops.config import Config, Learning, Maintainers, QQConfig
+from bot.ops.runtime import BotContext
 from bot.store import Knowledge
-from bot.types import LANG_ZH, Thresholds
-from conftest import SAMPLE_ENTRIES
-from fake_onebot import Call, FakeOneBot, at, reply, text
-from fake_onebot import sent_text as body
-from test_qq_conversation import wait_remembered
+from tests.adapters.qq.test_qq_conversation import wait_remembered
+from tests.support.fake_onebot import Call, FakeOneBot, at, reply, text
+from tests.support.fake_onebot import sent_text as body
+from tests.support.packs import SAMPLE_ENTRIES
 
 TOKEN = "s3cret"
 BOT, GROUP = 10001, 123456

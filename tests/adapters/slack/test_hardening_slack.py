@@ -19,10 +19,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from adapters.slack.http_server import RefusalLog
-from bot.config import Config, SlackConfig
-from bot.engine import Engine
-from bot.runtime import BotContext
-from slack_mock import BotUnderTest, MockSlack, block_actions, command_form, event_callback, http_body, post, signed_headers
+from bot.matching.engine import Engine
+from bot.ops.config import Config, SlackConfig
+from bot.ops.runtime import BotContext
+from tests.support.slack_mock import BotUnderTest, MockSlack, block_actions, command_form, event_callback, http_body, post, signed_headers
 
 ODD_BODIES = [
     b"[1]", b'"x"', b"1", b"null", b"[" * 5000 + b"]" * 5000, b'{"a":' * 3000 + b"1" + b"}" * 3000, b"\xff\xfe",

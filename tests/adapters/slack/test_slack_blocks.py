@@ -9,9 +9,9 @@ from adapters.slack.blocks import (
     BUTTON_LABEL_CHARS, MAX_BLOCKS, MORE, PICK_PREFIX, SECTION_CHARS, SHARE, VOTE_DOWN, VOTE_UP, ActionValue,
     answer_message, entry_message, list_message, notice_message, result_message, usage_message,
 )
-from bot.commands import USAGE_EN, USAGE_ZH
-from bot.types import Candidate, Decision, MatchResult, Mode, Reason
-from slack_mock import buttons, visible_text
+from bot.chat.commands import USAGE_EN, USAGE_ZH
+from bot.matching.types import Candidate, Decision, MatchResult, Mode, Reason
+from tests.support.slack_mock import buttons, visible_text
 
 
 def _elements(message, kind):

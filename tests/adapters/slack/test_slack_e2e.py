@@ -12,11 +12,11 @@ from dataclasses import replace
 import pytest
 
 from adapters.slack.blocks import MORE, SHARE, VOTE_DOWN, VOTE_UP, ActionValue, percent
-from bot.config import Config, RateLimit, SlackConfig
-from bot.feedback import FeedbackStore
-from bot.runtime import BotContext
-from bot.types import Decision, Mode
-from slack_mock import (
+from bot.learning.feedback import FeedbackStore
+from bot.matching.types import Decision, Mode
+from bot.ops.config import Config, RateLimit, SlackConfig
+from bot.ops.runtime import BotContext
+from tests.support.slack_mock import (
     APP_TOKEN, BOT_TOKEN, BOT_USER_ID, BotUnderTest, MockSlack, buttons, mention, message, shown,
 )
 

@@ -9,9 +9,9 @@ import urllib.request
 
 import pytest
 
-from bot.config import Config, SlackConfig
-from bot.runtime import BotContext
-from slack_mock import BotUnderTest, MockSlack, event_callback, http_body, mention, post, signed_headers
+from bot.ops.config import Config, SlackConfig
+from bot.ops.runtime import BotContext
+from tests.support.slack_mock import BotUnderTest, MockSlack, event_callback, http_body, mention, post, signed_headers
 
 ANSWERABLE = "docker pull is very slow"
 

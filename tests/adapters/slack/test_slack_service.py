@@ -17,11 +17,11 @@ from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, R
 import adapters.slack.settings as settings_module
 from adapters.slack.service import SlackService, build_service
 from adapters.slack.settings import DEFAULT_API_URL, SlackSettings, web_client
-from bot.config import Config, ConfigError, SlackConfig
-from bot.runtime import BotContext
-from slack_mock import APP_TOKEN, BOT_TOKEN, SIGNING_SECRET, BotUnderTest, MockSlack, mention
+from bot.ops.config import Config, ConfigError, SlackConfig
+from bot.ops.runtime import BotContext
+from tests.support import REPO
+from tests.support.slack_mock import APP_TOKEN, BOT_TOKEN, SIGNING_SECRET, BotUnderTest, MockSlack, mention
 
-REPO = Path(__file__).resolve().parent.parent
 ANSWERABLE = "docker pull is very slow"
 SOCKET_ENV = {"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_APP_TOKEN": APP_TOKEN}
 

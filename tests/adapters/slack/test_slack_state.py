@@ -5,12 +5,13 @@ import threading
 
 import pytest
 
-from adapters.slack.ambient import AmbientGate, ChannelRateLimiter
+from adapters.slack.ambient import AmbientGate
 from adapters.slack.answers import AnswerLog, AnswerRecord
-from adapters.slack.bounded import BoundedMap
 from adapters.slack.executor import DrainableExecutor
 from adapters.slack.payloads import read_click, read_command, read_said
-from bot.config import RateLimit
+from bot.chat.bounded import BoundedMap
+from bot.chat.throttle import ChannelRateLimiter
+from bot.ops.config import RateLimit
 
 
 class Clock:

@@ -17,14 +17,15 @@ import yaml
 from adapters.slack.gestures import GestureOrder, Gesture, gesture_of, split_pair, teach_command
 from adapters.slack.payloads import read_reaction
 from adapters.slack.poster import CHECK_MARK
-from bot.commands import CommandKind
-from bot.config import Config, Learning, Maintainers, SlackConfig
-from bot.engine import Engine
-from bot.learning import Learner
-from bot.normalize import normalize
-from bot.runtime import BotContext
-from bot.types import Decision, Thresholds
-from slack_mock import BOT_USER_ID, BotUnderTest, Call, MockSlack, buttons, command_form, mention, new_ts, reaction, shown
+from bot.chat.commands import CommandKind
+from bot.learning.learning import Learner
+from bot.matching.engine import Engine
+from bot.matching.normalize import normalize
+from bot.matching.types import Decision, Thresholds
+from bot.ops.config import Config, Learning, Maintainers, SlackConfig
+from bot.ops.runtime import BotContext
+from tests.support import REPO
+from tests.support.slack_mock import BOT_USER_ID, BotUnderTest, Call, MockSlack, buttons, command_form, mention, new_ts, reaction, shown
 
 CHANNEL = "C0100"
 MAINTAINER = "UMAINT"
@@ -457,7 +458,7 @@ def test_an_event_older_than_one_already_handled_for_its_gesture_is_stale():
 
 
 def test_the_manifest_subscribes_to_reactions_with_the_scopes_teaching_uses():
-    path = Path(__file__).resolve().parent.parent / "adapters" / "slack" / "manifest.yaml"
+    path = REPO / "adapters" / "slack" / "manifest.yaml"
     manifest = yaml.safe_load(path.read_text(encoding="utf-8"))
     events = set(manifest["settings"]["event_subscriptions"]["bot_events"])
     scopes = set(manifest["oauth_config"]["scopes"]["bot"])

@@ -1,0 +1,20 @@
+"""Learning from use: what maintainers teach and what askers' reactions say.
+
+Owns teaching and its audit (`learning`: the `Learner`), votes on answers
+(`feedback`), the question log (`question_log`), suggestions from usage signals
+(`suggestions`, stored by `usage_store`), unanswered-question clusters (`gaps`),
+entries nobody uses (`staleness`), and their commands (`learn_cli`: `faqbot
+gaps/suggestions/stale`; `learning_cli`: `faqbot learned`).
+"""
+
+from ..exports import lazy_exports, names
+
+_EXPORTS = names(
+    learning="Action Actor Learner MessageRef TeachOutcome clean_text say",
+    feedback="FeedbackStore",
+    suggestions="SignalKind SuggestionBook attach_suggestions record_signal",
+    question_log="QuestionLog",
+    usage_store="UsageStore",
+)
+__all__ = sorted(_EXPORTS)
+__getattr__ = lazy_exports(__name__, _EXPORTS)
