@@ -27,7 +27,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from bot.cli.evaluate import entry_key, evaluate, pack_names, read_rows, resolve  # noqa: E402
+from bot.cli.evaluate import evaluate  # noqa: E402
+from bot.cli.labels import entry_key, pack_names, read_rows, resolve  # noqa: E402
 from bot.knowledge.importer import import_markdown  # noqa: E402
 from bot.matching.calibration import calibrate_pack  # noqa: E402
 from bot.matching.engine import Engine  # noqa: E402

@@ -31,7 +31,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.cli.evaluate import read_rows  # noqa: E402
+from bot.cli.labels import read_rows  # noqa: E402
 from bot.learning.suggestions import attach_suggestions  # noqa: E402
 from bot.learning.usage_store import StoredSignal, UsageStore  # noqa: E402
 from bot.ops.config import Config, WebConfig  # noqa: E402

@@ -43,7 +43,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.cli.evaluate import read_rows, resolve, evaluate  # noqa: E402
+from bot.cli.evaluate import evaluate  # noqa: E402
+from bot.cli.labels import read_rows, resolve  # noqa: E402
 from bot.learning.gaps import DEFAULT_DISTANCE, gap_clusters  # noqa: E402
 from bot.learning.learning import Learner  # noqa: E402
 from bot.learning.question_log import logged_question  # noqa: E402

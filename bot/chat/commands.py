@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Optional, Sequence
 
-
 from ..matching.normalize import detect_lang
 
 DEFAULT_PREFIXES = ("/faq", "#faq")

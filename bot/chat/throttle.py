@@ -15,7 +15,6 @@ import time
 from dataclasses import dataclass
 from typing import Callable
 
-
 from ..ops.config import RateLimit
 from .bounded import BoundedMap, Expiring
 

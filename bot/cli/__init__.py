@@ -1,8 +1,8 @@
 """The command line: `faqbot` and its subcommands (`cli`), `faqbot eval`
-(`evaluate`) and `faqbot bench` (`bench`). Other packages' commands (`faqbot
-import`, `learned`, `gaps`, `db`) live with what they operate on; `cli` wires them.
+(`evaluate`, reading labelled files with `labels`) and `faqbot bench` (`bench`).
+Other packages' commands (`faqbot import`, `learned`, `gaps`, `db`) live with
+what they operate on; `cli` wires them.
 """
-
 from ..exports import lazy_exports, names
 
 _EXPORTS = names(cli="main")

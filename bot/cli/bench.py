@@ -21,7 +21,6 @@ import sys
 import time
 from typing import Sequence
 
-
 from ..knowledge.pack import load_pack
 from ..matching.engine import Engine
 from ..matching.types import Entry, Thresholds

@@ -18,7 +18,6 @@ from importlib import metadata
 from pathlib import Path
 from typing import Callable, Optional, Sequence
 
-
 from ..knowledge.pack import check_pack
 from ..learning import learn_cli, learning_cli
 from ..matching.types import Mode, PackError
@@ -26,7 +25,7 @@ from ..ops import app
 from ..ops.app import CONFIG_HELP, pack_refusal
 from ..ops.config import ConfigError, check_data_dir, load_config, with_thresholds
 from ..store import db_cli
-from .evaluate import SPELLINGS
+from .labels import SPELLINGS
 
 DEFAULT_PACK = Path(__file__).resolve().parents[2] / "knowledge" / "docker-faq"
 DESCRIPTION = (
@@ -149,7 +148,8 @@ def _cmd_chat(args: argparse.Namespace) -> int:
 
 
 def _cmd_eval(args: argparse.Namespace) -> int:
-    from .evaluate import evaluate, format_report, plot_sweep, read_rows, resolve
+    from .evaluate import evaluate, format_report, plot_sweep
+    from .labels import read_rows, resolve
 
     _, engine = _load(args)
     try:

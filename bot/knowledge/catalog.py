@@ -22,7 +22,6 @@ from typing import Iterable, Optional, Sequence
 
 from rapidfuzz import fuzz
 
-
 from ..matching.types import LANG_EN, Entry
 
 PAGE_SIZE = 20

@@ -7,7 +7,6 @@ import argparse
 import sys
 from pathlib import Path
 
-
 from ..matching.types import Pack
 from .importer import default_pack_folder, import_markdown, parse_files
 from .markdown_faq import pack_warnings

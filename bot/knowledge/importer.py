@@ -30,7 +30,6 @@ from urllib.parse import urljoin
 
 import yaml
 
-
 from .markdown_faq import ImportedEntry, ParsedDocument, parse_document, parse_markdown, slugify  # noqa: F401
 from .pack import GENERATED_FIELD, META_FILE, entry_files
 

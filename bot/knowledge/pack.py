@@ -17,7 +17,6 @@ from typing import Any, Iterable
 
 import yaml
 
-
 from ..matching.types import Entry, Pack, PackError, PackInfo, PackProblem
 
 META_FILE = "pack.yaml"

@@ -1,6 +1,7 @@
 """Learning from use: what maintainers teach and what askers' reactions say.
 
-Owns teaching and its audit (`learning`: the `Learner`), votes on answers
+Owns teaching and its audit (`learning`: the `Learner`; `teach_text`: what a
+taught text keeps and what teaching says back), votes on answers
 (`feedback`), the question log (`question_log`), suggestions from usage signals
 (`suggestions`, stored by `usage_store`), unanswered-question clusters (`gaps`),
 entries nobody uses (`staleness`), and their commands (`learn_cli`: `faqbot
@@ -10,7 +11,8 @@ gaps/suggestions/stale`; `learning_cli`: `faqbot learned`).
 from ..exports import lazy_exports, names
 
 _EXPORTS = names(
-    learning="Action Actor Learner MessageRef TeachOutcome clean_text say",
+    learning="Action Actor Learner MessageRef TeachOutcome",
+    teach_text="clean_text say",
     feedback="FeedbackStore",
     suggestions="SignalKind SuggestionBook attach_suggestions record_signal",
     question_log="QuestionLog",

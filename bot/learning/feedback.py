@@ -15,7 +15,6 @@ from dataclasses import dataclass, fields
 from datetime import datetime, timezone
 from typing import Callable, Optional
 
-
 from ..store import Store
 
 log = logging.getLogger("faqbot.feedback")

@@ -11,7 +11,6 @@ import json
 import sys
 from datetime import date, datetime, timedelta, timezone
 
-
 from ..matching.types import PackError
 from ..ops.app import CONFIG_HELP
 from ..ops.config import ConfigError, load_config

@@ -10,7 +10,6 @@ import json
 import sys
 from pathlib import Path
 
-
 from ..knowledge.pack import check_pack
 from ..ops.app import CONFIG_HELP
 from ..ops.config import load_config

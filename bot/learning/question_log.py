@@ -28,7 +28,6 @@ import time
 from datetime import datetime, timedelta, timezone
 from typing import Callable, Optional
 
-
 from ..matching.types import Decision, Entry, MatchResult, Mode
 from ..ops.config import QuestionLogConfig
 from ..store import LoggedQuestion, Store, StoreError

@@ -26,7 +26,6 @@ from datetime import datetime
 from enum import Enum
 from typing import Any, Iterable, Mapping, Optional, Sequence
 
-
 from ..matching.normalize import detect_lang, normalize
 from .usage_store import StoredSignal, SuggestionState, UsageStore, utc_now
 

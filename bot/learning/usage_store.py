@@ -22,7 +22,6 @@ from typing import Iterable, Optional
 from sqlalchemy import Column, DateTime, Index, Table, Text, UniqueConstraint, delete, insert, select
 from sqlalchemy.engine import Engine as SqlEngine
 
-
 from ..store.schema import RowId, metadata
 
 signals_table = Table(

@@ -10,7 +10,6 @@ import argparse
 import sys
 from typing import Any
 
-
 from . import logsetup
 from ..matching.types import PackError
 from .config import CONFIG_ENV, DEFAULT_CONFIG_FILE, ConfigError, load_config

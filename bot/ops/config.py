@@ -16,7 +16,6 @@ from typing import Any, Optional, get_args, get_origin, get_type_hints
 
 import yaml
 
-
 from ..matching.types import Thresholds
 
 REPO_ROOT = Path(__file__).resolve().parents[2]

@@ -25,7 +25,6 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Callable, Optional, Sequence
 
-
 from .config import ConfigError, HttpConfig, load_config
 
 if TYPE_CHECKING:  # the probe (python -m bot.ops.health) runs every 30 s: it must not load the engine

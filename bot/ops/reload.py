@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Optional, Sequence
 
-
 from ..knowledge.pack import check_pack
 from ..matching.engine import Engine
 from ..matching.types import Pack, PackError, PackProblem

@@ -19,7 +19,6 @@ import signal
 import threading
 import time
 
-
 from ..learning.suggestions import attach_suggestions
 from .config import Config, ConfigError, check_data_dir
 from .health import RUNNING, STOPPING, HealthServer, HealthState

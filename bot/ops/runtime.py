@@ -14,7 +14,6 @@ import time
 from dataclasses import dataclass, field
 from typing import Optional, Protocol
 
-
 from ..matching.engine import Engine
 from ..matching.types import MatchResult
 from .config import Config

@@ -12,7 +12,6 @@ import signal
 import threading
 from typing import Callable, Optional, Sequence
 
-
 from ..matching.engine import Engine
 from ..matching.types import Pack
 from .config import Config

@@ -10,9 +10,10 @@
 
 from ..exports import lazy_exports
 from .database import ENV_URL, DatabaseInfo, describe, resolve_url, safe_url, upgrade
-from .files import AUDIT_FILE, DEFAULT_KEEP_EVENTS, EXPORT_MARKER, LEARNED_FILE, LEARNED_SECTION, AuditRecord, EventMark
-from .files import EventState, ExportReport, Knowledge, LearnedAlias, LearnedEntry, LearnedRecord, Rejection
-from .files import Source, StoreError, dump_knowledge, export_pack, parse_knowledge, to_yaml
+from .export import EXPORT_MARKER, ExportReport, export_pack
+from .files import AUDIT_FILE, DEFAULT_KEEP_EVENTS, LEARNED_FILE, LEARNED_SECTION, AuditRecord, EventMark
+from .files import EventState, Knowledge, LearnedAlias, LearnedEntry, LearnedRecord, Rejection
+from .files import Source, StoreError, dump_knowledge, parse_knowledge, to_yaml
 from .questions import DECISIONS, LoggedQuestion
 from .sql import Store, StoreHealth, Transaction
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 import logging
 from typing import Optional
 
-
 from ..ops.runtime import Metrics
 from .files import StoreError
 from .sql import Store

@@ -16,7 +16,6 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
-
 from ..ops.app import CONFIG_HELP
 from ..ops.config import ConfigError, load_config
 from .database import connect, current_revision, describe, head_revision, resolve_url, safe_url, upgrade

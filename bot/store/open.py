@@ -1,7 +1,6 @@
 """The store a configuration names: its database URL, data directory and limits."""
 from __future__ import annotations
 
-
 from ..ops.config import Config
 from .sql import Store
 

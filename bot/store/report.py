@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from typing import Optional
 
-
 from .sql import Store
 
 

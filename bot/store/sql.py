@@ -42,7 +42,6 @@ from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
-
 from . import schema as t
 from .database import WRITE, connect, resolve_url, safe_url, upgrade
 from .files import DEFAULT_KEEP_EVENTS, AuditRecord, EventMark, EventState, Knowledge, LearnedAlias, LearnedEntry

@@ -30,7 +30,6 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-
 from . import data
 from ..learning.gaps import as_json as gap_json
 from ..learning.gaps import find_cluster

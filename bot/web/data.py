@@ -15,7 +15,6 @@ from typing import Any, Optional
 
 from sqlalchemy import Integer, Text, cast, func, select
 
-
 from ..learning.gaps import MAX_TEXTS, GapCluster, gap_clusters
 from ..learning.staleness import StaleEntry, stale_entries
 from ..store import schema as t

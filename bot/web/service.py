@@ -11,7 +11,6 @@ import threading
 import time
 from typing import Any, Optional
 
-
 from ..learning.suggestions import attach_suggestions
 from ..ops.config import ConfigError
 from .app import WebDeps, build_app

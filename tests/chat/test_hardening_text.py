@@ -25,7 +25,8 @@ from adapters.qq.events import parse_event
 from adapters.qq.handler import Handler
 from adapters.slack.gestures import split_pair as slack_split_pair
 from bot.chat.commands import parse_number, split_pair
-from bot.learning.learning import Actor, Learner, MessageRef, clean_text
+from bot.learning.learning import Actor, Learner, MessageRef
+from bot.learning.teach_text import clean_text
 from bot.matching.engine import Engine
 from bot.matching.normalize import MAX_INPUT_CHARS, MAX_MARK_RUN, detect_lang, normalize
 from bot.matching.types import LANG_ZH, Thresholds

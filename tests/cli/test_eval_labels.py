@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli.evaluate import IDS, NUMBERS, TITLES, evaluate, read_rows, resolve, spelling_of, title_key
+from bot.cli.evaluate import evaluate
+from bot.cli.labels import IDS, NUMBERS, TITLES, read_rows, resolve, spelling_of, title_key
 from bot.matching.engine import Engine
 from bot.matching.types import Decision, Mode, Thresholds
 from tests.support.packs import SAMPLE_ENTRIES, write_pack

@@ -17,7 +17,8 @@ import yaml
 
 from bot.knowledge.pack import check_pack, load_pack
 from bot.learning import learning_cli
-from bot.learning.learning import Action, Actor, Learner, MessageRef, clean_text
+from bot.learning.learning import Action, Actor, Learner, MessageRef
+from bot.learning.teach_text import clean_text
 from bot.matching.engine import Engine, LearnedOverlay
 from bot.matching.types import Decision, Entry, Thresholds
 from bot.ops.config import Config, ConfigError, Learning, Maintainers
