@@ -10,11 +10,23 @@ from __future__ import annotations
 
 import importlib
 import sys
-from typing import Any, Callable, Mapping
+from typing import Any, Callable
 
 
-def lazy_exports(package: str, exports: Mapping[str, str]) -> Callable[[str], Any]:
-    """A module `__getattr__` for `package`: `exports` maps each public name to the submodule defining it."""
+def lazy_exports(package: str, table: str) -> tuple[list[str], Callable[[str], Any]]:
+    """`__all__` and a module `__getattr__` for `package`.
+
+    `table` has a line per submodule, `module: Name other_name` (long ones go on
+    over indented lines without a colon), naming the public names that submodule
+    defines; each is imported on first use.
+    """
+    exports: dict[str, str] = {}
+    module = ""
+    for line in table.strip().splitlines():
+        if ":" in line:  # a line without one continues the module above
+            module, _, line = line.partition(":")
+            module = module.strip()
+        exports.update((name, module) for name in line.split())
 
     def __getattr__(name: str) -> Any:
         module = exports.get(name)
@@ -24,9 +36,4 @@ def lazy_exports(package: str, exports: Mapping[str, str]) -> Callable[[str], An
         setattr(sys.modules[package], name, value)  # the next lookup is a plain attribute
         return value
 
-    return __getattr__
-
-
-def names(**modules: str) -> dict[str, str]:
-    """`names(engine="Engine LearnedOverlay")` -> {"Engine": "engine", "LearnedOverlay": "engine"}."""
-    return {name: module for module, spaced in modules.items() for name in spaced.split()}
+    return sorted(exports), __getattr__

@@ -7,17 +7,13 @@ memories (`bounded`: `BoundedMap`, `Expiring`) and rate limits (`throttle`:
 imports another, and nothing here imports a platform SDK.
 """
 
-from ..exports import lazy_exports, names
+from ..exports import lazy_exports
 
-_EXPORTS = names(
-    commands="CommandKind PAIR_BAR USAGE_EN USAGE_ZH command_lang parse_command parse_number split_pair strip_prefix subcommand",
-    text=(
-        "answer_text entry_full_text entry_list_text entry_ref in_lang listing missing_entry_text pick_range_text "
-        "result_text show_parts suggestion_lines suggestions_head suggestions_text title unknown_text usage_text"
-    ),
-    markdown="Block render render_blocks to_plain",
-    bounded="BoundedMap Expiring",
-    throttle="MAX_GROUPS ChannelRateLimiter SendGap TokenBucket",
-)
-__all__ = sorted(_EXPORTS)
-__getattr__ = lazy_exports(__name__, _EXPORTS)
+__all__, __getattr__ = lazy_exports(__name__, """
+    commands: CommandKind PAIR_BAR USAGE_EN USAGE_ZH command_lang parse_command parse_number split_pair strip_prefix subcommand
+    text: answer_text entry_full_text entry_list_text entry_ref in_lang listing missing_entry_text pick_range_text
+        result_text show_parts suggestion_lines suggestions_head suggestions_text title unknown_text usage_text
+    markdown: Block render render_blocks to_plain
+    bounded: BoundedMap Expiring
+    throttle: MAX_GROUPS ChannelRateLimiter SendGap TokenBucket
+""")

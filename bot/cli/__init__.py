@@ -3,8 +3,8 @@
 Other packages' commands (`faqbot import`, `learned`, `gaps`, `db`) live with
 what they operate on; `cli` wires them.
 """
-from ..exports import lazy_exports, names
+from ..exports import lazy_exports
 
-_EXPORTS = names(cli="main")
-__all__ = sorted(_EXPORTS)
-__getattr__ = lazy_exports(__name__, _EXPORTS)
+__all__, __getattr__ = lazy_exports(__name__, """
+    cli: main
+""")

@@ -5,12 +5,10 @@ Owns loading and validating a pack (`pack`), importing any Markdown FAQ into one
 the catalogue of sections and entries shown by `/faq list` (`catalog`).
 """
 
-from ..exports import lazy_exports, names
+from ..exports import lazy_exports
 
-_EXPORTS = names(
-    pack="check_pack load_pack",
-    importer="import_markdown",
-    markdown_faq="parse_document",
-)
-__all__ = sorted(_EXPORTS)
-__getattr__ = lazy_exports(__name__, _EXPORTS)
+__all__, __getattr__ = lazy_exports(__name__, """
+    pack: check_pack load_pack
+    importer: import_markdown
+    markdown_faq: parse_document
+""")

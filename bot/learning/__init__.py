@@ -8,15 +8,13 @@ entries nobody uses (`staleness`), and their commands (`learn_cli`: `faqbot
 gaps/suggestions/stale`; `learning_cli`: `faqbot learned`).
 """
 
-from ..exports import lazy_exports, names
+from ..exports import lazy_exports
 
-_EXPORTS = names(
-    learning="Action Actor Learner MessageRef TeachOutcome",
-    teach_text="clean_text say",
-    feedback="FeedbackStore",
-    suggestions="SignalKind SuggestionBook attach_suggestions record_signal",
-    question_log="QuestionLog",
-    usage_store="UsageStore",
-)
-__all__ = sorted(_EXPORTS)
-__getattr__ = lazy_exports(__name__, _EXPORTS)
+__all__, __getattr__ = lazy_exports(__name__, """
+    learning: Action Actor Learner MessageRef TeachOutcome
+    teach_text: clean_text say
+    feedback: FeedbackStore
+    suggestions: SignalKind SuggestionBook attach_suggestions record_signal
+    question_log: QuestionLog
+    usage_store: UsageStore
+""")

@@ -9,14 +9,12 @@ The function `normalize` shares its module's name, so the package cannot export
 it (the submodule attribute would shadow it): `from bot.matching.normalize import normalize`.
 """
 
-from ..exports import lazy_exports, names
+from ..exports import lazy_exports
 
-_EXPORTS = names(
-    engine="Engine LearnedOverlay",
-    types="Candidate Decision Entry LANG_EN LANG_ZH MatchResult Mode Pack PackError Reason Thresholds",
-    normalize="detect_lang",
-    matcher="rank",
-    calibration="calibrate_pack",
-)
-__all__ = sorted(_EXPORTS)
-__getattr__ = lazy_exports(__name__, _EXPORTS)
+__all__, __getattr__ = lazy_exports(__name__, """
+    engine: Engine LearnedOverlay
+    types: Candidate Decision Entry LANG_EN LANG_ZH MatchResult Mode Pack PackError Reason Thresholds
+    normalize: detect_lang
+    matcher: rank
+    calibration: calibrate_pack
+""")

@@ -6,13 +6,11 @@ services (`serve`), `faqbot run` (`app`, `runner`), the health endpoint and
 probe (`health`, `python -m bot.ops.health`), and hot pack reloads (`reload`).
 """
 
-from ..exports import lazy_exports, names
+from ..exports import lazy_exports
 
-_EXPORTS = names(
-    config="Config ConfigError Learning Maintainers QQConfig RateLimit SlackConfig load_config packs_for",
-    runtime="BotContext Metrics Service",
-    serve="build_context",
-    runner="Runner",
-)
-__all__ = sorted(_EXPORTS)
-__getattr__ = lazy_exports(__name__, _EXPORTS)
+__all__, __getattr__ = lazy_exports(__name__, """
+    config: Config ConfigError Learning Maintainers QQConfig RateLimit SlackConfig load_config packs_for
+    runtime: BotContext Metrics Service
+    serve: build_context
+    runner: Runner
+""")

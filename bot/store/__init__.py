@@ -27,4 +27,4 @@ __all__ = [
     "Transaction", "LearnedStore", "EventClaims",
 ]
 # lazily: claims reports to the runtime's metrics, which would import the engine here
-__getattr__ = lazy_exports(__name__, {"EventClaims": "claims"})
+_, __getattr__ = lazy_exports(__name__, "claims: EventClaims")

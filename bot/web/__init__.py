@@ -3,5 +3,6 @@ queries behind them (`data`), and how `faqbot run` serves it (`service`: `WebSer
 
 from ..exports import lazy_exports
 
-__all__ = ["WebService"]
-__getattr__ = lazy_exports(__name__, {"WebService": "service"})
+__all__, __getattr__ = lazy_exports(__name__, """
+    service: WebService
+""")
