@@ -38,7 +38,7 @@ from bot.matching.engine import Engine  # noqa: E402
 from bot.matching.types import Thresholds  # noqa: E402
 from bot.ops.config import Config, QQConfig  # noqa: E402
 from bot.ops.runtime import BotContext  # noqa: E402
-from conftest import write_pack  # noqa: E402
+from packs import write_pack  # noqa: E402
 from fake_onebot import FakeOneBot, at, text  # noqa: E402
 from process import faqbot_process  # noqa: E402
 

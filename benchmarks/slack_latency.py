@@ -118,7 +118,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         pack = args.pack
         if not pack:
-            from conftest import write_pack
+            from packs import write_pack
 
             pack = str(write_pack(Path(tmp) / "sample-pack"))
         result = run(args.transport, args.events, args.warmup, args.concurrency, pack)

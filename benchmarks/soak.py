@@ -40,7 +40,7 @@ import yaml
 REPO = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO), str(REPO / "tests" / "support")]
 
-from conftest import SAMPLE_ENTRIES, write_pack  # noqa: E402
+from packs import SAMPLE_ENTRIES, write_pack  # noqa: E402
 from fake_onebot import FakeOneBot, at, text  # noqa: E402
 from slack_mock import APP_TOKEN, BOT_TOKEN, MockSlack, event_callback, mention  # noqa: E402
 
