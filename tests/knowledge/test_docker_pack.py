@@ -4,7 +4,6 @@ answering a few questions written for this test (the accuracy figures come from
 import csv
 import re
 from datetime import date
-from pathlib import Path
 
 import pytest
 

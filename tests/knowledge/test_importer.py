@@ -2,7 +2,6 @@
 refreshes what the importer wrote and keeps what a person edited."""
 
 from dataclasses import asdict
-from pathlib import Path
 
 import yaml
 from hypothesis import HealthCheck, given, settings

@@ -11,7 +11,6 @@ import shutil
 import time
 import unicodedata
 from dataclasses import asdict
-from pathlib import Path
 
 import pytest
 

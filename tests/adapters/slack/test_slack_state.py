@@ -1,79 +1,15 @@
-"""The adapter's bounded memories, rate limits, payload readers and worker pool."""
+"""The ambient gate, the answer log, payload readers and the worker pool (the bounded
+memories and rate limits under them: tests/chat/)."""
 from __future__ import annotations
 
 import threading
-
-import pytest
 
 from adapters.slack.ambient import AmbientGate
 from adapters.slack.answers import AnswerLog, AnswerRecord
 from adapters.slack.executor import DrainableExecutor
 from adapters.slack.payloads import read_click, read_command, read_said
-from bot.chat.bounded import BoundedMap
-from bot.chat.throttle import ChannelRateLimiter
 from bot.ops.config import RateLimit
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def test_bounded_map_forgets_the_oldest_when_full():
-    memory: BoundedMap[str, int] = BoundedMap(3)
-    for i, key in enumerate("abcd"):
-        memory.put(key, i)
-    assert "a" not in memory and len(memory) == 3
-    assert memory.get("d") == 3
-
-
-def test_bounded_map_forgets_after_the_ttl():
-    clock = Clock()
-    memory: BoundedMap[str, bool] = BoundedMap(10, ttl_s=60, clock=clock)
-    assert memory.claim("ev1", True)
-    assert not memory.claim("ev1", True)
-    clock.now += 59
-    assert "ev1" in memory
-    clock.now += 2
-    assert "ev1" not in memory
-    assert memory.claim("ev1", True)
-
-
-def test_bounded_map_claim_is_won_once_under_contention():
-    memory: BoundedMap[str, int] = BoundedMap(100)
-    wins: list[int] = []
-    start = threading.Barrier(16)
-
-    def racer(i: int) -> None:
-        start.wait()
-        if memory.claim("key", i):
-            wins.append(i)
-
-    threads = [threading.Thread(target=racer, args=(i,)) for i in range(16)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert len(wins) == 1 and memory.get("key") == wins[0]
-
-
-def test_bounded_map_needs_room():
-    with pytest.raises(ValueError):
-        BoundedMap(0)
-
-
-def test_rate_limiter_allows_a_burst_then_refills_per_minute():
-    clock = Clock()
-    limiter = ChannelRateLimiter(RateLimit(per_minute=6, burst=2), clock)
-    assert [limiter.allow("C1") for _ in range(3)] == [True, True, False]
-    assert limiter.allow("C2"), "channels have their own buckets"
-    clock.now += 10  # 6 per minute: one token every 10 s
-    assert limiter.allow("C1") and not limiter.allow("C1")
-    clock.now += 3600
-    assert [limiter.allow("C1") for _ in range(3)] == [True, True, False], "a bucket never holds more than the burst"
+from tests.support.clock import Clock
 
 
 def test_ambient_gate_configured_channels_once_per_thread_rate_limited():
