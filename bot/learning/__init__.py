@@ -14,7 +14,7 @@ __all__, __getattr__ = lazy_exports(__name__, """
     learning: Action Actor Learner MessageRef TeachOutcome
     teach_text: clean_text say
     feedback: FeedbackStore
-    suggestions: SignalKind SuggestionBook attach_suggestions record_signal
+    suggestions: SignalKind SuggestionBook attach_suggestions record_none_of_these record_signal
     question_log: QuestionLog
     usage_store: UsageStore
 """)

@@ -186,6 +186,36 @@ def test_slack_picks_and_votes_from_three_people_become_an_alias_and_a_negative(
             ctx.suggestions.close()
 
 
+def test_slack_none_of_these_says_no_to_every_listed_entry(sample_pack_dir, tmp_path):
+    from adapters.slack.blocks import NONE_OF_THESE, ActionValue
+    from tests.support.slack_mock import BotUnderTest, MockSlack, buttons, mention
+
+    engine = Engine.from_packs([str(sample_pack_dir)], NEVER_SURE)
+    ctx = _context(engine, tmp_path)
+    question = "container stops by itself"
+    with MockSlack() as mock:
+        bot = BotUnderTest(mock, ctx, "http").start()
+        try:
+            event = mention(question, user="U1")
+            bot.event(event)
+            offer = mock.wait_for("chat.postMessage", 1)[-1]
+            none = next(b for b in buttons(offer.params["blocks"]) if b["action_id"] == NONE_OF_THESE)
+            listed = ActionValue.decode(none["value"]).entry_id.split(",")
+            assert len(listed) >= 2
+            bot.idle()
+            bot.click(none, user="U1", message_ts=offer.response["ts"], thread_ts=event["ts"])
+            told = mock.wait_for("chat.postEphemeral", 1)[-1]
+            assert "none of these" in told.params["text"].lower()
+            bot.idle()
+            assert ctx.suggestions.flush()
+            waiting = {s.entry_id for s in ctx.suggestions.suggestions() if s.kind == NEGATIVE}
+            assert waiting == set(listed)  # one waiting negative per listed entry, none applied by one person
+            assert all(s.state is State.WAITING for s in ctx.suggestions.suggestions())
+        finally:
+            bot.stop()
+            ctx.suggestions.close()
+
+
 def test_qq_picks_and_a_refused_wrong_emoji_become_suggestions(sample_pack_dir, tmp_path, qq_services):
     from bot.ops.config import QQConfig
     from tests.support.fake_onebot import FakeOneBot, at, text

@@ -6,7 +6,7 @@ from dataclasses import replace
 import pytest
 
 from adapters.slack.blocks import (
-    BUTTON_LABEL_CHARS, MAX_BLOCKS, MORE, PICK_PREFIX, SECTION_CHARS, SHARE, VOTE_DOWN, VOTE_UP, ActionValue,
+    BUTTON_LABEL_CHARS, MAX_BLOCKS, MORE, NONE_OF_THESE, PICK_PREFIX, SECTION_CHARS, SHARE, VOTE_DOWN, VOTE_UP, ActionValue,
     answer_message, entry_message, list_message, notice_message, result_message, usage_message,
 )
 from bot.chat.commands import USAGE_EN, USAGE_ZH
@@ -71,11 +71,14 @@ def _result(engine, decision, *scored, query="container", lang="en"):
 def test_low_confidence_offers_at_most_three_candidate_buttons(sample_engine):
     result = _result(sample_engine, Decision.SUGGEST, ("exits-immediately", 0.4), ("start-on-boot", 0.38), ("expose-vs-p", 0.3))
     message = result_message(result)
-    buttons = _buttons(message)
+    *buttons, none = _buttons(message)
     assert len(buttons) == 3
     assert [b["action_id"] for b in buttons] == [f"{PICK_PREFIX}{i}" for i in range(1, len(buttons) + 1)]
     picked = [ActionValue.decode(b["value"]).entry_id for b in buttons]
     assert picked == [c.entry.id for c in result.suggestions]
+    # last, "none of these", naming every listed entry
+    assert none["action_id"] == NONE_OF_THESE
+    assert ActionValue.decode(none["value"]).entry_id.split(",") == picked
     assert "Did you mean" in message.text
     _within_limits(message)
 
