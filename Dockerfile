@@ -36,7 +36,7 @@ WORKDIR /app
 USER 10001:10001
 EXPOSE 9090
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
-    CMD ["python", "-m", "bot.health"]
+    CMD ["python", "-m", "bot.ops.health"]
 # SIGTERM: finish replies in flight, then exit (shutdown_grace_s); SIGHUP: reload packs
 STOPSIGNAL SIGTERM
 ENTRYPOINT ["faqbot", "run"]

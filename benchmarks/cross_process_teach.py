@@ -1,7 +1,7 @@
 """Teach on one process, answered by another: how long until the second bot knows.
 
 Two real `faqbot run` processes share one database (a PostgreSQL server started
-here from the Debian package, as in tests/pg_server.py, or --engine sqlite: one
+here from the Debian package, as in tests/support/pg_server.py, or --engine sqlite: one
 SQLite file both open). Both run Slack in HTTP mode against the mock Slack of
 the tests, each on its own port, as two replicas behind a load balancer.
 
@@ -35,7 +35,7 @@ from pathlib import Path
 import yaml
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(REPO), str(REPO / "tests")]
+sys.path[:0] = [str(REPO), str(REPO / "tests" / "support")]
 
 from slack_mock import APP_TOKEN, BOT_TOKEN, SIGNING_SECRET, MockSlack, command_form, event_callback, http_body  # noqa: E402
 from slack_mock import mention, post, shown, signed_headers  # noqa: E402

@@ -14,7 +14,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bot.importer import import_markdown
+from bot.knowledge.importer import import_markdown
 
 REPO = Path(__file__).resolve().parent.parent
 FAQS = {

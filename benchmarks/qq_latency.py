@@ -31,14 +31,14 @@ from typing import Iterator, Optional
 import yaml
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(REPO), str(REPO / "tests")]
+sys.path[:0] = [str(REPO), str(REPO / "tests" / "support")]
 
 from adapters.qq.service import QQService  # noqa: E402
-from bot.config import Config, QQConfig  # noqa: E402
-from bot.engine import Engine  # noqa: E402
-from bot.runtime import BotContext  # noqa: E402
-from bot.types import Thresholds  # noqa: E402
-from conftest import write_pack  # noqa: E402
+from bot.matching.engine import Engine  # noqa: E402
+from bot.matching.types import Thresholds  # noqa: E402
+from bot.ops.config import Config, QQConfig  # noqa: E402
+from bot.ops.runtime import BotContext  # noqa: E402
+from packs import write_pack  # noqa: E402
 from fake_onebot import FakeOneBot, at, text  # noqa: E402
 from process import faqbot_process  # noqa: E402
 

@@ -45,13 +45,13 @@ from typing import Iterator
 import yaml
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(REPO), str(REPO / "tests")]
+sys.path[:0] = [str(REPO), str(REPO / "tests" / "support")]
 
 from adapters.qq.service import QQService  # noqa: E402
-from bot.config import Config, Maintainers, QQConfig  # noqa: E402
-from bot.engine import Engine  # noqa: E402
-from bot.learning import Learner  # noqa: E402
-from bot.runtime import BotContext  # noqa: E402
+from bot.learning.learning import Learner  # noqa: E402
+from bot.matching.engine import Engine  # noqa: E402
+from bot.ops.config import Config, Maintainers, QQConfig  # noqa: E402
+from bot.ops.runtime import BotContext  # noqa: E402
 from fake_onebot import FakeOneBot, at, reply, text  # noqa: E402
 from process import faqbot_process  # noqa: E402
 

@@ -27,11 +27,12 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from bot.calibration import calibrate_pack  # noqa: E402
-from bot.engine import Engine  # noqa: E402
-from bot.evaluate import entry_key, evaluate, pack_names, read_rows, resolve  # noqa: E402
-from bot.importer import import_markdown  # noqa: E402
-from bot.normalize import normalize  # noqa: E402
+from bot.cli.evaluate import evaluate  # noqa: E402
+from bot.cli.labels import entry_key, pack_names, read_rows, resolve  # noqa: E402
+from bot.knowledge.importer import import_markdown  # noqa: E402
+from bot.matching.calibration import calibrate_pack  # noqa: E402
+from bot.matching.engine import Engine  # noqa: E402
+from bot.matching.normalize import normalize  # noqa: E402
 
 DEV_FAQS = {
     "antd-zh": (["faqs/antd-zh/faq.zh-CN.md"], "faqs/antd-zh/dev.tsv"),

@@ -1,7 +1,7 @@
 """End-to-end latency of the Slack adapter against the mock Slack on loopback.
 
 Runs the real service (slack-bolt App + HTTP server, or Socket Mode client)
-against tests/slack_mock.py, dispatches app_mention events and measures, per
+against tests/support/slack_mock.py, dispatches app_mention events and measures, per
 event, the time from dispatch (just before the signed HTTP request is sent, or
 the Socket Mode envelope is pushed) to the moment the mock Web API receives
 the matching chat.postMessage (matched by thread_ts). Prints p50/p90/p99/max.
@@ -26,11 +26,11 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "support")]
 
-from bot.config import Config, SlackConfig  # noqa: E402
-from bot.engine import Engine  # noqa: E402
-from bot.runtime import BotContext  # noqa: E402
+from bot.matching.engine import Engine  # noqa: E402
+from bot.ops.config import Config, SlackConfig  # noqa: E402
+from bot.ops.runtime import BotContext  # noqa: E402
 from slack_mock import BotUnderTest, MockSlack, mention  # noqa: E402
 
 QUERIES = (
@@ -98,7 +98,7 @@ def run(transport: str, events: int, warmup: int, concurrency: int, pack: str) -
         # includes queueing, and this is the figure that matters
         "throughput_per_s": round(total / elapsed, 1),
         "method": (
-            "real slack-bolt App in adapters.slack.service against tests/slack_mock.py on 127.0.0.1; "
+            "real slack-bolt App in adapters.slack.service against tests/support/slack_mock.py on 127.0.0.1; "
             + ("signed HTTP POST to /slack/events" if transport == "http" else "Socket Mode envelope over the mock websocket")
             + "; latency = dispatch -> chat.postMessage received by the mock (matched by thread_ts)"
         ),
@@ -118,7 +118,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         pack = args.pack
         if not pack:
-            from conftest import write_pack
+            from packs import write_pack
 
             pack = str(write_pack(Path(tmp) / "sample-pack"))
         result = run(args.transport, args.events, args.warmup, args.concurrency, pack)

@@ -1,7 +1,7 @@
 """Teaching through Slack end to end: a maintainer's 📚 reaction to the next @mention answered with it.
 
 Method: the real Slack service (slack-bolt App + HTTP server, or Socket Mode
-client) runs against tests/slack_mock.py on 127.0.0.1, with a real Learner
+client) runs against tests/support/slack_mock.py on 127.0.0.1, with a real Learner
 over a fresh temporary data directory (every teach is one committed transaction
 in the SQLite store, with its audit record) and a real pack (default: the Docker FAQ). For each of N
 question/answer pairs (those of benchmarks/teach_latency.py) the mock holds a
@@ -37,11 +37,11 @@ from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(Path(__file__).resolve().parent)]
+sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "support"), str(Path(__file__).resolve().parent)]
 
-from bot.config import Config, Maintainers, SlackConfig  # noqa: E402
-from bot.learning import Learner  # noqa: E402
-from bot.runtime import BotContext  # noqa: E402
+from bot.learning.learning import Learner  # noqa: E402
+from bot.ops.config import Config, Maintainers, SlackConfig  # noqa: E402
+from bot.ops.runtime import BotContext  # noqa: E402
 from slack_mock import BotUnderTest, Call, MockSlack, mention, reaction, shown  # noqa: E402
 from teach_latency import DEFAULT_PACK, load_engine, pairs, summary, summary_line  # noqa: E402
 

@@ -3,8 +3,8 @@
 The bot is the real `faqbot run` process (the Docker entrypoint) with Slack
 (Socket Mode) and QQ (forward WebSocket) enabled in one configuration, one
 engine. This process plays both platforms on loopback: the mock Slack
-(tests/slack_mock.py: Web API + Socket Mode server) and the fake OneBot
-implementation (tests/fake_onebot.py). Messages alternate between the two, each
+(tests/support/slack_mock.py: Web API + Socket Mode server) and the fake OneBot
+implementation (tests/support/fake_onebot.py). Messages alternate between the two, each
 an @-mention the bot must reply to, with at most --window messages per platform
 awaiting their reply (closed loop: the bot is kept busy, never buried).
 
@@ -38,9 +38,9 @@ from typing import Any, Callable, Optional
 import yaml
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(REPO), str(REPO / "tests")]
+sys.path[:0] = [str(REPO), str(REPO / "tests" / "support")]
 
-from conftest import SAMPLE_ENTRIES, write_pack  # noqa: E402
+from packs import SAMPLE_ENTRIES, write_pack  # noqa: E402
 from fake_onebot import FakeOneBot, at, text  # noqa: E402
 from slack_mock import APP_TOKEN, BOT_TOKEN, MockSlack, event_callback, mention  # noqa: E402
 

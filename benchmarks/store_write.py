@@ -13,7 +13,7 @@ Each kind of write is timed as the bot makes it, through `bot.store.Store`
 
 SQLite: a file in a temporary directory on this machine's disk, WAL, synchronous=FULL
 (every commit fsynced). PostgreSQL: a server started here from the Debian package
-(tests/pg_server.py; default settings, fsync on), over TCP on loopback, or --url.
+(tests/support/pg_server.py; default settings, fsync on), over TCP on loopback, or --url.
 
     .venv/bin/python benchmarks/store_write.py [--writes 500] [--engines sqlite,postgresql] [--url URL] [--json]
 """
@@ -30,9 +30,9 @@ from pathlib import Path
 from typing import Callable
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(REPO), str(REPO / "tests")]
+sys.path[:0] = [str(REPO), str(REPO / "tests" / "support")]
 
-from bot.feedback import FeedbackStore  # noqa: E402
+from bot.learning.feedback import FeedbackStore  # noqa: E402
 from bot.store import AuditRecord, EventState, LearnedEntry, LoggedQuestion, Source, Store  # noqa: E402
 
 

@@ -28,10 +28,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.config import Config, Maintainers  # noqa: E402
-from bot.engine import Engine  # noqa: E402
-from bot.learning import Action, Actor, Learner, MessageRef  # noqa: E402
-from bot.pack import check_pack  # noqa: E402
+from bot.knowledge.pack import check_pack  # noqa: E402
+from bot.learning.learning import Action, Actor, Learner, MessageRef  # noqa: E402
+from bot.matching.engine import Engine  # noqa: E402
+from bot.ops.config import Config, Maintainers  # noqa: E402
 from bot.store.database import SQLITE_FILE  # noqa: E402
 
 DEFAULT_PACK = Path(__file__).resolve().parent.parent / "knowledge" / "docker-faq"

@@ -31,13 +31,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.config import Config, WebConfig  # noqa: E402
-from bot.evaluate import read_rows  # noqa: E402
-from bot.runtime import BotContext  # noqa: E402
-from bot.serve import build_context  # noqa: E402
+from bot.cli.labels import read_rows  # noqa: E402
+from bot.learning.suggestions import attach_suggestions  # noqa: E402
+from bot.learning.usage_store import StoredSignal, UsageStore  # noqa: E402
+from bot.ops.config import Config, WebConfig  # noqa: E402
+from bot.ops.runtime import BotContext  # noqa: E402
+from bot.ops.serve import build_context  # noqa: E402
 from bot.store import LoggedQuestion  # noqa: E402
-from bot.suggestions import attach_suggestions  # noqa: E402
-from bot.usage_store import StoredSignal, UsageStore  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "benchmark-admin-token-0123456789"

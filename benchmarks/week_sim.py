@@ -21,7 +21,7 @@ Signals go through the real SuggestionBook (auto-apply at 3 distinct people)
 into the real Learner over a fresh SQLite store; questions go to the real
 question log table (user ids kept, as `question_log.keep_user_ids: true`).
 
-Reported: `faqbot eval` metrics (bot.evaluate.evaluate, the engine's own
+Reported: `faqbot eval` metrics (bot.cli.evaluate.evaluate, the engine's own
 decisions) on the whole dev set, on the traffic half and on the held-out half,
 before and after the week; suggestions applied by themselves (and how many
 point at an entry the labels do not accept); the top gap clusters and whether
@@ -43,16 +43,17 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.config import Config, Learning, QuestionLogConfig  # noqa: E402
-from bot.engine import Engine  # noqa: E402
-from bot.evaluate import read_rows, resolve, evaluate  # noqa: E402
-from bot.gaps import DEFAULT_DISTANCE, gap_clusters  # noqa: E402
-from bot.learning import Learner  # noqa: E402
-from bot.normalize import normalize  # noqa: E402
-from bot.question_log import logged_question  # noqa: E402
-from bot.suggestions import Signal, SignalKind, SuggestionBook, State  # noqa: E402
-from bot.types import Decision, Mode  # noqa: E402
-from bot.usage_store import UsageStore  # noqa: E402
+from bot.cli.evaluate import evaluate  # noqa: E402
+from bot.cli.labels import read_rows, resolve  # noqa: E402
+from bot.learning.gaps import DEFAULT_DISTANCE, gap_clusters  # noqa: E402
+from bot.learning.learning import Learner  # noqa: E402
+from bot.learning.question_log import logged_question  # noqa: E402
+from bot.learning.suggestions import Signal, SignalKind, SuggestionBook, State  # noqa: E402
+from bot.learning.usage_store import UsageStore  # noqa: E402
+from bot.matching.engine import Engine  # noqa: E402
+from bot.matching.normalize import normalize  # noqa: E402
+from bot.matching.types import Decision, Mode  # noqa: E402
+from bot.ops.config import Config, Learning, QuestionLogConfig  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_PACK = ROOT / "knowledge" / "docker-faq"

@@ -41,14 +41,14 @@ sys.path.insert(0, str(ROOT))
 
 from adapters.qq.addressing import address, pick_number  # noqa: E402
 from adapters.qq.events import GroupMessage, parse_event  # noqa: E402
+from adapters.qq.segments import MAX_CQ_CHARS  # noqa: E402
 from adapters.slack.gestures import split_pair as slack_split_pair  # noqa: E402
 from adapters.slack.gestures import teach_command  # noqa: E402
-from adapters.qq.segments import MAX_CQ_CHARS  # noqa: E402
 from adapters.slack.http_server import MAX_FORM_BYTES  # noqa: E402
 from adapters.slack.payloads import read_click, read_command, read_said  # noqa: E402
-from bot.commands import parse_command, split_pair, strip_prefix  # noqa: E402
-from bot.engine import Engine  # noqa: E402
-from bot.normalize import MAX_INPUT_CHARS  # noqa: E402
+from bot.chat.commands import parse_command, split_pair, strip_prefix  # noqa: E402
+from bot.matching.engine import Engine  # noqa: E402
+from bot.matching.normalize import MAX_INPUT_CHARS  # noqa: E402
 from slack_bolt.request import BoltRequest  # noqa: E402
 
 BAR_MS = 20.0

@@ -28,8 +28,9 @@ from typing import Optional
 
 import pytest
 from markdown_it import MarkdownIt
+from tests.support import REPO
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = REPO
 SHARED = ROOT.parent / "shared"  # the labelled sets and source FAQs live beside the checkout, not in it
 DOCS = ["README.md", *sorted(str(p.relative_to(ROOT)) for p in (ROOT / "docs").glob("*.md"))]
 SHELL_FENCES = {"sh", "bash", "shell", "console"}
@@ -90,16 +91,16 @@ class Rule:
         return re.search(self.pattern, command) is not None
 
 
-SERVER = "starts a long-running server; tests/test_run.py starts it as a process against the mock Slack / fake OneBot"
+SERVER = "starts a long-running server; tests/ops/test_run.py starts it as a process against the mock Slack / fake OneBot"
 RULES = [
     # set-up and the test suite itself
     Rule(r"^python3 -m venv \.venv && \.venv/bin/pip install", skip="the install; .ci/run does exactly this in a fresh virtualenv"),
     Rule(r"python -m pytest", skip="the test suite itself"),
-    Rule(r"^cp faqbot\.example\.yaml faqbot\.yaml && \$EDITOR", skip="opens an editor; tests/test_deploy.py loads faqbot.example.yaml"),
+    Rule(r"^cp faqbot\.example\.yaml faqbot\.yaml && \$EDITOR", skip="opens an editor; tests/ops/test_deploy.py loads faqbot.example.yaml"),
     Rule(r"^export ", skip="sets a secret for the command after it"),
     Rule(r"^(printf|echo) .*>>? \.env$", skip="writes a secret for docker compose"),
     Rule(r"^(docker|tar) ", skip="needs Docker or a deployed data directory; the Dockerfile is linted with hadolint in CI"),
-    Rule(r"(^|/)python3? (tests/slack_mock\.py|-m bot\.health)", skip=SERVER),
+    Rule(r"(^|/)python3? (tests/support/slack_mock\.py|-m bot\.ops\.health)", skip=SERVER),
     Rule(r"(^|/)python3? benchmarks/", skip="a benchmark that runs for minutes; its figures and method are in the README"),
     Rule(r"^SLACK_API_URL=.* faqbot slack", skip=SERVER),
     Rule(r"(^|/)faqbot (slack|qq|run)( |$)", skip="needs Slack or QQ, or opens the console with the health server on port 9090; " + SERVER),

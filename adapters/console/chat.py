@@ -19,15 +19,13 @@ import sys
 from dataclasses import dataclass, field
 from typing import Iterable, Iterator, Optional, TextIO
 
-from adapters.text import (
+from bot.chat import (
     answer_text, entry_full_text, entry_list_text, in_lang, missing_entry_text, pick_range_text, result_text,
     usage_text,
 )
-from bot.commands import CommandKind, command_lang, parse_command, strip_prefix
-from bot.config import Config
-from bot.engine import Engine
-from bot.normalize import detect_lang
-from bot.types import LANG_ZH, Decision, Entry, MatchResult, Mode
+from bot.chat import CommandKind, command_lang, parse_command, strip_prefix
+from bot.matching import LANG_ZH, Decision, Engine, Entry, MatchResult, Mode, detect_lang
+from bot.ops import Config
 
 from .input import PASTE_WINDOW_S, messages
 

@@ -1,8 +1,8 @@
 """How results look on a terminal."""
 from __future__ import annotations
 
-from adapters.text import result_text
-from bot.types import MatchResult
+from bot.chat import result_text
+from bot.matching import MatchResult
 
 
 def render_result(result: MatchResult, verbose: bool = False) -> str:

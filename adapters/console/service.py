@@ -20,9 +20,8 @@ import time
 from pathlib import Path
 from typing import Callable, Iterator, Optional, TextIO
 
-from bot.engine import Engine
-from bot.runtime import BotContext
-from bot.types import MatchResult, Mode
+from bot.matching import Engine, MatchResult, Mode
+from bot.ops import BotContext
 
 from .chat import BANNER, ConsoleSession, format_reply
 from .input import PASTE_WINDOW_S, messages

@@ -30,7 +30,7 @@ from websockets.asyncio.client import connect
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketException
 
-from bot.runtime import Metrics
+from bot.ops import Metrics
 
 from .events import Event, parse_event, qq_id
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Iterable, Optional
 
-from bot.commands import CommandKind, parse_command, split_pair, subcommand
+from bot.chat import CommandKind, parse_command, split_pair, subcommand
 
 from .events import Reaction
 from .segments import Segment

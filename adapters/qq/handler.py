@@ -26,23 +26,21 @@ import asyncio
 import time
 from typing import Awaitable, Callable, Optional
 
-from adapters.text import (
+from bot.chat import (
     answer_text, entry_full_text, entry_list_text, missing_entry_text, pick_range_text, result_text, usage_text,
 )
-from bot.commands import CommandKind, command_lang, parse_command, strip_prefix
-from bot.config import packs_for
-from bot.runtime import BotContext
-from bot.suggestions import SignalKind, record_signal
-from bot.types import LANG_ZH, MatchResult, Mode, Reason
+from bot.chat import MAX_GROUPS, CommandKind, Expiring, TokenBucket, command_lang, parse_command, strip_prefix
+from bot.learning import SignalKind, record_signal
+from bot.matching import LANG_ZH, MatchResult, Mode, Reason
+from bot.ops import BotContext, packs_for
 
 from .addressing import Addressing, address, pick_number
 from .events import Event, FetchedMessage, GroupMessage, Reaction
 from .gestures import parse_teach_command, words
-from .memory import Expiring, SentMessages, SentRecord
+from .memory import SentMessages, SentRecord
 from .outgoing import Outgoing
 from .roles import MemberRoles, RoleLookup
 from .teach import Teacher
-from .throttle import MAX_GROUPS, TokenBucket
 
 PLATFORM = "qq"
 # An overheard question gets the same entry again only after this long: that

@@ -1,8 +1,9 @@
 """What the QQ adapter remembers between messages, always bounded.
 
 A bot in hundreds of busy groups must not grow without limit, so every piece
-of per-group or per-message state lives in an `Expiring` map: the oldest keys
-go first when it is full, and keys older than the time-to-live are gone.
+of per-group or per-message state lives in an `Expiring` map (bot.chat, shared
+by every adapter): the oldest keys go first when it is full, and keys older than
+the time-to-live are gone.
 
 `SentMessages` remembers which bot message answered which question (or offered
 which candidates), so a number sent in reply to a list picks from it, and so a
@@ -12,39 +13,11 @@ testable.
 """
 from __future__ import annotations
 
-from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Generic, Optional, TypeVar
+from typing import Optional
 
-from bot.types import LANG_ZH, Entry
-
-K = TypeVar("K")
-V = TypeVar("V")
-
-
-class Expiring(Generic[K, V]):
-    def __init__(self, capacity: int, ttl: float = float("inf")):
-        self.capacity = max(1, capacity)
-        self.ttl = ttl
-        self._items: OrderedDict[K, tuple[float, V]] = OrderedDict()
-
-    def put(self, key: K, value: V, now: float) -> None:
-        self._items.pop(key, None)
-        self._items[key] = (now, value)
-        while len(self._items) > self.capacity:
-            self._items.popitem(last=False)
-
-    def get(self, key: K, now: float) -> Optional[V]:
-        item = self._items.get(key)
-        if item is None:
-            return None
-        if now - item[0] > self.ttl:
-            del self._items[key]
-            return None
-        return item[1]
-
-    def __len__(self) -> int:
-        return len(self._items)
+from bot.chat import Expiring
+from bot.matching import LANG_ZH, Entry
 
 
 @dataclass(frozen=True)

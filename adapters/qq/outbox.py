@@ -19,13 +19,13 @@ import logging
 import time
 from typing import Awaitable, Callable, Optional
 
-from bot.runtime import Metrics
+from bot.chat import SendGap
+from bot.ops import Metrics
 
 from .connection import ApiResult, Links
 from .events import as_number, qq_id
 from .outgoing import Attempt, Move, Outgoing
 from .segments import reply_message
-from .throttle import SendGap
 
 log = logging.getLogger("faqbot.qq")
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from typing import Awaitable, Callable, Optional
 
-from .memory import Expiring
+from bot.chat import Expiring
 
 # self_id, group_id, user_id -> the role, or None when the implementation could not tell
 RoleLookup = Callable[[str, str, str], Awaitable[Optional[str]]]

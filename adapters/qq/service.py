@@ -12,9 +12,8 @@ import os
 import threading
 from typing import Optional
 
-from bot.claims import EventClaims
-from bot.config import ConfigError
-from bot.runtime import BotContext
+from bot.ops import BotContext, ConfigError
+from bot.store import EventClaims
 
 from .connection import Links, run_forward, serve_reverse
 from .events import Event, FetchedMessage, GroupMessage, MetaEvent, as_number, parse_fetched
@@ -70,7 +69,7 @@ class QQBot:
 
     async def _handle(self, event: Event, received: float) -> None:
         if isinstance(event, GroupMessage) and self.claims.enabled:
-            # several processes on one account: the first to claim a message handles it (bot.claims);
+            # several processes on one account: the first to claim a message handles it (bot.store.claims);
             # teaching reactions need no claim, the learner's event keys make a second delivery a no-op
             key = f"{event.self_id}:{event.group_id}:{event.message_id}:{event.time}"
             if not await asyncio.to_thread(self.claims.claim, "qq", key):

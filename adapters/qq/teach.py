@@ -1,5 +1,5 @@
 """Teaching the bot from a QQ group: reactions and `/faq add` / `/faq forget` become
-calls of the engine's `Learner` (bot/learning.py), which holds every rule.
+calls of the engine's `Learner` (bot/learning/learning.py), which holds every rule.
 
 - the teach emoji on a message that replies to another: a new pair (question =
   the replied-to message, answer = the reacted one), both read back with get_msg;
@@ -22,9 +22,8 @@ import time
 from typing import Any, Awaitable, Callable, Optional
 
 from bot.learning import Action, Actor, MessageRef, TeachOutcome
-from bot.normalize import detect_lang
-from bot.runtime import BotContext
-from bot.types import LANG_EN, LANG_ZH
+from bot.matching import LANG_EN, LANG_ZH, detect_lang
+from bot.ops import BotContext
 
 from .events import FetchedMessage, GroupMessage, Reaction
 from .gestures import Kind, ReactionGesture, TeachCommand, command_key, quoted_id, reaction_gesture, words
@@ -64,7 +63,7 @@ class Teacher:
         self, ctx: BotContext, fetch: Fetch, sent: SentMessages, roles: MemberRoles,
         clock: Callable[[], float] = time.monotonic,
     ):
-        self.learner: Any = ctx.learner  # bot.learning.Learner; None when the process opened none
+        self.learner: Any = ctx.learner  # bot.learning.learning.Learner; None when the process opened none
         self.maintainers = ctx.config.maintainers
         self.teach_emoji = str(ctx.config.learning.qq_teach_emoji)
         self.wrong_emoji = str(ctx.config.learning.qq_wrong_emoji)

@@ -1,49 +1,15 @@
 """When the bot may speak unasked: configured channels only, at most once per
-thread, and no faster than the channel's rate limit (a token bucket)."""
+thread, and no faster than the channel's rate limit (bot.chat's per-channel token bucket)."""
 from __future__ import annotations
 
-import threading
 import time
-from dataclasses import dataclass
 from typing import Callable, Iterable
 
-from bot.config import RateLimit
+from bot.chat import BoundedMap, ChannelRateLimiter
+from bot.ops import RateLimit
 
-from .bounded import BoundedMap
-
-MAX_CHANNELS = 10_000
 MAX_THREADS = 10_000
 THREAD_MEMORY_S = 7 * 24 * 3600.0  # a thread quiet for a week may be answered again
-
-
-@dataclass
-class _Bucket:
-    tokens: float
-    at: float
-
-
-class ChannelRateLimiter:
-    """A token bucket per channel: `burst` answers at once, refilled at `per_minute`."""
-
-    def __init__(self, limit: RateLimit, clock: Callable[[], float] = time.monotonic):
-        self.limit = limit
-        self._clock = clock
-        self._buckets: BoundedMap[str, _Bucket] = BoundedMap(MAX_CHANNELS, clock=clock)
-        self._lock = threading.Lock()
-
-    def allow(self, channel: str) -> bool:
-        """Take one token for `channel`; False when the channel is out of tokens."""
-        with self._lock:
-            now = self._clock()
-            bucket = self._buckets.get(channel) or _Bucket(float(self.limit.burst), now)
-            refill = (now - bucket.at) * self.limit.per_minute / 60.0
-            bucket.tokens = min(float(self.limit.burst), bucket.tokens + max(refill, 0.0))
-            bucket.at = now
-            allowed = bucket.tokens >= 1.0
-            if allowed:
-                bucket.tokens -= 1.0
-            self._buckets.put(channel, bucket)
-            return allowed
 
 
 class AmbientGate:

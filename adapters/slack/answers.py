@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional
 
-from .bounded import BoundedMap
+from bot.chat import BoundedMap
 
 MAX_ANSWERS = 5_000
 ANSWER_MEMORY_S = 30 * 24 * 3600.0

@@ -17,13 +17,13 @@ from slack_bolt import App, BoltRequest, BoltResponse
 from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_sdk import WebClient
 
-from bot.claims import EventClaims
-from bot.feedback import FeedbackStore
-from bot.runtime import BotContext
+from bot.learning import FeedbackStore
+from bot.ops import BotContext
+from bot.store import EventClaims
 
 from .ambient import AmbientGate
 from .answers import AnswerLog
-from .blocks import MORE, PICK_PREFIX, SHARE, VOTE_DOWN, VOTE_UP
+from .blocks import MORE, NONE_OF_THESE, PICK_PREFIX, SHARE, VOTE_DOWN, VOTE_UP
 from .dedupe import new_memory, retry_filter
 from .executor import DrainableExecutor
 from .listeners import SlackBot
@@ -120,7 +120,7 @@ def build_app(
         name="faqbot",
     )
     app.use(retry_filter(seen, ctx.metrics, EventClaims.for_context(ctx)))
-    names = ("on_mention", "on_message", "on_reaction", "on_command", "on_vote", "on_pick", "on_share", "on_more")
+    names = ("on_mention", "on_message", "on_reaction", "on_command", "on_vote", "on_pick", "on_share", "on_more", "on_none_of_these")
     lazy = {name: _guarded(getattr(bot, name)) for name in names}
     app.event("app_mention")(ack=_ack, lazy=[lazy["on_mention"]])
     app.event("message")(ack=_ack, lazy=[lazy["on_message"]])
@@ -130,6 +130,7 @@ def build_app(
     app.action(VOTE_UP)(ack=_ack, lazy=[lazy["on_vote"]])
     app.action(VOTE_DOWN)(ack=_ack, lazy=[lazy["on_vote"]])
     app.action(re.compile(rf"^{PICK_PREFIX}\d+$"))(ack=_ack, lazy=[lazy["on_pick"]])
+    app.action(NONE_OF_THESE)(ack=_ack, lazy=[lazy["on_none_of_these"]])
     app.action(SHARE)(ack=_ack, lazy=[lazy["on_share"]])
     app.action(MORE)(ack=_ack, lazy=[lazy["on_more"]])
     return SlackApp(app, bot, executor)

@@ -12,10 +12,10 @@ import re
 from dataclasses import dataclass
 from typing import Optional, Sequence
 
-from adapters.text import (
+from bot.chat import (
     entry_ref, listing, show_parts, suggestion_lines, suggestions_head, title, unknown_text, usage_text,
 )
-from bot.types import LANG_EN, Decision, Entry, MatchResult
+from bot.matching import LANG_EN, Decision, Entry, MatchResult
 
 from .escape import fit, inert, link
 from .mrkdwn import STYLE, to_mrkdwn
@@ -31,6 +31,7 @@ VOTE_UP = "faq_vote_up"
 VOTE_DOWN = "faq_vote_down"
 SHARE = "faq_share"
 MORE = "faq_more"
+NONE_OF_THESE = "faq_none"  # under a "did you mean" list: the question is not any of them
 USER_ID = re.compile(r"[UW][A-Z0-9]{2,20}\Z")  # only a real user id may become a <@…> mention
 PICK_PREFIX = "faq_pick_"  # faq_pick_1 … faq_pick_N: action ids must be unique in a message
 
@@ -182,6 +183,10 @@ def suggestions_message(result: MatchResult) -> SlackMessage:
     for i, cand in enumerate(result.suggestions, 1):
         value = ActionValue(cand.entry.id, result.query, lang, cand.score)
         buttons.append(_button(f"{PICK_PREFIX}{i}", f"{i}. {title(cand.entry, lang)}", value.encode()))
+    if buttons:
+        # every listed entry, so a click says "not this one" of each (entry ids hold no comma)
+        listed = ActionValue(",".join(c.entry.id for c in result.suggestions), result.query, lang)
+        buttons.append(_button(NONE_OF_THESE, _t(lang, "都不是", "None of these"), listed.encode()))
     blocks = [_section(inert(head))]
     if buttons:
         blocks.append(_actions(*buttons))
@@ -249,6 +254,10 @@ def usage_message(lang: Optional[str] = None) -> SlackMessage:
 def notice_message(text: str) -> SlackMessage:
     """A one-line note (thanks, errors); the text is made inert like everything else."""
     return SlackMessage(_plain_fallback(text), (_section(inert(text)),))
+
+
+def none_of_these_text(lang: str) -> str:
+    return _t(lang, "好的，已记下：这些都不是你要找的。维护者会看到这个问题。", "Noted: none of these answers it. The maintainers will see this question.")
 
 
 def thanks_text(lang: str, up: bool) -> str:

@@ -3,7 +3,7 @@ header `x-slack-retry-num`) or when a Socket Mode connection drops before the
 ack. Each delivery carries the same `event_id`; the second one is acked and
 dropped here, before any listener sees it, so a slow reply is never posted twice.
 With several bot processes on one database, the event id is also claimed there
-(bot.claims): a retry that reaches another replica is dropped by it too.
+(bot.store.claims): a retry that reaches another replica is dropped by it too.
 """
 from __future__ import annotations
 
@@ -13,10 +13,10 @@ from typing import Any, Callable, Optional
 
 from slack_bolt.response import BoltResponse
 
-from bot.claims import EventClaims
-from bot.runtime import Metrics
+from bot.chat import BoundedMap
+from bot.ops import Metrics
+from bot.store import EventClaims
 
-from .bounded import BoundedMap
 from .listeners import RECEIVED
 
 log = logging.getLogger("faqbot.slack")

@@ -13,10 +13,9 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Iterator, Optional
 
-from bot.commands import PAIR_BAR, CommandKind, parse_command
-from bot.config import Learning
+from bot.chat import PAIR_BAR, BoundedMap, CommandKind, parse_command
+from bot.ops import Learning
 
-from .bounded import BoundedMap
 from .payloads import Reaction, SlashCommand, emoji_name
 
 MAX_GESTURES = 10_000

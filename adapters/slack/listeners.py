@@ -12,20 +12,19 @@ import time
 from dataclasses import replace
 from typing import Any, Optional
 
-from bot.commands import CommandKind, command_lang, parse_command
-from bot.config import packs_for
-from bot.feedback import FeedbackStore
-from bot.runtime import BotContext
-from bot.suggestions import SignalKind, record_signal
-from bot.types import LANG_ZH, Entry, MatchResult, Mode
+from bot.chat import BoundedMap, CommandKind, command_lang, parse_command
+from bot.learning import FeedbackStore, SignalKind, record_none_of_these, record_signal
+from bot.matching import LANG_ZH, Entry, MatchResult, Mode
+from bot.ops import BotContext, packs_for
 
 from .ambient import AmbientGate
 from .answers import AnswerLog, AnswerRecord
 from .blocks import (
     VOTE_UP, ActionValue, SlackMessage, answer_message, cannot_post_text, entry_message, list_message,
-    missing_entry_text, notice_message, result_message, thanks_text, usage_message,
+    missing_entry_text, none_of_these_text, notice_message, result_message, thanks_text, usage_message,
 )
-from .bounded import BoundedMap
+
+MAX_LISTED = 5  # a did-you-mean list shows at most this many; a longer value was not ours
 from .escape import to_plain
 from .gestures import teach_command
 from .payloads import Click, Said, read_click, read_command, read_reaction, read_said
@@ -215,6 +214,16 @@ class SlackBot:
         posted = self.poster.post(click.channel, answer_message(entry, value), thread_ts=click.reply_thread)
         if posted.ok:
             self._remember(click.channel, posted.ts, click.reply_thread, value.query, entry, value.lang, click.user, "answer")
+
+    def on_none_of_these(self, body: dict) -> None:
+        """"None of these" under a did-you-mean list: the question is none of the listed entries."""
+        read = self._read(body)
+        if read is None:
+            return
+        click, value = read
+        listed = [key for key in value.entry_id.split(",") if key][:MAX_LISTED]
+        record_none_of_these(self.ctx, PLATFORM, click.channel, click.user, value.query, listed)
+        self._tell(click, none_of_these_text(value.lang))
 
     def on_share(self, body: dict) -> None:
         """"Share in channel": post the ephemeral answer for everyone, then drop the private copy."""

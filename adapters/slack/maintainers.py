@@ -17,8 +17,8 @@ from typing import Callable, Optional
 
 from slack_sdk import WebClient
 
-from bot.config import Maintainers
 from bot.learning import Actor
+from bot.ops import Maintainers
 
 from .poster import call
 

@@ -1,4 +1,4 @@
-"""Slack's spelling of a rendered markdown body (see adapters/markdown.py).
+"""Slack's spelling of a rendered markdown body (see bot/chat/markdown.py).
 
 Every piece of text goes through `inert`, so a body can neither ping nor
 inject markup; the only `<…>` this creates is `<url|label>` for http(s) links
@@ -7,7 +7,7 @@ bullets, quotes Slack's `>`.
 """
 from __future__ import annotations
 
-from adapters.markdown import Block, render, render_blocks
+from bot.chat import Block, render, render_blocks
 
 from .escape import inert, link
 

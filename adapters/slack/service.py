@@ -17,10 +17,8 @@ from typing import Optional
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_sdk.errors import SlackApiError, SlackClientError
 
-from bot.config import ConfigError
-from bot.feedback import FeedbackStore
-from bot.learning import Learner
-from bot.runtime import BotContext
+from bot.learning import FeedbackStore, Learner
+from bot.ops import BotContext, ConfigError
 from bot.store import StoreError
 
 from .app import SlackApp, build_app

@@ -11,7 +11,7 @@ from typing import Mapping
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
 
-from bot.config import ConfigError, SlackConfig
+from bot.ops import ConfigError, SlackConfig
 
 DEFAULT_API_URL = "https://slack.com/api/"
 REQUEST_TIMEOUT_S = 10

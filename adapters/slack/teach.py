@@ -17,18 +17,17 @@ import logging
 from dataclasses import dataclass
 from typing import Optional
 
-from bot.commands import CommandKind
+from bot.chat import BoundedMap, CommandKind
 from bot.learning import Action, Actor, Learner, MessageRef, TeachOutcome, say
-from bot.normalize import detect_lang, normalize
-from bot.runtime import BotContext
-from bot.types import LANG_ZH, Entry
+from bot.matching import LANG_ZH, Entry, detect_lang
+from bot.matching.normalize import normalize  # a module's name, so not exported by bot.matching
+from bot.ops import BotContext
 
 from .answers import AnswerLog, AnswerRecord
 from .blocks import (
     QUERY_IN_VALUE_CHARS, ActionValue, SlackMessage, add_usage_text, answer_message, answer_value, message_gone_text,
     not_an_answer_text, notice_message, teaching_text, try_again_text, withdrawn_message,
 )
-from .bounded import BoundedMap
 from .gestures import (
     GESTURE_MEMORY_S, MAX_GESTURES, Gesture, GestureOrder, TeachCommand, command_key, gesture_of, reaction_key,
     split_pair,

@@ -1,7 +1,7 @@
 """The store a configuration names: its database URL, data directory and limits."""
 from __future__ import annotations
 
-from ..config import Config
+from ..ops.config import Config
 from .sql import Store
 
 

@@ -1,4 +1,4 @@
-"""The database's state for /healthz and /metrics (bot.health calls these two functions).
+"""The database's state for /healthz and /metrics (bot.ops.health calls these two functions).
 
 The state is the one last seen by the process's own traffic (each process
 polls the revision every `database.poll_interval_s`), so a health probe never

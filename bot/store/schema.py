@@ -108,7 +108,7 @@ handled_events = Table(
     Column("owner", Text, nullable=False, default=""),
 )
 
-# Every question asked directly and every ambient near-miss (bot.question_log).
+# Every question asked directly and every ambient near-miss (bot.learning.question_log).
 question_log = Table(
     "question_log", metadata,
     Column("id", RowId, primary_key=True, autoincrement=True),

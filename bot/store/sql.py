@@ -2,7 +2,7 @@
 
 One `Store` per process (several processes may share a PostgreSQL database,
 or an SQLite file on one machine). It keeps the interface the file store had,
-so `bot.learning.Learner` is unchanged in spirit:
+so `bot.learning.learning.Learner` is unchanged in spirit:
 
 - `load()` is the learned knowledge now (a consistent snapshot, cached by
   revision, so reading it when nothing changed costs one small query);
@@ -14,7 +14,7 @@ so `bot.learning.Learner` is unchanged in spirit:
 
 Plus the records other modules read and write: the audit log, feedback votes,
 claimed event ids (a unique insert: the first process to claim an event
-answers it) and the question log (`bot.question_log` writes it in the
+answers it) and the question log (`bot.learning.question_log` writes it in the
 background). Every database failure surfaces as StoreError with a readable
 message (the URL's password masked); `health()` says whether the database
 answered last time.

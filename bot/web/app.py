@@ -30,11 +30,11 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from ..gaps import as_json as gap_json
-from ..gaps import find_cluster
-from ..staleness import as_json as stale_json
-from ..suggestions import ALIAS, SuggestionBook
 from . import data
+from ..learning.gaps import as_json as gap_json
+from ..learning.gaps import find_cluster
+from ..learning.staleness import as_json as stale_json
+from ..learning.suggestions import ALIAS, SuggestionBook
 from .auth import COOKIE, Auth, Session, token_ok
 
 log = logging.getLogger("faqbot.web")
@@ -49,7 +49,7 @@ FAILED_SIGN_IN_DELAY_S = 1.0
 class WebDeps:
     """What the page reads and changes: the live engine and learner, the store, the suggestions."""
 
-    ctx: Any  # bot.runtime.BotContext
+    ctx: Any  # bot.ops.runtime.BotContext
     book: SuggestionBook
     gaps: data.GapCache
     stats: data.StatsCache
@@ -162,12 +162,12 @@ def build_app(deps: WebDeps, token: str, secure_cookies: bool = True, session_ho
         ))
 
     def actor(session: Session) -> Any:
-        from ..learning import Actor
+        from ..learning.learning import Actor
 
         return Actor("web", session.name)
 
     def ref(what: str) -> Any:
-        from ..learning import MessageRef
+        from ..learning.learning import MessageRef
 
         return MessageRef("web", "", what)
 
@@ -207,7 +207,7 @@ def build_app(deps: WebDeps, token: str, secure_cookies: bool = True, session_ho
                       find=deps.engine.find, done=request.query_params.get("done", ""))
 
     async def suggestions(request: Request, session: Session) -> Response:
-        from ..suggestions import State
+        from ..learning.suggestions import State
 
         decided = [s for s in deps.waiting.every() or [] if s.state is not State.WAITING][:50]
         return render(request, "suggestions.html", session, waiting=deps.waiting.waiting(), decided=decided, find=deps.engine.find)
@@ -321,7 +321,7 @@ def build_app(deps: WebDeps, token: str, secure_cookies: bool = True, session_ho
         return {"gaps": [gap_json(c) for c in clusters[: _limit(request, 100)]]}
 
     def api_suggestions(request: Request) -> Any:
-        from ..suggestions import State
+        from ..learning.suggestions import State
 
         wanted = request.query_params.get("state", "")
         found = deps.waiting.every()

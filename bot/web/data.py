@@ -15,8 +15,8 @@ from typing import Any, Optional
 
 from sqlalchemy import Integer, Text, cast, func, select
 
-from ..gaps import MAX_TEXTS, GapCluster, gap_clusters
-from ..staleness import StaleEntry, stale_entries
+from ..learning.gaps import MAX_TEXTS, GapCluster, gap_clusters
+from ..learning.staleness import StaleEntry, stale_entries
 from ..store import schema as t
 
 GAP_DECISIONS = ("unknown", "suggest", "quiet")
@@ -237,7 +237,7 @@ class WaitingCache(_Snapshot):
         value = self.get()
         if value is None:
             return None
-        from ..suggestions import State
+        from ..learning.suggestions import State
 
         decided = self.book.usage.states()
         out = []

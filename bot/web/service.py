@@ -1,7 +1,7 @@
 """The maintainers' page as a service of `faqbot run`: uvicorn in a thread, on its own port.
 
 Off unless `web.enabled`; refuses to start without $FAQBOT_ADMIN_TOKEN (16+
-characters). Implements bot.runtime.Service (start returns once listening).
+characters). Implements bot.ops.runtime.Service (start returns once listening).
 """
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import threading
 import time
 from typing import Any, Optional
 
-from ..config import ConfigError
-from ..suggestions import attach_suggestions
+from ..learning.suggestions import attach_suggestions
+from ..ops.config import ConfigError
 from .app import WebDeps, build_app
 from .auth import MIN_TOKEN_CHARS, TOKEN_ENV
 from .data import GapCache, Refresher, StatsCache, WaitingCache

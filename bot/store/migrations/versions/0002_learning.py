@@ -1,4 +1,4 @@
-"""Learning from use: usage signals, decided suggestions, dismissed gaps (bot/usage_store.py).
+"""Learning from use: usage signals, decided suggestions, dismissed gaps (bot/learning/usage_store.py).
 
 Revision ID: 0002
 Revises: 0001

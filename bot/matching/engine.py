@@ -1,0 +1,313 @@
+"""The engine: knowledge in, a typed decision out.
+
+Adapters call `Engine.ask(text, mode)` and render the MatchResult they get.
+The engine owns the index and swaps it atomically when knowledge changes
+(reload, learned pairs), so concurrent readers always see a whole index.
+Learned knowledge (bot.learning) arrives as a LearnedOverlay: entries and
+phrasings on top of the packs, and (query, entry) pairs maintainers rejected.
+"""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field, replace
+from typing import Collection, Iterable, Mapping, Optional, Sequence
+
+from rapidfuzz import fuzz
+
+from .calibration import calibration_for, pack_topics
+from .chatter import chatter_topics
+from .matcher import Calibration, Index, OutOfScope, Weights, build_index, rank
+from ..chat.commands import parse_number
+from .normalize import detect_lang, has_content, normalize
+from ..knowledge.pack import load_pack
+from .types import Candidate, Decision, Entry, MatchResult, Mode, Pack, Reason, Thresholds
+
+RANK_DEPTH = 8
+# A rejected question also blocks near-identical wordings (a typo, a trailing "?"),
+# but not a genuinely different question that happens to share words.
+REJECT_SIMILARITY = 95
+
+
+@dataclass(frozen=True)
+class LearnedOverlay:
+    """Knowledge taught in chat, applied on top of the packs.
+
+    `revision` grows with every change in the store; an older overlay arriving
+    late (another thread committed after it) is ignored.
+    """
+
+    revision: int = 0
+    entries: tuple[Entry, ...] = ()
+    # entries are named by `pack/id` (Entry.key) or, for a learned entry or an id
+    # only one loaded pack has, by bare id
+    aliases: tuple[tuple[str, str], ...] = ()  # (entry key or id, phrasing), in the order learned
+    rejections: tuple[tuple[str, str], ...] = ()  # (normalised query, entry key or id)
+
+
+@dataclass(frozen=True)
+class _State:
+    """Everything ask() reads, swapped as one reference so readers never mix versions."""
+
+    index: Index
+    overlay: LearnedOverlay = LearnedOverlay()
+    rejected: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # entry id -> normalised queries
+    fitted: int = -1  # revision of the overlay the vocabulary was last fitted with (-1: the packs alone)
+
+
+def _rejection_map(overlay: LearnedOverlay) -> dict[str, tuple[str, ...]]:
+    out: dict[str, tuple[str, ...]] = {}
+    for query, entry_id in overlay.rejections:
+        out[entry_id] = out.get(entry_id, ()) + (query,)
+    return out
+
+
+def is_rejected(rejected: Mapping[str, tuple[str, ...]], entry_id: str, norm: str) -> bool:
+    queries = rejected.get(entry_id, ())
+    return any(q == norm or fuzz.ratio(q, norm) >= REJECT_SIMILARITY for q in queries)
+
+
+def positions(entries: Sequence[Entry]) -> dict[str, int]:
+    """Where each entry is, by `pack/id` and by bare id (the first entry with that id)."""
+    out: dict[str, int] = {}
+    for i, e in enumerate(entries):
+        out.setdefault(e.key, i)
+    for i, e in enumerate(entries):
+        out.setdefault(e.id, i)
+    return out
+
+
+def _with_learned(index: Index, entries: Sequence[Entry], aliases: Sequence[tuple[str, str]]) -> Index:
+    """Add learned entries and phrasings in the vocabulary already fitted (no refit)."""
+    taken = {e.id for e in index.entries}
+    for entry in entries:
+        if entry.id not in taken:  # a pack entry wins over a learned one with the same id
+            index = index.with_entry(entry)
+            taken.add(entry.id)
+    position = positions(index.entries)
+    for entry_id, text in aliases:
+        if entry_id in position:  # aliases of entries a pack reload removed stay dormant
+            index = index.with_phrasings(position[entry_id], [text])
+    return index
+
+
+def decide(candidates: Sequence[Candidate], thresholds: Thresholds, mode: Mode) -> tuple[Decision, Reason]:
+    """Answer, offer candidates, or say nothing: a pure function of the ranked scores."""
+    if not candidates:
+        return Decision.NONE, Reason.NO_MATCH
+    top = candidates[0].score
+    second = candidates[1].score if len(candidates) > 1 else 0.0
+    bar = thresholds.bar(mode)
+    if top >= bar:
+        if top - second < thresholds.margin and top < thresholds.decisive:
+            return (Decision.SUGGEST, Reason.AMBIGUOUS) if mode is Mode.REPLY else (Decision.NONE, Reason.AMBIGUOUS)
+        return Decision.ANSWER, Reason.CONFIDENT
+    if mode is Mode.REPLY and top >= thresholds.suggest:
+        return Decision.SUGGEST, Reason.LOW_CONFIDENCE
+    return Decision.NONE, Reason.LOW_CONFIDENCE if top >= thresholds.suggest else Reason.NO_MATCH
+
+
+class Engine:
+    def __init__(
+        self,
+        entries: Iterable[Entry],
+        thresholds: Thresholds = Thresholds(),
+        weights: Weights = Weights(),
+        packs: Sequence[Pack] = (),
+        negatives: Sequence[str | Sequence[str] | OutOfScope] = (),
+        calibration: Optional[Calibration] = None,
+    ):
+        """`negatives` (generic scope) add to the packs' own, which hold back only
+        their pack's entries; the shipped chatter is always there. Without an
+        explicit `calibration`, one fitted to the packs (cached) is used, or the
+        default when the engine is made from bare entries."""
+        self.thresholds = thresholds
+        self.weights = weights
+        self.packs = tuple(packs)
+        self._lock = threading.Lock()  # serialises writers; readers take the current state lock-free
+        self._pack_entries: tuple[Entry, ...] = tuple(entries)
+        self._extra_negatives = tuple(negatives)
+        self.negatives = self._negatives_for(self.packs)
+        self._fixed_calibration = calibration
+        self.calibration = self._calibrate(self._pack_entries, self.packs)
+        self._state = _State(build_index(list(self._pack_entries), weights, self.negatives, self.calibration).warm())
+
+    def _negatives_for(self, packs: Sequence[Pack]) -> tuple[OutOfScope | str | Sequence[str], ...]:
+        return (*chatter_topics(), *self._extra_negatives, *pack_topics(packs))
+
+    def _calibrate(self, entries: Sequence[Entry], packs: Sequence[Pack]) -> Calibration:
+        if self._fixed_calibration is not None:
+            return self._fixed_calibration
+        if not packs:
+            return Calibration()
+        return calibration_for(packs, entries, [*self._extra_negatives, *pack_topics(packs)], self.weights)
+
+    @classmethod
+    def from_packs(cls, folders: Sequence[str], thresholds: Thresholds = Thresholds(), weights: Weights = Weights()) -> "Engine":
+        packs = [load_pack(f) for f in folders]
+        return cls([e for p in packs for e in p.entries], thresholds, weights, packs)
+
+    # -- reading -----------------------------------------------------------
+    @property
+    def index(self) -> Index:
+        return self._state.index
+
+    @property
+    def entries(self) -> tuple[Entry, ...]:
+        return self._state.index.entries
+
+    @property
+    def pack_entries(self) -> tuple[Entry, ...]:
+        return self._pack_entries
+
+    @property
+    def learned(self) -> LearnedOverlay:
+        return self._state.overlay
+
+    def ask(
+        self, text: str, mode: Mode | str = Mode.REPLY, depth: int = 0, packs: Optional[Collection[str]] = None
+    ) -> MatchResult:
+        """Match one message. `depth` keeps more ranked candidates (for evaluation);
+        `packs` (folder names) limits the answers to those packs, for a channel or
+        group configured with its own (None: every loaded pack)."""
+        mode = Mode(mode)
+        allowed = None if packs is None else frozenset(packs)
+        norm = normalize(text)
+        lang = detect_lang(norm)
+        if not has_content(norm):
+            return MatchResult(text, norm, lang, mode, Decision.NONE, Reason.EMPTY)
+        state = self._state
+        index = state.index
+        ranked = rank(index, norm, k=max(RANK_DEPTH, depth) if allowed is None else max(RANK_DEPTH, depth) * 3)
+        limit = max(depth or self.thresholds.max_candidates, 1)
+        kept: list[Candidate] = []
+        for scored in ranked:
+            entry = index.entries[scored.index]
+            if allowed is not None and entry.pack and entry.pack not in allowed:
+                continue  # a pack this channel does not use (learned entries serve everywhere)
+            if state.rejected and (is_rejected(state.rejected, entry.key, norm) or is_rejected(state.rejected, entry.id, norm)):
+                continue
+            kept.append(Candidate(entry, round(scored.score, 4)))
+            if len(kept) == limit:
+                break
+        candidates = tuple(kept)
+        decision, reason = decide(candidates, self.thresholds, mode)
+        if decision is Decision.SUGGEST and not depth:
+            # a "did you mean" list names only candidates with some real support
+            floor = self.thresholds.suggest / 2
+            candidates = candidates[:1] + tuple(c for c in candidates[1:] if c.score >= floor)
+        return MatchResult(text, norm, lang, mode, decision, reason, candidates)
+
+    def find(self, key: str | int, packs: Optional[Collection[str]] = None) -> Optional[Entry]:
+        """An entry by `pack/id`, `pack/n`, id or number n (as typed after `/faq show`);
+        a bare id or number names the first loaded pack's entry that has it (of `packs`)."""
+        key = str(key).strip().lstrip("#")
+        pack, _, rest = key.rpartition("/") if "/" in key else ("", "", key)
+        number = parse_number(rest)  # ASCII digits only: `²` is a digit to isdigit() but not to int()
+        for entry in self._state.index.entries:
+            if pack and entry.pack != pack:
+                continue
+            if packs is not None and entry.pack and entry.pack not in packs:
+                continue
+            if entry.id == rest or (number is not None and entry.n == number):
+                return entry
+        return None
+
+    def sections(self) -> list[str]:
+        seen: list[str] = []
+        for entry in self._state.index.entries:
+            if entry.section and entry.section not in seen:
+                seen.append(entry.section)
+        return seen
+
+    def list_entries(self, section: str = "") -> list[Entry]:
+        if not section:
+            return list(self._state.index.entries)
+        want = section.casefold()
+        return [e for e in self._state.index.entries if any(want in n.casefold() for n in e.section_names())]
+
+    # -- changing ----------------------------------------------------------
+    def replace_entries(self, entries: Iterable[Entry], packs: Sequence[Pack] = ()) -> None:
+        """Swap the pack entries (reload); learned knowledge stays applied on top."""
+        negatives = self._negatives_for(packs) if packs else self.negatives
+        entries = tuple(entries)
+        if packs:
+            self.calibration = self._calibrate(entries, packs)  # cached unless the knowledge changed
+        overlay = self._state.overlay
+        index = self._compose(entries, overlay, negatives)  # the slow part, outside the lock
+        with self._lock:
+            current = self._state
+            fitted = overlay.revision
+            if current.overlay is not overlay:  # learned meanwhile: add it, or start over after a removal
+                grown = self._extend(_State(index, overlay), current.overlay)
+                if grown is None:
+                    grown, fitted = self._compose(entries, current.overlay, negatives), current.overlay.revision
+                index = grown
+            self._pack_entries = entries
+            self.negatives = negatives
+            self._state = _State(index.warm(), current.overlay, _rejection_map(current.overlay), fitted)
+            if packs:
+                self.packs = tuple(packs)
+
+    def apply_learned(self, overlay: LearnedOverlay, rebuild: bool = False) -> bool:
+        """Make learned knowledge answerable now; False when `overlay` is older than what is applied.
+
+        An overlay that only adds to the current one (the usual teach) grows the
+        index without a rebuild; removals (undo, forget) rebuild from the packs,
+        and so does `rebuild` (at start, when there is time to fit learned words).
+        """
+        with self._lock:
+            current = self._state
+            if overlay.revision < current.overlay.revision:
+                return False
+            index = None if rebuild else self._extend(current, overlay)
+            fitted = current.fitted
+            if index is None:
+                index, fitted = self._compose(self._pack_entries, overlay), overlay.revision
+            self._state = _State(index.warm(), overlay, _rejection_map(overlay), fitted)
+            return True
+
+    @staticmethod
+    def _extend(current: _State, overlay: LearnedOverlay) -> Optional[Index]:
+        """The current index grown by what `overlay` adds; None when it also removes something."""
+        # learned entries never change in place (a new one gets a new id), so ids tell what was added
+        old_ids, old_aliases = {e.id for e in current.overlay.entries}, set(current.overlay.aliases)
+        if not old_ids <= {e.id for e in overlay.entries} or not old_aliases <= set(overlay.aliases):
+            return None
+        added = [e for e in overlay.entries if e.id not in old_ids]
+        return _with_learned(current.index, added, [a for a in overlay.aliases if a not in old_aliases])
+
+    def refit(self) -> bool:
+        """Rebuild the index with learned entries in the fitted vocabulary.
+
+        An entry added in place is vectorised in the packs' vocabulary, so its
+        words the packs never use do not count until a refit. The rebuild runs
+        outside the lock (ask() and teaching go on); what was learned meanwhile
+        is added on top before the swap. False when a reload or a removal won.
+        """
+        with self._lock:
+            pack_entries, negatives, start = self._pack_entries, self.negatives, self._state
+        index = self._compose(pack_entries, start.overlay, negatives)
+        with self._lock:
+            current = self._state
+            if self._pack_entries is not pack_entries or self.negatives is not negatives:
+                return False
+            if current.fitted > start.overlay.revision:
+                return False  # a refit begun later is in place already: it knows more words than this one
+            if current.overlay is not start.overlay:
+                index = self._extend(_State(index, start.overlay), current.overlay)
+                if index is None:
+                    return False
+            self._state = _State(index.warm(), current.overlay, current.rejected, start.overlay.revision)
+            return True
+
+    def _compose(self, pack_entries: Sequence[Entry], overlay: LearnedOverlay, negatives: Optional[Sequence[str]] = None) -> Index:
+        # Learned entries and aliases join the fit, so a rebuild gives their words a place in the vocabulary.
+        pack_ids = {e.id for e in pack_entries}
+        entries = [*pack_entries, *(e for e in overlay.entries if e.id not in pack_ids)]
+        where = positions(entries)
+        learned_aliases: dict[int, tuple[str, ...]] = {}
+        for entry_key, text in overlay.aliases:
+            if entry_key in where:
+                learned_aliases[where[entry_key]] = learned_aliases.get(where[entry_key], ()) + (text,)
+        entries = [replace(e, aliases=e.aliases + learned_aliases[i]) if i in learned_aliases else e for i, e in enumerate(entries)]
+        return build_index(entries, self.weights, self.negatives if negatives is None else negatives, self.calibration).warm()
