@@ -10,7 +10,7 @@ It is fitted on questions the pack itself yields, self-supervised:
   right one at each level of evidence;
 - matched with their entry held out (entries in folds), they are the hard
   negatives: in-domain questions the pack does not answer, where a shared path
-  or keyword still finds *some* entry; the shipped chatter (bot/chatter.py) and
+  or keyword still finds *some* entry; the shipped chatter (bot/matching/chatter.py) and
   the pack's negatives, held out by fold, are the easy ones;
 - hand-written aliases, held out by fold, add real phrasings: they improve the
   fit; their absence never breaks it.

@@ -1,7 +1,7 @@
 """The generic out-of-scope model shipped with the engine: group-chat chatter.
 
 Greetings, thanks, +1, emoji, "anyone here?", job posts, questions about the
-bot, in Chinese and English (bot/data/chatter.yaml). They are out-of-scope
+bot, in Chinese and English (bot/matching/data/chatter.yaml). They are out-of-scope
 topics of every index, whatever packs are loaded, so a freshly imported FAQ
 with no negatives of its own stays quiet on chatter, and they are held-out
 negatives of the self-supervised calibration.

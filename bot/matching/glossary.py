@@ -1,7 +1,7 @@
 """Query expansion from a bilingual glossary shipped with the engine.
 
 Users of a Chinese FAQ also ask in English and in mixed Chinese/English, and
-people say "turn off" where the FAQ says "disable". bot/data/glossary.yaml
+people say "turn off" where the FAQ says "disable". bot/matching/data/glossary.yaml
 lists groups of words for the same thing; a message that uses one of a group is
 matched as if it also said the others. Latin terms match as whole words,
 Chinese ones as substrings. Expansion only adds words: the message's own words

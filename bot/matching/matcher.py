@@ -11,7 +11,7 @@ kinds of evidence are read from it:
   "out of scope" class trained on the pack's negatives;
 - how far the message is from the known out-of-scope phrasings.
 
-A small logistic calibrator (bot/calibration.py) turns that evidence into a
+A small logistic calibrator (bot/matching/calibration.py) turns that evidence into a
 confidence in [0, 1]: the estimated probability that the answer is right.
 
 An Index is immutable once built; adding learned phrasings makes a new one
@@ -59,7 +59,7 @@ GENERIC_MESSAGE = 0.05
 # problem, however much path and boilerplate the two share: its confidence is
 # scaled by this. Kinds of failure any software reports, in English and Chinese.
 ERROR_MISMATCH = 0.5
-# A message at least as close to a generic chatter phrasing (bot/data/chatter.yaml)
+# A message at least as close to a generic chatter phrasing (bot/matching/data/chatter.yaml)
 # as to an entry's phrasings and text: its confidence for that entry is scaled by this.
 CHATTER_DAMPING = 0.3
 ERROR_KINDS: tuple[tuple[str, str], ...] = (
@@ -107,7 +107,7 @@ class Weights:
     nb_alpha: float = 0.01  # naive Bayes smoothing
     nb_temperature: float = 2.0
     out_of_scope_prior: float = 0.3
-    # weight of the glossary's words added to a message (bot/glossary.py), relative to its own
+    # weight of the glossary's words added to a message (bot/matching/glossary.py), relative to its own
     expansion: float = 0.5
 
 
@@ -603,7 +603,7 @@ def build_index(
     calibration: Optional["Calibration"] = None,
     glossary: Optional[Glossary] = None,
 ) -> Index:
-    """`glossary`: None for the shipped one (bot/data/glossary.yaml); Glossary(()) for none."""
+    """`glossary`: None for the shipped one (bot/matching/data/glossary.yaml); Glossary(()) for none."""
     per_entry = [tuple(_phrasings(e)) for e in entries]
     phrasing_text = [t for texts in per_entry for t in texts]
     owners = [pos for pos, texts in enumerate(per_entry) for _ in texts]

@@ -132,7 +132,7 @@ def test_a_raw_pack_answers_rewordings_of_its_titles(raw_engine, question, n):
 @pytest.mark.parametrize(
     "chatter",
     [
-        # written for this test, not copied from bot/data/chatter.yaml
+        # written for this test, not copied from bot/matching/data/chatter.yaml
         "hello everybody!",
         "thanks a lot, really helpful",
         "👍👍",

@@ -3,7 +3,6 @@ kind of failure the entry never mentions is not answered from a shared path or
 keyword; the error the entry is about still is."""
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 
