@@ -6,6 +6,7 @@ worker thread.
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -147,73 +148,77 @@ def _context(engine, tmp_path, **config):
     return ctx
 
 
-def test_slack_picks_and_votes_from_three_people_become_an_alias_and_a_negative(sample_pack_dir, tmp_path):
-    from adapters.slack.blocks import VOTE_DOWN, ActionValue
-    from tests.support.slack_mock import BotUnderTest, MockSlack, buttons, mention
+SLACK_QUESTION = "container stops by itself"  # the sample pack offers a list for it, never an answer
+
+
+@contextmanager
+def _slack_bot(sample_pack_dir, tmp_path):
+    """The real slack-bolt App over signed HTTP against the mock Slack, with suggestions on."""
+    from tests.support.slack_mock import BotUnderTest, MockSlack
 
     engine = Engine.from_packs([str(sample_pack_dir)], NEVER_SURE)
     ctx = _context(engine, tmp_path)
-    question = "container stops by itself"
     with MockSlack() as mock:
         bot = BotUnderTest(mock, ctx, "http").start()
         try:
-            for n, user in enumerate(("U1", "U2", "U3"), 1):
-                event = mention(question, user=user)
-                bot.event(event)
-                offer = mock.wait_for("chat.postMessage", 2 * n - 1)[-1]
-                pick = buttons(offer.params["blocks"])[1]
-                chosen = ActionValue.decode(pick["value"]).entry_id
-                bot.idle()
-                bot.click(pick, user=user, message_ts=offer.response["ts"], thread_ts=event["ts"])
-                answer = mock.wait_for("chat.postMessage", 2 * n)[-1]
-                bot.idle()
-                assert ctx.suggestions.flush()
-                [s] = ctx.suggestions.suggestions()
-                assert (s.kind, len(s.people), s.signals) == (ALIAS, n, ("pick",))
-                assert s.state is (State.APPLIED if n == 3 else State.WAITING)
-            assert [a.text for a in ctx.learner.learned().aliases] == [question]
-            assert engine.ask(question).candidates[0].entry.id == chosen  # the taught phrasing now leads
-            down = next(b for b in buttons(answer.params["blocks"]) if b["action_id"] == VOTE_DOWN)
-            for user in ("U4", "U5", "U6"):
-                bot.click(down, user=user, message_ts=answer.response["ts"], thread_ts=answer.params["thread_ts"])
-            bot.idle()
-            assert ctx.suggestions.flush()
-            negative = next(s for s in ctx.suggestions.suggestions() if s.kind == NEGATIVE)
-            # three people said no, but three others picked it: contested, so it waits for a maintainer
-            assert len(negative.people) == 3 and negative.state is State.WAITING
+            yield engine, ctx, mock, bot
         finally:
             bot.stop()
             ctx.suggestions.close()
+
+
+def test_slack_picks_and_votes_from_three_people_become_an_alias_and_a_negative(sample_pack_dir, tmp_path):
+    from adapters.slack.blocks import VOTE_DOWN, ActionValue
+    from tests.support.slack_mock import buttons, mention
+
+    question = SLACK_QUESTION
+    with _slack_bot(sample_pack_dir, tmp_path) as (engine, ctx, mock, bot):
+        for n, user in enumerate(("U1", "U2", "U3"), 1):
+            event = mention(question, user=user)
+            bot.event(event)
+            offer = mock.wait_for("chat.postMessage", 2 * n - 1)[-1]
+            pick = buttons(offer.params["blocks"])[1]
+            chosen = ActionValue.decode(pick["value"]).entry_id
+            bot.idle()
+            bot.click(pick, user=user, message_ts=offer.response["ts"], thread_ts=event["ts"])
+            answer = mock.wait_for("chat.postMessage", 2 * n)[-1]
+            bot.idle()
+            assert ctx.suggestions.flush()
+            [s] = ctx.suggestions.suggestions()
+            assert (s.kind, len(s.people), s.signals) == (ALIAS, n, ("pick",))
+            assert s.state is (State.APPLIED if n == 3 else State.WAITING)
+        assert [a.text for a in ctx.learner.learned().aliases] == [question]
+        assert engine.ask(question).candidates[0].entry.id == chosen  # the taught phrasing now leads
+        down = next(b for b in buttons(answer.params["blocks"]) if b["action_id"] == VOTE_DOWN)
+        for user in ("U4", "U5", "U6"):
+            bot.click(down, user=user, message_ts=answer.response["ts"], thread_ts=answer.params["thread_ts"])
+        bot.idle()
+        assert ctx.suggestions.flush()
+        negative = next(s for s in ctx.suggestions.suggestions() if s.kind == NEGATIVE)
+        # three people said no, but three others picked it: contested, so it waits for a maintainer
+        assert len(negative.people) == 3 and negative.state is State.WAITING
 
 
 def test_slack_none_of_these_says_no_to_every_listed_entry(sample_pack_dir, tmp_path):
     from adapters.slack.blocks import NONE_OF_THESE, ActionValue
-    from tests.support.slack_mock import BotUnderTest, MockSlack, buttons, mention
+    from tests.support.slack_mock import buttons, mention
 
-    engine = Engine.from_packs([str(sample_pack_dir)], NEVER_SURE)
-    ctx = _context(engine, tmp_path)
-    question = "container stops by itself"
-    with MockSlack() as mock:
-        bot = BotUnderTest(mock, ctx, "http").start()
-        try:
-            event = mention(question, user="U1")
-            bot.event(event)
-            offer = mock.wait_for("chat.postMessage", 1)[-1]
-            none = next(b for b in buttons(offer.params["blocks"]) if b["action_id"] == NONE_OF_THESE)
-            listed = ActionValue.decode(none["value"]).entry_id.split(",")
-            assert len(listed) >= 2
-            bot.idle()
-            bot.click(none, user="U1", message_ts=offer.response["ts"], thread_ts=event["ts"])
-            told = mock.wait_for("chat.postEphemeral", 1)[-1]
-            assert "none of these" in told.params["text"].lower()
-            bot.idle()
-            assert ctx.suggestions.flush()
-            waiting = {s.entry_id for s in ctx.suggestions.suggestions() if s.kind == NEGATIVE}
-            assert waiting == set(listed)  # one waiting negative per listed entry, none applied by one person
-            assert all(s.state is State.WAITING for s in ctx.suggestions.suggestions())
-        finally:
-            bot.stop()
-            ctx.suggestions.close()
+    with _slack_bot(sample_pack_dir, tmp_path) as (engine, ctx, mock, bot):
+        event = mention(SLACK_QUESTION, user="U1")
+        bot.event(event)
+        offer = mock.wait_for("chat.postMessage", 1)[-1]
+        none = next(b for b in buttons(offer.params["blocks"]) if b["action_id"] == NONE_OF_THESE)
+        listed = ActionValue.decode(none["value"]).entry_id.split(",")
+        assert len(listed) >= 2
+        bot.idle()
+        bot.click(none, user="U1", message_ts=offer.response["ts"], thread_ts=event["ts"])
+        told = mock.wait_for("chat.postEphemeral", 1)[-1]
+        assert "none of these" in told.params["text"].lower()
+        bot.idle()
+        assert ctx.suggestions.flush()
+        waiting = {s.entry_id for s in ctx.suggestions.suggestions() if s.kind == NEGATIVE}
+        assert waiting == set(listed)  # one waiting negative per listed entry, none applied by one person
+        assert all(s.state is State.WAITING for s in ctx.suggestions.suggestions())
 
 
 def test_qq_picks_and_a_refused_wrong_emoji_become_suggestions(sample_pack_dir, tmp_path, qq_services):

@@ -11,7 +11,7 @@ from dataclasses import replace
 
 import pytest
 
-from adapters.slack.blocks import MORE, SHARE, VOTE_DOWN, VOTE_UP, ActionValue, percent
+from adapters.slack.blocks import MORE, NONE_OF_THESE, PICK_PREFIX, SHARE, VOTE_DOWN, VOTE_UP, ActionValue, percent
 from bot.learning.feedback import FeedbackStore
 from bot.matching.types import Decision, Mode
 from bot.ops.config import Config, RateLimit, SlackConfig
@@ -118,8 +118,10 @@ def test_an_unsure_mention_offers_candidates_and_a_click_posts_that_answer(bot, 
     event = mention("container")
     bot.event(event)
     [offer] = mock.wait_for("chat.postMessage")
-    picks = buttons(offer.params["blocks"])
+    *picks, none = buttons(offer.params["blocks"])
     assert 1 < len(picks) <= 3 and "Did you mean" in shown(offer)
+    assert all(b["action_id"].startswith(PICK_PREFIX) for b in picks) and none["action_id"] == NONE_OF_THESE
+    assert none["text"]["text"] == "None of these"  # asked in English, declined in English
     bot.idle()
     chosen = ActionValue.decode(picks[1]["value"]).entry_id
     bot.click(picks[1], user="U0007", message_ts=offer.response["ts"], thread_ts=event["ts"])
