@@ -5,7 +5,8 @@ import scipy.sparse as sp
 from sklearn.naive_bayes import MultinomialNB
 
 from bot.matching.engine import decide
-from bot.matching.matcher import NaiveBayes, keyword_score
+from bot.matching.fuzzy import keyword_score
+from bot.matching.matcher import NaiveBayes
 from bot.matching.types import LANG_EN, LANG_ZH, Candidate, Decision, Entry, Mode, Reason, Thresholds
 
 

@@ -15,17 +15,15 @@ from rapidfuzz import fuzz
 
 from bot.matching import matcher
 from bot.matching.engine import LearnedOverlay
-from bot.matching.matcher import (
+from bot.matching.fuzzy import (
     DECISIVE_KEYWORD_CHARS,
     FUZZY_KEYWORD_CUTOFF,
     ByLength,
     KeywordTable,
-    Postings,
     fuzzy_phrasing_pass,
     keyword_pass,
-    rank,
-    rank_with_signals,
 )
+from bot.matching.matcher import Postings, rank, rank_with_signals
 from bot.matching.normalize import normalize
 from bot.matching.types import Entry
 
