@@ -3,7 +3,7 @@
 A gap question is one asked directly that got "don't know" or only a
 did-you-mean list, or one overheard (ambient) that came near an answer
 without reaching it. Questions with the same need are clustered: they are
-vectorised with the engine's own TF-IDF vectoriser (bot.matching.matcher.Vectorizer:
+vectorised with the engine's own TF-IDF vectoriser (bot.matching.vectorize.Vectorizer:
 the same command-aware word tokens and character n-grams, fitted here on the
 gap questions themselves so that words the packs never use still count), and
 grouped by scikit-learn's average-linkage agglomerative clustering under a
@@ -64,7 +64,7 @@ def _labels(texts: Sequence[str], weights: Any, distance: float) -> np.ndarray:
         return np.zeros(1, dtype=int)
     from sklearn.cluster import AgglomerativeClustering
 
-    from ..matching.matcher import Vectorizer
+    from ..matching.vectorize import Vectorizer
 
     vectors = Vectorizer(weights).fit_transform(list(texts))  # rows are L2-normalised
     similarity = (vectors @ vectors.T).toarray()

@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from rapidfuzz import fuzz
 
-from bot.matching import matcher
+from bot.matching import vectorize
 from bot.matching.engine import LearnedOverlay
 from bot.matching.fuzzy import (
     DECISIVE_KEYWORD_CHARS,
@@ -23,9 +23,10 @@ from bot.matching.fuzzy import (
     fuzzy_phrasing_pass,
     keyword_pass,
 )
-from bot.matching.matcher import Postings, rank, rank_with_signals
+from bot.matching.matcher import rank, rank_with_signals
 from bot.matching.normalize import normalize
 from bot.matching.types import Entry
+from bot.matching.vectorize import Postings
 
 EXACT = settings(derandomize=True, max_examples=400, deadline=None)
 
@@ -102,7 +103,7 @@ def test_keyword_pass_reads_only_the_pool_and_keeps_its_order():
 @pytest.mark.parametrize("fast_limit", [0, 10**9])
 def test_postings_layouts_score_like_the_dense_product(monkeypatch, fast_limit):
     # 0 forces the compact float32/int32 layout of large packs, 10**9 the 64-bit one
-    monkeypatch.setattr(matcher, "FAST_POSTINGS", fast_limit)
+    monkeypatch.setattr(vectorize, "FAST_POSTINGS", fast_limit)
     matrix = sp.random(300, 500, density=0.05, random_state=4, format="csr", dtype=np.float64)
     postings = Postings(matrix)
     rng = np.random.default_rng(5)
