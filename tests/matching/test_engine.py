@@ -4,9 +4,9 @@ import pytest
 import scipy.sparse as sp
 from sklearn.naive_bayes import MultinomialNB
 
+from bot.matching.classifier import NaiveBayes
 from bot.matching.engine import decide
 from bot.matching.fuzzy import keyword_score
-from bot.matching.matcher import NaiveBayes
 from bot.matching.types import LANG_EN, LANG_ZH, Candidate, Decision, Entry, Mode, Reason, Thresholds
 
 
