@@ -1,9 +1,11 @@
 """Matching: a question in, a typed decision out (answer, did-you-mean, or stay quiet).
 
-Owns text normalisation (`normalize`), the retrieval and scoring (`matcher`),
-the score calibration (`calibration`), the engine that decides (`engine`), the
-typed results every adapter renders (`types`), and the glossary and chit-chat
-data (`glossary`, `chatter`, `data/`). Nothing here does I/O beyond reading packs.
+Owns text normalisation (`normalize`), the retrieval (`vectorize`: the TF-IDF
+space; `classifier`; `fuzzy`; `index`: a pack in that space), the scoring
+(`matcher`), the score calibration (`calibration`), the engine that decides
+(`engine`), the typed results every adapter renders (`types`), and the glossary
+and chit-chat data (`glossary`, `chatter`, `data/`). Nothing here does I/O
+beyond reading packs.
 
 The function `normalize` shares its module's name, so the package cannot export
 it (the submodule attribute would shadow it): `from bot.matching.normalize import normalize`.

@@ -36,7 +36,8 @@ from typing import Iterable, Optional, Sequence
 import numpy as np
 import yaml
 
-from .matcher import FEATURES, Calibration, OutOfScope, Weights, build_index, feature_vector, rank_with_signals
+from .index import build_index
+from .matcher import FEATURES, Calibration, OutOfScope, Weights, feature_vector, rank_with_signals
 from .normalize import normalize
 from ..knowledge.pack import CALIBRATION_FILE
 from .types import Entry, Pack

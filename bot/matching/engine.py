@@ -16,7 +16,8 @@ from rapidfuzz import fuzz
 
 from .calibration import calibration_for, pack_topics
 from .chatter import chatter_topics
-from .matcher import Calibration, Index, OutOfScope, Weights, build_index, rank
+from .index import Index, build_index
+from .matcher import Calibration, OutOfScope, Weights, rank
 from ..chat.commands import parse_number
 from .normalize import detect_lang, has_content, normalize
 from ..knowledge.pack import load_pack
