@@ -18,6 +18,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
+from ..chat.commands import parse_number
 from ..matching.types import Entry, Pack
 
 NUMBERS, IDS, TITLES = "numbers", "ids", "titles"
@@ -201,8 +202,9 @@ def resolve(rows: Sequence[Row], entries: Sequence[Entry], packs: Sequence[Pack]
                 found = {k for k in by_id.get(eid, []) if k[0] == aliases.get(pack, pack)}
             elif row.spelling == IDS:
                 found = pick(by_id.get(label, []))
-                if not found and label.isascii() and label.isdigit():  # a number among ids: no id is all digits in practice
-                    found = pick(by_n.get(str(int(label)), []))
+                number = parse_number(label)  # a number among ids: no id is all digits in practice
+                if not found and number is not None:
+                    found = pick(by_n.get(str(number), []))
             else:
                 found = by_title.get(title_key(label), set())
             if not found:

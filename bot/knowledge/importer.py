@@ -30,6 +30,7 @@ from urllib.parse import urljoin
 
 import yaml
 
+from ..chat.commands import parse_number
 from .markdown_faq import ImportedEntry, ParsedDocument, parse_document, parse_markdown, slugify  # noqa: F401
 from .pack import GENERATED_FIELD, META_FILE, entry_files
 
@@ -61,8 +62,9 @@ def read_index(path: Path) -> dict[object, IndexRow]:
     index: dict[object, IndexRow] = {}
     for row in rows:
         item = IndexRow(anchor=(row.get("anchor") or "").strip(), question=(row.get("question") or "").strip())
-        if (row.get("n") or "").strip().isascii() and (row.get("n") or "").strip().isdigit():
-            index[int(row["n"])] = item
+        number = parse_number(row.get("n") or "")
+        if number is not None:
+            index[number] = item
         if item.question:
             index[_question_key(item.question)] = item
     return index
