@@ -29,15 +29,15 @@ import logging
 import os
 import random
 import re
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Iterable, Optional, Sequence
 
 import numpy as np
 import yaml
 
-from .index import build_index
-from .matcher import FEATURES, Calibration, OutOfScope, Weights, feature_vector, rank_with_signals
+from .index import ALIASES_PER_ENTRY_ENOUGH, build_index
+from .matcher import FEATURES, SECOND_FEATURES, Calibration, OutOfScope, Weights, feature_vector, rank_with_signals, second_feature_vector
 from .normalize import normalize
 from ..knowledge.pack import CALIBRATION_FILE
 from .types import Entry, Pack
@@ -45,7 +45,7 @@ from .types import Entry, Pack
 log = logging.getLogger("faqbot.calibration")
 
 # bump when the pseudo-questions or the fitting change, so cached fits are redone
-METHOD_VERSION = 4
+METHOD_VERSION = 5
 FOLDS = 5
 PER_ENTRY = 10  # pseudo-questions per entry
 CONTEXT_WORDS = (1, 2, 2, 3, 4)  # stray words added to a pseudo-question (drawn from these counts)
@@ -53,12 +53,12 @@ MIN_SAMPLES = 20
 # a pack this small says too little about how its matches go wrong: it keeps the
 # default calibration (fitted on the Docker pack, see matcher.Calibration)
 MIN_ENTRIES = 15
-# with this many hand-written aliases per entry, real phrasings are enough to fit
-# on, and better than made-up ones: the pseudo-questions are left out
-ALIASES_PER_ENTRY_ENOUGH = 3.0
 # beside real aliases, how much a held-out entry's question counts as a negative
 UNANSWERED_WEIGHT = 0.1
 PSEUDO_UNANSWERED_WEIGHT = 0.5  # beside pseudo-questions (class weights balance the rest)
+# texts the second opinion's map is fitted on (at most): each costs a sentence encoding
+# (about 8 ms in a batch), which bounds the fit of a large pack to a few seconds
+SECOND_SAMPLES = 300
 
 _PIECES = re.compile(r"[a-z0-9][a-z0-9_.:/@+=-]*|--?[a-z][a-z0-9-]*|[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]{1,2}", re.I)
 _SENTENCE_END = re.compile(r"(?<=[。！？!?；;])|(?<=\.)\s+|\n+")
@@ -164,21 +164,51 @@ def pseudo_questions(entry: Entry, rng: random.Random, count: int = PER_ENTRY, c
     return out
 
 
-def _samples(index, items: Iterable[tuple[str, Optional[str], float]]) -> tuple[list[list[float]], list[int], list[float]]:
-    """Features of each text's top candidate, whether it is the expected entry (None:
-    none is right), and the sample's weight."""
-    xs: list[list[float]] = []
-    ys: list[int] = []
-    ws: list[float] = []
+@dataclass
+class _Samples:
+    """For each text, its top candidate's first-pass features, whether it is the
+    expected entry, the sample's weight and the first pass's damping; and what the
+    second opinion needs to score it again (the index, the text, the expected entry)."""
+
+    xs: list = field(default_factory=list)
+    ys: list = field(default_factory=list)
+    ws: list = field(default_factory=list)
+    damping: list = field(default_factory=list)
+    asked: list = field(default_factory=list)  # (index, normalised text, expected entry key or None)
+
+    def extend(self, other: "_Samples") -> None:
+        for name in ("xs", "ys", "ws", "damping", "asked"):
+            getattr(self, name).extend(getattr(other, name))
+
+
+def _samples(index, items: Iterable[tuple[str, Optional[str], float]]) -> _Samples:
+    out = _Samples()
     for text, expected, weight in items:
-        ranked = rank_with_signals(index, normalize(text), 1)
+        norm = normalize(text)
+        ranked = rank_with_signals(index, norm, 1, second=False)
         if not ranked:
             continue
         pos, _, signals = ranked[0]
-        xs.append(feature_vector(signals))
+        out.xs.append(feature_vector(signals))
+        out.ys.append(int(expected is not None and index.entries[pos].key == expected))
+        out.ws.append(weight)
+        out.damping.append(signals.damping)
+        out.asked.append((index, norm, expected))
+    return out
+
+
+def _second_samples(samples: _Samples, chosen: Sequence[int]) -> tuple[list[list[float]], list[int]]:
+    """The second opinion's features and right/wrong for the chosen samples."""
+    from .second import prepare_queries
+
+    prepare_queries([samples.asked[i][1] for i in chosen])  # batched: the encoder's cost is per batch
+    xs, ys = [], []
+    for i in chosen:
+        index, norm, expected = samples.asked[i]
+        pos, _, signals = rank_with_signals(index, norm, 1, second=True)[0]
+        xs.append(second_feature_vector(signals))
         ys.append(int(expected is not None and index.entries[pos].key == expected))
-        ws.append(weight)
-    return xs, ys, ws
+    return xs, ys
 
 
 def _as_topics(negatives: Sequence[Sequence[str] | OutOfScope]) -> list[OutOfScope]:
@@ -206,7 +236,7 @@ def fit_calibration(
     rng = random.Random(seed)
     topics = _as_topics(negatives) + list(chatter)
     pieces = [(e.key, p) for e in entries for p in _pieces(e.question)]
-    pseudo = sum(len(e.aliases) for e in entries) < ALIASES_PER_ENTRY_ENOUGH * max(len(entries), 1)
+    pseudo = _made_up(entries)
     questions = {
         e.key: pseudo_questions(e, rng, context=[p for k, p in pieces if k != e.key][:5000]) if pseudo else [] for e in entries
     }
@@ -215,11 +245,9 @@ def fit_calibration(
     topic_fold = [[rng.randrange(folds) for _ in t.phrasings] for t in topics]
 
     # right and wrong top candidates on the whole pack
-    xs: list[list[float]] = []
-    ys: list[int] = []
-    ws: list[float] = []
+    samples = _Samples()
     if pseudo:
-        xs, ys, ws = _samples(build_index(list(entries), weights, topics), ((q, e.key, 1.0) for e in entries for q in questions[e.key]))
+        samples = _samples(build_index(list(entries), weights, topics), ((q, e.key, 1.0) for e in entries for q in questions[e.key]))
     # with real aliases, the questions of held-out entries stand for in-domain traffic the
     # pack does not answer, at a fraction of the answerable traffic
     unanswered = PSEUDO_UNANSWERED_WEIGHT if pseudo else UNANSWERED_WEIGHT
@@ -239,23 +267,46 @@ def fit_calibration(
         held += [(a, None, unanswered) for e in entries if entry_fold[e.key] == k for a in e.aliases]
         held += [(a, e.key, 1.0) for e in entries if entry_fold[e.key] != k for a in e.aliases if alias_fold[(e.key, a)] == k]
         held += [(p, None, 1.0) for t, fs in zip(topics, topic_fold) for p, f in zip(t.phrasings, fs) if f == k]
-        more_x, more_y, more_w = _samples(index, held)
-        xs += more_x
-        ys += more_y
-        ws += more_w
+        samples.extend(_samples(index, held))
+    xs, ys, ws = samples.xs, samples.ys, samples.ws
     stats = {"samples": len(ys), "right": int(sum(ys)), "folds": folds, "method": METHOD_VERSION, "pseudo_questions": pseudo}
     if len(ys) < MIN_SAMPLES or len(set(ys)) < 2:
         stats["note"] = "too few samples to fit; default calibration kept"
         return Calibration(), stats
     # made-up questions miss more often than people's: weigh right and wrong alike,
     # so the base rate of the pseudo-questions does not drag every confidence down
-    model = LogisticRegression(C=1.0, max_iter=2000, class_weight="balanced" if pseudo else None).fit(
-        np.asarray(xs), np.asarray(ys), sample_weight=np.asarray(ws)
-    )
-    calibration = Calibration(
-        coef=tuple(round(float(c), 4) for c in model.coef_[0]), intercept=round(float(model.intercept_[0]), 4)
-    )
+    balance = "balanced" if pseudo else None
+    first = _fit(LogisticRegression, xs, ys, ws, balance)
+    calibration = Calibration(coef=first[0], intercept=first[1])
+    if weights.second_gate > 0 and pseudo:  # as Index.wants_second
+        # the second map is fitted on texts the first pass is unsure of: those are the
+        # ones that take the second opinion (Weights.second_gate); a sample of them,
+        # since each costs a sentence encoding
+        unsure = [i for i, (x, d) in enumerate(zip(xs, samples.damping)) if d * calibration.of(x) < weights.second_gate]
+        if len(unsure) > SECOND_SAMPLES:
+            unsure = sorted(rng.sample(unsure, SECOND_SAMPLES))
+        sub_x, sub_y = _second_samples(samples, unsure)
+        stats["second_samples"], stats["second_right"] = len(unsure), int(sum(sub_y))
+        if len(unsure) >= MIN_SAMPLES and len(set(sub_y)) == 2:
+            # in-domain questions the pack does not answer (held-out entries) count in full
+            # here: the unsure messages are where they land, and answering one is the
+            # mistake that costs the bot its welcome
+            sub_w = [2.0 if ws[i] == unanswered else ws[i] for i in unsure]
+            coef2, icpt2 = _fit(LogisticRegression, sub_x, sub_y, sub_w, balance)
+            calibration = replace(calibration, second_coef=coef2, second_intercept=icpt2)
     return calibration, stats
+
+
+def _fit(model_class, xs, ys, ws, class_weight) -> tuple[tuple[float, ...], float]:
+    model = model_class(C=1.0, max_iter=2000, class_weight=class_weight).fit(np.asarray(xs), np.asarray(ys), sample_weight=np.asarray(ws))
+    return tuple(round(float(c), 4) for c in model.coef_[0]), round(float(model.intercept_[0]), 4)
+
+
+def _made_up(entries: Sequence[Entry]) -> bool:
+    """Whether a fit needs pseudo-questions (too few hand-written aliases); such a
+    pack also takes the second opinion (Index.wants_second), so its fit depends on
+    the sentence encoder."""
+    return sum(len(e.aliases) for e in entries) < ALIASES_PER_ENTRY_ENOUGH * max(len(entries), 1)
 
 
 def fingerprint(entries: Sequence[Entry], negatives: Sequence[Sequence[str] | OutOfScope], weights: Weights = Weights()) -> str:
@@ -264,7 +315,10 @@ def fingerprint(entries: Sequence[Entry], negatives: Sequence[Sequence[str] | Ou
     from .chatter import CHATTER_FILE
 
     digest = hashlib.sha256()
-    head = {"method": METHOD_VERSION, "features": FEATURES, "weights": repr(weights)}
+    from .second import encoder_name
+
+    encoder = encoder_name() if weights.second_gate > 0 and _made_up(entries) else ""
+    head = {"method": METHOD_VERSION, "features": SECOND_FEATURES, "weights": repr(weights), "encoder": encoder}
     digest.update(json.dumps(head, sort_keys=True).encode())
     digest.update(CHATTER_FILE.read_bytes())
     for e in entries:
@@ -286,6 +340,11 @@ def _dump(calibration: Calibration, stats: dict, fitted_for: str) -> str:
         "features": list(FEATURES),
         "coef": list(calibration.coef),
         "intercept": calibration.intercept,
+        **(
+            {"second_features": list(SECOND_FEATURES), "second_coef": list(calibration.second_coef), "second_intercept": calibration.second_intercept}
+            if calibration.second_coef
+            else {}
+        ),
         "fitted_for": fitted_for,
         "fitted_on": stats,
     }
@@ -304,9 +363,11 @@ def _read(path: Path) -> tuple[Optional[Calibration], str]:
         coef = data.get("coef")
         if data.get("features") != list(FEATURES) or not isinstance(coef, list) or len(coef) != len(FEATURES):
             return None, ""
-        return Calibration(coef=tuple(float(c) for c in coef), intercept=float(data.get("intercept", 0.0))), str(
-            data.get("fitted_for") or ""
-        )
+        found = Calibration(coef=tuple(float(c) for c in coef), intercept=float(data.get("intercept", 0.0)))
+        coef2 = data.get("second_coef")
+        if data.get("second_features") == list(SECOND_FEATURES) and isinstance(coef2, list) and len(coef2) == len(SECOND_FEATURES):
+            found = replace(found, second_coef=tuple(float(c) for c in coef2), second_intercept=float(data.get("second_intercept", 0.0)))
+        return found, str(data.get("fitted_for") or "")
     except (OSError, yaml.YAMLError, TypeError, ValueError, AttributeError):
         return None, ""
 

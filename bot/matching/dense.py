@@ -137,7 +137,9 @@ class Encoder:
     def _forward(self, tokens: np.ndarray, mask: np.ndarray) -> np.ndarray:
         b, s = tokens.shape
         h, d = self.dim, self.dim // self.heads
-        x = _layer_norm(self.word[tokens] + self.position[:s] + self.type0, *self.emb_ln, self.eps)
+        # activations are kept as one (batch x tokens, hidden) matrix: numpy hands a 2-D
+        # product to BLAS in one call, a (batch, tokens, hidden) one slice by slice (4x slower)
+        x = _layer_norm(self.word[tokens] + self.position[:s] + self.type0, *self.emb_ln, self.eps).reshape(b * s, h)
         bias = ((1.0 - mask) * np.finfo(np.float32).min)[:, None, None, :]  # padding gets no attention
         scale = np.float32(1.0 / np.sqrt(d))
         for qkv_w, qkv_b, ao_w, ao_b, ln1_w, ln1_b, i_w, i_b, o_w, o_b, ln2_w, ln2_b in self.layers:
@@ -145,11 +147,12 @@ class Encoder:
             scores = (qkv[0] @ qkv[1].transpose(0, 1, 3, 2)) * scale + bias
             scores = np.exp(scores - scores.max(-1, keepdims=True))
             scores /= scores.sum(-1, keepdims=True)
-            ctx = (scores @ qkv[2]).transpose(0, 2, 1, 3).reshape(b, s, h)
+            ctx = (scores @ qkv[2]).transpose(0, 2, 1, 3).reshape(b * s, h)
             x = _layer_norm(ctx @ ao_w + ao_b + x, ln1_w, ln1_b, self.eps)
             inner = x @ i_w + i_b
             inner = inner * np.float32(0.5) * (np.float32(1.0) + erf(inner * np.float32(1 / np.sqrt(2))))  # exact GELU
             x = _layer_norm(inner @ o_w + o_b + x, ln2_w, ln2_b, self.eps)
+        x = x.reshape(b, s, h)
         pooled = (x * mask[:, :, None]).sum(1) / np.maximum(mask.sum(1, keepdims=True), 1e-9)
         return pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
 

@@ -18,6 +18,7 @@ from .calibration import calibration_for, pack_topics
 from .chatter import chatter_topics
 from .index import Index, build_index
 from .matcher import Calibration, OutOfScope, Weights, rank
+from .second import prepare_second_opinion
 from ..chat.commands import parse_number
 from .normalize import detect_lang, has_content, normalize
 from ..knowledge.pack import load_pack
@@ -131,6 +132,7 @@ class Engine:
         self._fixed_calibration = calibration
         self.calibration = self._calibrate(self._pack_entries, self.packs)
         self._state = _State(build_index(list(self._pack_entries), weights, self.negatives, self.calibration).warm())
+        prepare_second_opinion(self._state.index)
 
     def _negatives_for(self, packs: Sequence[Pack]) -> tuple[OutOfScope | str | Sequence[str], ...]:
         return (*chatter_topics(), *self._extra_negatives, *pack_topics(packs))
@@ -248,6 +250,7 @@ class Engine:
             self._state = _State(index.warm(), current.overlay, _rejection_map(current.overlay), fitted)
             if packs:
                 self.packs = tuple(packs)
+        prepare_second_opinion(self._state.index)
 
     def apply_learned(self, overlay: LearnedOverlay, rebuild: bool = False) -> bool:
         """Make learned knowledge answerable now; False when `overlay` is older than what is applied.
@@ -265,7 +268,8 @@ class Engine:
             if index is None:
                 index, fitted = self._compose(self._pack_entries, overlay), overlay.revision
             self._state = _State(index.warm(), overlay, _rejection_map(overlay), fitted)
-            return True
+        prepare_second_opinion(index)
+        return True
 
     @staticmethod
     def _extend(current: _State, overlay: LearnedOverlay) -> Optional[Index]:
@@ -299,7 +303,8 @@ class Engine:
                 if index is None:
                     return False
             self._state = _State(index.warm(), current.overlay, current.rejected, start.overlay.revision)
-            return True
+        prepare_second_opinion(index)
+        return True
 
     def _compose(self, pack_entries: Sequence[Entry], overlay: LearnedOverlay, negatives: Optional[Sequence[str]] = None) -> Index:
         # Learned entries and aliases join the fit, so a rebuild gives their words a place in the vocabulary.

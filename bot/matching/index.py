@@ -24,6 +24,10 @@ from .types import Entry
 from .vectorize import _HAN, Postings, Vectorizer
 
 MIN_KEYWORD_CHARS = 4
+# with this many hand-written phrasings per entry (aliases, on average), real phrasings
+# tell the entries apart: calibration fits on them instead of made-up questions, and the
+# second opinion (second.py), which reads the whole entry for packs that have none, is off
+ALIASES_PER_ENTRY_ENOUGH = 3.0
 PROFILE_BODY_CHARS = 4000
 
 
@@ -97,6 +101,7 @@ class Index:
     entry_errors: tuple[frozenset, ...] = ()  # kinds of failure each entry's text mentions
     _word_sets: dict = field(default_factory=dict, compare=False, repr=False)
     _phrasing_terms: dict = field(default_factory=dict, compare=False, repr=False)
+    _second: dict = field(default_factory=dict, compare=False, repr=False)  # the second opinion (second.py), built on first use
 
     def __len__(self) -> int:
         return len(self.entries)
@@ -192,6 +197,13 @@ class Index:
             out[filled] = np.maximum.reduceat(sims if order is None else sims[order], starts)
         return out
 
+    @cached_property
+    def wants_second(self) -> bool:
+        """Whether unsure messages take the second opinion: on unless switched off
+        (Weights.second_gate 0) or the entries are phrased by hand well enough."""
+        aliases = len(self.phrasing_owner) - len(self.entries)
+        return self.weights.second_gate > 0 and aliases < ALIASES_PER_ENTRY_ENOUGH * max(len(self.entries), 1)
+
     def warm(self) -> "Index":
         """Build what the first query would otherwise build (the stacked postings and
         the fuzzy tables), so that whoever swaps an index in pays for it, not a reader."""
@@ -212,6 +224,7 @@ class Index:
             self,
             _word_sets=self._word_sets,
             _phrasing_terms=self._phrasing_terms,  # rows are only appended: the cached ones stay right
+            _second={},
             nb=self.nb.add(owner + self.nb_offset, rows),
             phrasings=self.phrasings.grow(rows),
             phrasing_owner=np.concatenate([self.phrasing_owner, np.full(len(norms), owner)]),
@@ -237,6 +250,7 @@ class Index:
             entry_errors=tuple(self.entry_errors) + (error_kinds(_profile(entry)),),
             word_rows=sp.vstack([self.word_rows, _word_part(profile, self.telling)], format="csr") if self.word_rows is not None else None,
             _word_sets={},
+            _second={},
         )
         return grown.with_phrasings(owner, _phrasings(entry))
 

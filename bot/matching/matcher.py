@@ -30,11 +30,14 @@ from typing import TYPE_CHECKING, Optional, Sequence
 import numpy as np
 
 from .fuzzy import fuzzy_phrasing_pass, keyword_pass
+from .vectorize import _HAN
 
 if TYPE_CHECKING:
     from .index import Index
 
 FUZZY_POOL = 8
+SECOND_POOL = 4  # entries the second opinion adds to the candidate pool (its best)
+SECOND_RANK = 1.0  # weight of the second opinion's score in the order, beside RANKING's probability
 EXACT_PHRASING_CONFIDENCE = 0.99
 # a message whose features are this common among the entries (on average, by
 # weight) or more is "generic": its confidence is scaled down in proportion
@@ -95,6 +98,9 @@ class Weights:
     out_of_scope_prior: float = 0.3
     # weight of the glossary's words added to a message (bot/matching/glossary.py), relative to its own
     expansion: float = 0.5
+    # a message whose best first-pass confidence is under this takes the second opinion
+    # (bot/matching/second.py: whole-entry character TF-IDF and the optional sentence encoder); 0: never
+    second_gate: float = 0.8
 
 
 @dataclass(frozen=True)
@@ -137,6 +143,10 @@ class Signals:
     # applied after the calibrator: < 1 for a message of generic words only, or one that
     # reports a kind of error the entry never mentions
     damping: float = 1.0
+    # the second opinion (second.py), read only for messages the first pass is unsure of
+    second: float = 0.0  # this entry's whole-entry score
+    second_margin: float = 0.0  # minus the best other entry's (the best's: minus the runner-up's)
+    second_used: bool = False
 
 
 def _logit(p: float) -> float:
@@ -149,6 +159,13 @@ FEATURES = (
     "posterior", "out_of_scope", "similarity", "phrasing", "keyword", "similarity_margin", "agrees", "runner_up", "coverage", "specific",
     "unmatched",
 )
+
+
+SECOND_FEATURES = FEATURES + ("second", "second_margin")
+
+
+def second_feature_vector(sig: Signals) -> list[float]:
+    return feature_vector(sig) + [sig.second, sig.second_margin]
 
 
 def feature_vector(sig: Signals) -> list[float]:
@@ -178,14 +195,28 @@ class Calibration:
 
     coef: tuple[float, ...] = (0.3439, -0.627, 2.8645, 0.8139, 0.9974, -1.5232, 0.3806, -0.1128, 2.1188, 1.8361, 1.3019)
     intercept: float = -7.0565
+    # for messages that took the second opinion (SECOND_FEATURES); empty: the first pass's map is used
+    second_coef: tuple[float, ...] = ()
+    second_intercept: float = 0.0
 
     def confidence(self, sig: Signals) -> float:
+        if sig.second_used and self.second_coef:
+            return sig.damping * self.of_second(second_feature_vector(sig))
         return sig.damping * self.of(feature_vector(sig))
 
     def of(self, features: Sequence[float]) -> float:
         """P(right) for one candidate's features (in FEATURES order)."""
-        z = self.intercept + sum(map(operator.mul, self.coef, features))
-        return 1.0 / (1.0 + math.exp(-min(max(z, -50.0), 50.0)))
+        return _sigmoid(self.intercept + sum(map(operator.mul, self.coef, features)))
+
+    def of_second(self, features: Sequence[float]) -> float:
+        """P(right) for one candidate's features in SECOND_FEATURES order (the first pass's map without a second one)."""
+        if not self.second_coef:
+            return self.of(features[: len(FEATURES)])
+        return _sigmoid(self.second_intercept + sum(map(operator.mul, self.second_coef, features)))
+
+
+def _sigmoid(z: float) -> float:
+    return 1.0 / (1.0 + math.exp(-min(max(z, -50.0), 50.0)))
 
 
 @dataclass(frozen=True)
@@ -210,6 +241,8 @@ class _Evidence:
     specific: float = 1.0
     unmatched: list[float] = field(default_factory=list)
     damping: list[float] = field(default_factory=list)
+    second: list[float] = field(default_factory=list)  # empty: the first pass only
+    second_margin: list[float] = field(default_factory=list)
 
     def best(self, k: int) -> list[int]:
         """Pool slots of the k best candidates (the earlier slot wins a tie)."""
@@ -303,7 +336,18 @@ def _unmatched(index: Index, pool: Sequence[int], phrasing_sims: np.ndarray, fid
     return out
 
 
-def _evidence(index: Index, text: str, k: int) -> Optional[_Evidence]:
+def _second_at(scores: np.ndarray, pool: Sequence[int]) -> tuple[list[float], list[float]]:
+    """Each pool entry's second-opinion score and its margin over the best other entry."""
+    top2 = np.argpartition(-scores, 1)[:2] if len(scores) > 1 else np.asarray([0, 0])
+    first, runner = sorted(top2.tolist(), key=lambda i: -scores[i])
+    best, second_best = float(scores[first]), float(scores[runner]) if len(scores) > 1 else 0.0
+    at = scores[list(pool)].tolist()
+    return at, [s - (second_best if pos == first else best) for s, pos in zip(at, pool)]
+
+
+def _evidence(index: Index, text: str, k: int, whole: Optional[np.ndarray] = None) -> Optional[_Evidence]:
+    """The candidates and their evidence; `whole` (the second opinion: one score per entry, second.py)
+    widens the pool, adds to the order and selects the second calibrator."""
     if not text or not len(index):
         return None
     w = index.weights
@@ -323,6 +367,8 @@ def _evidence(index: Index, text: str, k: int) -> Optional[_Evidence]:
     by_class = (-classes).argsort()[:4].tolist()
     exact = index.exact.get(text, ())
     pool = list(dict.fromkeys((-base).argsort()[: max(FUZZY_POOL, k)].tolist() + by_class + list(exact)))
+    if whole is not None:
+        pool = list(dict.fromkeys(pool + np.argsort(-whole)[:SECOND_POOL].tolist()))
     kws = keyword_pass(index.keyword_table, pool, text, index.keyword_specificity)
     fzs = fuzzy_phrasing_pass(index.phrasing_table, pool, text)
     cover = _coverage(index, pool, fids, vals)
@@ -364,6 +410,9 @@ def _evidence(index: Index, text: str, k: int) -> Optional[_Evidence]:
         for p, o, s, ph, kw, mg, ag, r in zip(post, oos_at, sim, phr_at, kws, margin, agrees, runner)
     ]
     order_key = [rank_of(f + (full, specific, 0.0)) for f in shared]
+    sec, sec_margin = _second_at(whole, pool) if whole is not None else ([], [])
+    if sec:
+        order_key = [o + SECOND_RANK * s for o, s in zip(order_key, sec)]
     # words nearly every entry uses cannot decide alone, whatever else agrees
     guard = min(1.0, specific / GENERIC_MESSAGE)
     said = error_kinds(text)
@@ -375,7 +424,13 @@ def _evidence(index: Index, text: str, k: int) -> Optional[_Evidence]:
     # that happens to share a word ("谢谢大佬，问题解决了", "docker 真香 😂") gets no list
     chatter = negs[0]
     damping = [guard * mm * (CHATTER_DAMPING if chatter >= max(ph, pr) else 1.0) for mm, ph, pr in zip(mismatch, phr_at, prof_at)]
-    confidence = [d * of(f + (cv, specific, um)) for f, cv, um, d in zip(shared, cover, unmatched, damping)]
+    if sec:
+        of2 = index.calibration.of_second
+        confidence = [
+            d * of2(f + (cv, specific, um, s, m)) for f, cv, um, d, s, m in zip(shared, cover, unmatched, damping, sec, sec_margin)
+        ]
+    else:
+        confidence = [d * of(f + (cv, specific, um)) for f, cv, um, d in zip(shared, cover, unmatched, damping)]
     for age, pos in enumerate(reversed(exact)):
         # the message is, after normalisation, one of the entry's own phrasings
         # (a title, an alias, a question taught in chat): that is decisive; when
@@ -384,7 +439,8 @@ def _evidence(index: Index, text: str, k: int) -> Optional[_Evidence]:
         confidence[i] = max(confidence[i], EXACT_PHRASING_CONFIDENCE - 0.01 * min(age, 10))
         order_key[i] = max(order_key[i], EXACT_PHRASING_CONFIDENCE + 0.01 - 0.01 * min(age, 10))
     return _Evidence(
-        pool, confidence, post, runner, phr_at, prof_at, kws, fzs, sim, margin, agrees, oos_at, neg_at, cover, order_key, specific, unmatched, damping
+        pool, confidence, post, runner, phr_at, prof_at, kws, fzs, sim, margin, agrees, oos_at, neg_at, cover, order_key, specific, unmatched, damping,
+        sec, sec_margin,
     )
 
 
@@ -398,19 +454,46 @@ RANKING = Calibration(
 )
 
 
+def _ranked_evidence(index: Index, text: str, k: int, second: Optional[bool] = None) -> Optional[_Evidence]:
+    """The first pass; then, for a message it is unsure of (best confidence under
+    Weights.second_gate), the second opinion. `second` forces either (calibration)."""
+    ev = None if second else _evidence(index, text, k)
+    if second is False or (ev is None and second is None):
+        return ev
+    if not len(index) or (second is None and (not index.wants_second or max(ev.confidence) >= index.weights.second_gate)):
+        return ev
+    if second is None and _other_language(index, text):
+        # whole-entry character n-grams and the (English) encoder say nothing across
+        # languages: an English question to a Chinese FAQ is the glossary's (first pass)
+        return ev
+    from .second import second_opinion
+
+    opinion = second_opinion(index)
+    return ev if opinion is None else _evidence(index, text, k, opinion.scores(text))
+
+
+def _other_language(index: Index, text: str) -> bool:
+    """A message with no Chinese to a Chinese FAQ, or with Chinese to an English one."""
+    has_han = _HAN.search(text) is not None
+    return (index.language == "zh" and not has_han) or (index.language == "en" and has_han)
+
+
+
 def rank(index: Index, text: str, k: int = 5) -> list[Scored]:
     """Entries most likely to answer the (already normalised) text, best first."""
-    ev = _evidence(index, text, k)
+    ev = _ranked_evidence(index, text, k)
     if ev is None:
         return []
     return [Scored(ev.pool[i], ev.confidence[i]) for i in ev.best(k)]
 
 
-def rank_with_signals(index: Index, text: str, k: int = 5) -> list[tuple[int, float, Signals]]:
-    """rank() with the evidence behind each confidence (for calibration and explanations)."""
-    ev = _evidence(index, text, k)
+def rank_with_signals(index: Index, text: str, k: int = 5, second: Optional[bool] = None) -> list[tuple[int, float, Signals]]:
+    """rank() with the evidence behind each confidence (for calibration and explanations);
+    `second` True/False forces the second opinion on or off (None: as rank() decides)."""
+    ev = _ranked_evidence(index, text, k, second)
     if ev is None:
         return []
+    used = bool(ev.second)
     return [
         (
             ev.pool[i],
@@ -431,6 +514,9 @@ def rank_with_signals(index: Index, text: str, k: int = 5) -> list[tuple[int, fl
                 specific=ev.specific,
                 unmatched=ev.unmatched[i],
                 damping=ev.damping[i],
+                second=ev.second[i] if used else 0.0,
+                second_margin=ev.second_margin[i] if used else 0.0,
+                second_used=used,
             ),
         )
         for i in ev.best(k)

@@ -1,0 +1,192 @@
+"""The second opinion: whole-entry evidence for messages the first pass is unsure of.
+
+The first pass (matcher.py) reads each entry mostly through its phrasings, which
+is what makes a hand-tuned pack precise and fast. A FAQ imported raw has one
+phrasing per entry, and people ask in other words: most of what tells the right
+entry is in the answer text. For a message the first pass would not answer
+outright, two more scores over *every* entry are read:
+
+- character 2-4-gram TF-IDF over the entry's title and whole body (the plain
+  baseline that beats word-level phrasing matches on English FAQs);
+- when the optional sentence encoder is installed (bot/matching/dense.py,
+  all-MiniLM-L6-v2), the cosine of the message to the entry's phrasings and to
+  its title plus answer: paraphrases that share no words ("downloads take
+  forever" / "docker pull is slow").
+
+They are summed into one score per entry (`SecondOpinion.scores`), which widens
+the candidate pool, adds to the order and feeds the second calibrator. It costs
+a few milliseconds with the encoder (tenths without), which is why only unsure
+messages pay it: confident ones keep the sub-millisecond path.
+
+Built lazily per index (the first unsure message, or a warm-up thread at start)
+and cached on it; sentence vectors are memoised by text, so the rebuild after a
+teach encodes only the new entry.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Optional, Sequence
+
+import numpy as np
+
+from .normalize import normalize
+
+if TYPE_CHECKING:
+    from .index import Index
+    from .types import Entry
+
+log = logging.getLogger("faqbot.second")
+
+ENCODER_NAME = "all-MiniLM-L6-v2"  # what bot/matching/dense.py runs
+# weight of the sentence encoder's cosine beside the character TF-IDF cosine
+DENSE_WEIGHT = 0.5
+CHAR_BODY_CHARS = 20_000  # of an entry's body read by the character TF-IDF
+DENSE_PROFILE_CHARS = 1_500  # of an entry's title + answer + body given to the encoder
+DENSE_PROFILE_TOKENS = 64
+# a message is read up to this many word pieces by the encoder: a question fits, and a
+# pasted log's first line (what tells it) too; each token more costs time on every unsure message
+DENSE_QUERY_TOKENS = 24
+
+_cache_lock = threading.Lock()
+_cache = None  # the process's EmbeddingCache, made on first use
+
+
+def _embeddings():
+    """The process-wide memo of sentence vectors, or None when no encoder is installed."""
+    global _cache
+    with _cache_lock:
+        if _cache is None:
+            try:
+                from .dense import EmbeddingCache, shared_encoder
+            except ImportError:  # its optional libraries (tokenizers, safetensors) are missing
+                encoder = None
+            else:
+                encoder = shared_encoder()
+            _cache = EmbeddingCache(encoder) if encoder is not None else False
+        return _cache or None
+
+
+def encoder_name() -> str:
+    """Which sentence encoder the second opinion uses ("" for none): a calibration is
+    fitted for one, so the fingerprint of a fit carries it."""
+    return ENCODER_NAME if _embeddings() is not None else ""
+
+
+def reset_embeddings() -> None:
+    """Forget the memo (tests that switch the encoder on or off)."""
+    global _cache
+    with _cache_lock:
+        _cache = None
+
+
+def prepare_queries(texts: Sequence[str]) -> None:
+    """Encode many (normalised) messages in batches ahead of scoring them one by one
+    (calibration): batched, the encoder reads its weights once per 16 texts."""
+    cache = _embeddings()
+    if cache is not None and texts:
+        cache.encode(list(dict.fromkeys(texts)), max_tokens=DENSE_QUERY_TOKENS)
+
+
+def _char_doc(entry: "Entry") -> str:
+    return normalize(f"{entry.question}\n{entry.question_en}\n{entry.body or entry.answer}", max_chars=CHAR_BODY_CHARS)
+
+
+def _dense_docs(entry: "Entry", phrasings: Sequence[str]) -> tuple[list[str], str]:
+    """The entry's phrasings (normalised title and aliases, English title) and its profile text."""
+    short = list(dict.fromkeys(t for t in (*phrasings, normalize(entry.question_en)) if t))
+    profile = f"{entry.question}\n{entry.answer}\n{entry.body}"[:DENSE_PROFILE_CHARS]
+    return short, profile
+
+
+@dataclass(frozen=True)
+class SecondOpinion:
+    """Whole-entry scores for one index's entries (see the module docstring)."""
+
+    char_vectorizer: object  # sklearn TfidfVectorizer, fitted on the entries
+    char_rows: object  # (entries x features) sparse, L2-normalised
+    dense_rows: Optional[np.ndarray]  # (docs x dim), L2-normalised; None without an encoder
+    dense_owner: Optional[np.ndarray]  # entry position of each dense row
+    n_entries: int
+
+    @property
+    def has_dense(self) -> bool:
+        return self.dense_rows is not None
+
+    def scores(self, text: str) -> np.ndarray:
+        """One score per entry: character TF-IDF cosine + DENSE_WEIGHT x best sentence cosine."""
+        query = self.char_vectorizer.transform([text[:CHAR_BODY_CHARS]])
+        out = (self.char_rows @ query.T).toarray().ravel()
+        if self.dense_rows is not None:
+            cache = _embeddings()
+            try:
+                vec = cache.encode([text], max_tokens=DENSE_QUERY_TOKENS)[0] if cache is not None else None
+            except Exception:  # the character score stands alone; the message is still answered
+                log.exception("encoding a message failed")
+                vec = None
+            if vec is not None:
+                sims = self.dense_rows @ vec
+                best = np.full(self.n_entries, -1.0)
+                np.maximum.at(best, self.dense_owner, sims)
+                out = out + DENSE_WEIGHT * np.maximum(best, 0.0)
+        return out
+
+
+def build_second_opinion(entries: Sequence["Entry"], phrasings: Sequence[Sequence[str]], dense: bool = True) -> SecondOpinion:
+    """Fit the character TF-IDF on the entries and encode them (when an encoder is there)."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    docs = [_char_doc(e) for e in entries] or ["empty"]
+    vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4), sublinear_tf=True, dtype=np.float32)
+    rows = vectorizer.fit_transform(docs).tocsr()
+    dense_rows = owner = None
+    cache = _embeddings() if dense else None
+    if cache is not None and entries:
+        shorts, profiles, owners = [], [], []
+        for pos, (entry, texts) in enumerate(zip(entries, phrasings)):
+            short, profile = _dense_docs(entry, texts)
+            shorts += short
+            owners += [pos] * len(short)
+            profiles.append(profile)
+        vectors = [cache.encode(shorts, max_tokens=64)] if shorts else []
+        vectors.append(cache.encode(profiles, max_tokens=DENSE_PROFILE_TOKENS))
+        dense_rows = np.vstack(vectors).astype(np.float32)
+        owner = np.asarray(owners + list(range(len(entries))), dtype=np.int64)
+    return SecondOpinion(vectorizer, rows, dense_rows, owner, len(entries))
+
+
+def second_opinion(index: "Index") -> Optional[SecondOpinion]:
+    """The index's second opinion, built on first use (once, whoever asks first).
+    A build that fails is logged and retried without the encoder; None (first
+    pass only) if even that fails: no message may fail for want of a second opinion."""
+    slot = index._second
+    if "built" in slot:
+        return slot["built"]
+    with _slot_lock(slot):
+        if "built" not in slot:
+            got = None
+            for dense in (True, False):
+                try:
+                    got = build_second_opinion(index.entries, index.entry_phrasings, dense=dense)
+                    break
+                except Exception:
+                    log.exception("building the second opinion failed%s", "" if dense else " (without the encoder too)")
+            slot["built"] = got
+    return slot["built"]
+
+
+_slot_guard = threading.Lock()
+
+
+def _slot_lock(slot: dict) -> threading.Lock:
+    with _slot_guard:
+        return slot.setdefault("lock", threading.Lock())
+
+
+def prepare_second_opinion(index: "Index") -> None:
+    """Build the index's second opinion in a background thread, if it will take one,
+    so that the first unsure message after a start, reload or teach does not wait
+    for the entries to be encoded (a few seconds for a hundred long ones)."""
+    if index.wants_second and len(index) and "built" not in index._second:
+        threading.Thread(target=second_opinion, args=(index,), name="faqbot-second-opinion", daemon=True).start()

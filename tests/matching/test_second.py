@@ -1,0 +1,130 @@
+"""The second opinion (bot/matching/second.py): whole-entry evidence for the
+messages the first pass is unsure of, on a raw-imported pack; never for a pack
+phrased by hand, never for a confident message, and never a failed message
+when the encoder breaks."""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from bot.matching import second as second_mod
+from bot.matching.calibration import _read, fit_calibration, save_calibration
+from bot.matching.engine import Engine
+from bot.matching.index import build_index
+from bot.matching.matcher import SECOND_FEATURES, Weights, rank_with_signals
+from bot.matching.normalize import normalize
+from bot.matching.second import build_second_opinion, second_opinion
+from bot.matching.types import Entry
+from bot.knowledge.pack import load_pack
+from tests.support.rawpack import RAW_FAQ, write_raw_pack
+
+
+@pytest.fixture(scope="module")
+def raw_pack(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("second") / "gizmo-faq"
+    write_raw_pack(folder)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def raw_engine(raw_pack) -> Engine:
+    return Engine.from_packs([str(raw_pack)])
+
+
+def _top(index, text, second=None):
+    pos, confidence, signals = rank_with_signals(index, normalize(text), 3, second=second)[0]
+    return index.entries[pos].id, confidence, signals
+
+
+def test_whole_entry_score_reads_the_answer_not_only_the_title(raw_engine):
+    # "root", "sudo", "chown", "belongs" are only in the body of q002 (its title is about `permission denied`)
+    opinion = second_opinion(raw_engine.index)
+    scores = opinion.scores(normalize("the cache folder belongs to root since I ran it with sudo"))
+    assert scores.shape == (len(RAW_FAQ),)
+    assert raw_engine.index.entries[int(np.argmax(scores))].id == "q002"
+
+
+def test_unsure_messages_take_it_and_confident_ones_do_not(raw_engine):
+    assert raw_engine.index.wants_second
+    _, confidence, signals = _top(raw_engine.index, "How do I install gizmo on Linux?")
+    assert confidence >= Weights().second_gate and not signals.second_used  # an exact title: the first pass is sure
+    entry, confidence, signals = _top(raw_engine.index, "my downloads crawl, is there a closer server I can use")
+    assert signals.second_used and entry == "q007"
+    assert signals.second > 0 and confidence < Weights().second_gate
+
+
+def test_a_pack_phrased_by_hand_keeps_the_first_pass_alone(tmp_path):
+    entries = [
+        Entry(id=f"e{i}", n=i + 1, question=q, answer=a.split("\n")[0], body=a, aliases=(f"{q} please", f"question {i} about gizmo", f"gizmo help {i}"))
+        for i, (q, a) in enumerate(RAW_FAQ)
+    ]
+    index = build_index(entries)
+    assert not index.wants_second
+    _, _, signals = _top(index, "my downloads crawl, is there a closer server I can use")
+    assert not signals.second_used
+    # and a raw index with the second opinion switched off
+    off = build_index([Entry(id=e.id, n=e.n, question=e.question, answer=e.answer, body=e.body) for e in entries], Weights(second_gate=0.0))
+    assert not off.wants_second
+
+
+def test_calibration_fits_a_second_map_and_writes_it(raw_pack, tmp_path):
+    pack = load_pack(raw_pack)
+    calibration, stats = fit_calibration(pack.entries, [])
+    assert len(calibration.second_coef) == len(SECOND_FEATURES)
+    assert stats["second_samples"] >= 20 and 0 < stats["second_right"] < stats["second_samples"]
+    path = save_calibration(tmp_path, calibration, stats, "abc")
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    assert data["second_features"] == list(SECOND_FEATURES)
+    again, fitted_for = _read(path)
+    assert again == calibration and fitted_for == "abc"
+    # a file from before the second opinion still loads (first map only)
+    del data["second_features"], data["second_coef"], data["second_intercept"]
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    older, _ = _read(path)
+    assert older is not None and older.second_coef == () and older.coef == calibration.coef
+
+
+def test_a_taught_entry_is_in_the_rebuilt_opinion(raw_engine):
+    index = raw_engine.index
+    taught = Entry(id="l-registry", n=0, question="what is the address of our company's internal registry?", answer="registry.corp.example:5000")
+    grown = index.with_entry(taught)
+    assert grown._second == {} or grown._second is not index._second
+    opinion = second_opinion(grown)
+    assert opinion.n_entries == len(index.entries) + 1
+    scores = opinion.scores(normalize("company internal registry address"))
+    assert grown.entries[int(np.argmax(scores))].id == "l-registry"
+
+
+class _BrokenEncoder:
+    name = "broken"
+
+    def encode(self, texts, max_tokens=0):
+        raise RuntimeError("model file truncated")
+
+
+def test_a_broken_encoder_never_fails_a_message(raw_pack, monkeypatch, caplog):
+    monkeypatch.setattr(second_mod, "_embeddings", lambda: _BrokenEncoder())
+    engine = Engine.from_packs([str(raw_pack)])
+    caplog.set_level(logging.ERROR, "faqbot.second")
+    opinion = second_opinion(engine.index)  # built again without the encoder
+    assert opinion is not None and not opinion.has_dense
+    result = engine.ask("my downloads crawl, is there a closer server I can use")
+    assert result.candidates and result.candidates[0].entry.id == "q007"
+    assert any("second opinion failed" in r.getMessage() for r in caplog.records)
+    # vectors built, then the encoder breaking at query time: the character score stands alone
+    working = build_second_opinion(engine.index.entries, engine.index.entry_phrasings, dense=False)
+    with_rows = second_mod.SecondOpinion(working.char_vectorizer, working.char_rows, np.zeros((1, 4), np.float32), np.zeros(1, np.int64), working.n_entries)
+    assert np.allclose(with_rows.scores("slow downloads"), working.scores("slow downloads"))
+
+
+def test_without_the_encoder_the_character_score_still_reranks(raw_pack, monkeypatch):
+    monkeypatch.setattr(second_mod, "_embeddings", lambda: None)
+    engine = Engine.from_packs([str(raw_pack)])
+    opinion = second_opinion(engine.index)
+    assert opinion is not None and not opinion.has_dense
+    entry, _, signals = _top(engine.index, "my downloads crawl, is there a closer server I can use")
+    assert entry == "q007" and signals.second_used
