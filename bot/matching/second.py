@@ -44,7 +44,7 @@ log = logging.getLogger("faqbot.second")
 ENCODER_NAME = "all-MiniLM-L6-v2"  # what bot/matching/dense.py runs
 # weight of the sentence encoder's cosine beside the character TF-IDF cosine
 DENSE_WEIGHT = 0.5
-CHAR_BODY_CHARS = 20_000  # of an entry's body read by the character TF-IDF
+CHAR_BODY_CHARS = 4_000  # of an entry's body read by the character TF-IDF (as the first pass's profile)
 DENSE_PROFILE_CHARS = 1_500  # of an entry's title + answer + body given to the encoder
 DENSE_PROFILE_TOKENS = 64
 # a message is read up to this many word pieces by the encoder: a question fits, and a

@@ -148,3 +148,35 @@ def test_english_questions_reach_a_chinese_faq_through_the_dictionary(tmp_path):
         _, _, signals = _top(engine.index, question, second=True)
         assert engine.ask(question, depth=3).candidates[0].entry.n == n, question
         assert signals.dense > 0
+
+
+def test_near_misses_keep_an_entry_s_setting_and_ask_about_a_held_out_one():
+    import random
+
+    from bot.matching.calibration import near_misses
+
+    kept = [Entry(id="a", n=1, question="why is docker pull so slow behind the proxy", answer="use a mirror")]
+    gone = [Entry(id="b", n=2, question="how to change the ubuntu apt sources", answer="edit sources.list")]
+    made = near_misses(kept, gone, random.Random(3))
+    assert len(made) == 1
+    words = made[0].split()
+    assert {"docker", "pull"} & set(words) and {"sources", "change", "ubuntu"} & set(words)
+    assert "proxy" not in words  # one of the kept title's telling (longest) words is gone
+    assert near_misses(kept, [], random.Random(3)) == []
+
+
+def test_the_second_map_is_the_first_map_corrected():
+    """Stacked: the first map's log-odds, rescaled, plus the second opinion's own terms."""
+    from bot.matching.calibration import _stacked
+    from bot.matching.matcher import FEATURES, Calibration
+    from sklearn.linear_model import LogisticRegression
+
+    rng = np.random.default_rng(5)
+    first = Calibration()
+    xs = rng.normal(size=(200, len(SECOND_FEATURES))).tolist()
+    ys = [int(x[len(FEATURES)] + 0.3 * rng.normal() > 0) for x in xs]  # right when the second score is high
+    fitted = _stacked(first, xs, ys, [1.0] * len(xs), None, LogisticRegression)
+    n = len(FEATURES)
+    ratio = np.asarray(fitted.second_coef[:n]) / np.asarray(first.coef)
+    assert np.allclose(ratio, ratio[0], atol=1e-3) and fitted.coef == first.coef
+    assert fitted.second_coef[n] > 1.0  # the second opinion's score carries the decision
