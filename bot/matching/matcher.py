@@ -36,7 +36,9 @@ if TYPE_CHECKING:
 
 FUZZY_POOL = 8
 SECOND_POOL = 4  # entries the second opinion adds to the candidate pool (its best)
-SECOND_RANK = 1.0  # weight of the second opinion's score in the order, beside RANKING's probability
+# weight of the second opinion's score in the order, beside RANKING's log-odds (the dev
+# FAQs' top-1 is flat from 4 to 8: 6 is the middle, not a peak)
+SECOND_RANK = 6.0
 EXACT_PHRASING_CONFIDENCE = 0.99
 # a message whose features are this common among the entries (on average, by
 # weight) or more is "generic": its confidence is scaled down in proportion
@@ -147,6 +149,11 @@ class Signals:
     second_margin: float = 0.0  # minus the best other entry's (the best's: minus the runner-up's)
     second_used: bool = False
     dense: float = 0.0  # the sentence encoder's cosine alone (0 without one): off-topic questions stay low
+
+
+def _log_odds(p: float) -> float:
+    p = min(max(p, 1e-6), 1 - 1e-6)
+    return math.log(p / (1 - p))
 
 
 def _logit(p: float) -> float:
@@ -413,8 +420,6 @@ def _evidence(index: Index, text: str, k: int, whole: Optional[np.ndarray] = Non
     order_key = [rank_of(f + (full, specific, 0.0)) for f in shared]
     sec, sec_margin = _second_at(whole, pool) if whole is not None else ([], [])
     dense_at = dense[pool].tolist() if dense is not None else [0.0] * len(sec)
-    if sec:
-        order_key = [o + SECOND_RANK * s for o, s in zip(order_key, sec)]
     # words nearly every entry uses cannot decide alone, whatever else agrees
     guard = min(1.0, specific / GENERIC_MESSAGE)
     said = error_kinds(text)
@@ -441,6 +446,10 @@ def _evidence(index: Index, text: str, k: int, whole: Optional[np.ndarray] = Non
         i = pool.index(pos)
         confidence[i] = max(confidence[i], EXACT_PHRASING_CONFIDENCE - 0.01 * min(age, 10))
         order_key[i] = max(order_key[i], EXACT_PHRASING_CONFIDENCE + 0.01 - 0.01 * min(age, 10))
+    if sec:
+        # in log-odds: the first pass's preference among unlikely candidates (0.02 against
+        # 0.001) stays a preference, which near-equal second-opinion scores must not undo
+        order_key = [_log_odds(o) + SECOND_RANK * s for o, s in zip(order_key, sec)]
     return _Evidence(
         pool, confidence, post, runner, phr_at, prof_at, kws, fzs, sim, margin, agrees, oos_at, neg_at, cover, order_key, specific, unmatched, damping,
         sec, sec_margin, dense_at,
