@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field, replace
 from functools import cached_property
-from typing import Mapping, Optional, Sequence
+from typing import Iterable, Mapping, Optional, Sequence
 
 import numpy as np
 import scipy.sparse as sp
@@ -29,6 +29,18 @@ MIN_KEYWORD_CHARS = 4
 # second opinion (second.py), which reads the whole entry for packs that have none, is off
 ALIASES_PER_ENTRY_ENOUGH = 3.0
 PROFILE_BODY_CHARS = 4000
+
+
+def raw_packs(entries: "Iterable[Entry]") -> frozenset[str]:
+    """The packs among these entries with fewer than ALIASES_PER_ENTRY_ENOUGH hand-written
+    aliases per entry (raw imports): calibration makes up questions for their entries,
+    and unsure messages take the second opinion when one is loaded."""
+    counts: dict[str, list[int]] = {}
+    for entry in entries:
+        seen = counts.setdefault(entry.pack, [0, 0])
+        seen[0] += 1
+        seen[1] += len(entry.aliases)
+    return frozenset(pack for pack, (n, aliases) in counts.items() if aliases < ALIASES_PER_ENTRY_ENOUGH * n)
 
 
 def _topics(negatives: Sequence["str | Sequence[str] | OutOfScope"]) -> list[OutOfScope]:
@@ -199,10 +211,11 @@ class Index:
 
     @cached_property
     def wants_second(self) -> bool:
-        """Whether unsure messages take the second opinion: on unless switched off
-        (Weights.second_gate 0) or the entries are phrased by hand well enough."""
-        aliases = len(self.phrasing_owner) - len(self.entries)
-        return self.weights.second_gate > 0 and aliases < ALIASES_PER_ENTRY_ENOUGH * max(len(self.entries), 1)
+        """Whether unsure messages take the second opinion: when a loaded pack is not
+        phrased by hand well enough (a raw import beside the shipped Docker pack is),
+        unless switched off (Weights.second_gate 0). Entries taught in chat do not
+        count: teaching a hand-phrased pack must not change how it is matched."""
+        return self.weights.second_gate > 0 and bool(raw_packs(e for e in self.entries if not e.learned))
 
     def warm(self) -> "Index":
         """Build what the first query would otherwise build (the stacked postings and

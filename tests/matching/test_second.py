@@ -182,3 +182,16 @@ def test_the_second_map_is_the_first_map_corrected():
     ratio = np.asarray(fitted.second_coef[:n]) / np.asarray(first.coef)
     assert np.allclose(ratio, ratio[0], atol=1e-3) and fitted.coef == first.coef
     assert fitted.second_coef[n] > 1.0  # the second opinion's score carries the decision
+
+
+def test_a_raw_pack_beside_a_hand_phrased_one_takes_it_and_taught_entries_do_not_count():
+    from dataclasses import replace as _replace
+
+    phrased = [
+        Entry(id=f"d{i}", n=i + 1, question=q, answer=a, body=a, aliases=(f"{q} please", f"question {i}", f"help {i}"), pack="docker")
+        for i, (q, a) in enumerate(RAW_FAQ)
+    ]
+    raw = [Entry(id=f"r{i}", n=i + 1, question=q, answer=a, body=a, pack="raw") for i, (q, a) in enumerate(RAW_FAQ)]
+    taught = [_replace(e, id=f"l{e.id}", pack="", learned=True) for e in raw]
+    assert build_index(phrased + raw).wants_second
+    assert not build_index(phrased + taught).wants_second  # teaching a hand-phrased pack keeps its matching
