@@ -12,7 +12,12 @@ The baseline, measured in the same run on the same imported entries and labels:
 scikit-learn's TfidfVectorizer over character 2-4-grams (char_wb, sublinear tf)
 of each entry's title and body, ranked by cosine. It has no notion of
 confidence, so only its ranking (top-1, top-3) is reported. Import plus
-calibration is timed per FAQ (in-process, one run).
+calibration is timed per FAQ (in-process, one run); `ask` is timed per labelled
+message (median of three passes' p50 and p99, after a warm-up pass).
+
+Side by side: antd-zh imported raw and loaded beside the shipped Docker pack
+(antd-zh's rows), and the shipped pack beside docker-practice imported raw (the
+Docker rows; docker-practice's own labels are not shared).
 """
 from __future__ import annotations
 
@@ -63,11 +68,30 @@ def baseline(engine: Engine, rows, expected) -> dict[str, float]:
     return {"top1": round(top1 / max(scoped, 1), 3), "top3": round(top3 / max(scoped, 1), 3)}
 
 
-def measure(name: str, pack_dir: Path, labels: Path, seconds: float | None) -> dict:
-    engine = Engine.from_packs([str(pack_dir)])
+def latency(engine: Engine, rows) -> dict[str, float]:
+    """Per-message time of `ask` over the labelled messages (real chat: most are the unsure
+    ones that take the second opinion), after one warm-up pass; median of 3 passes' p50/p99."""
+    texts = [row.query for row in rows]
+    for text in texts:
+        engine.ask(text)
+    p50s, p99s = [], []
+    for _ in range(3):
+        took = []
+        for text in texts:
+            started = time.perf_counter()
+            engine.ask(text)
+            took.append((time.perf_counter() - started) * 1000)
+        took.sort()
+        p50s.append(took[len(took) // 2])
+        p99s.append(took[min(len(took) - 1, int(len(took) * 0.99))])
+    return {"p50_ms": round(sorted(p50s)[1], 2), "p99_ms": round(sorted(p99s)[1], 2)}
+
+
+def measure(name: str, pack_dir: Path | list[Path], labels: Path, seconds: float | None, label_pack: str = "") -> dict:
+    engine = Engine.from_packs([str(d) for d in (pack_dir if isinstance(pack_dir, list) else [pack_dir])])
     rows = read_rows(labels)
-    report = evaluate(engine, rows)
-    expected = resolve(rows, engine.entries, engine.packs).expected
+    report = evaluate(engine, rows, label_pack=label_pack)
+    expected = resolve(rows, engine.entries, engine.packs, label_pack).expected
     return {
         "faq": name,
         "entries": len(engine.pack_entries),
@@ -78,6 +102,7 @@ def measure(name: str, pack_dir: Path, labels: Path, seconds: float | None) -> d
         "false_answer_rate": report.false_answer_rate,
         "suggest_rate": report.out_of_scope_suggest_rate,
         "baseline": baseline(engine, rows, expected),
+        "ask": latency(engine, rows),
         "import_and_calibrate_s": seconds,
     }
 
@@ -98,18 +123,29 @@ def main() -> None:
             calibrate_pack(folder)
             seconds = round(time.perf_counter() - started, 2)
             results.append(measure(name, folder, shared / labels, seconds))
-        results.append(measure("docker-faq (shipped pack)", REPO / "knowledge" / "docker-faq", shared / "eval" / "dev.tsv", None))
+        shipped = REPO / "knowledge" / "docker-faq"
+        results.append(measure("docker-faq (shipped pack)", shipped, shared / "eval" / "dev.tsv", None))
+        # side by side: a raw import loaded beside the shipped pack, each one's rows
+        results.append(measure("antd-zh beside the shipped Docker pack", [shipped, Path(tmp) / "antd-zh"], shared / DEV_FAQS["antd-zh"][1], None, "antd-zh"))
+        practice = Path(tmp) / "docker-practice"
+        import_markdown([shared / "faqs/docker-practice/README.md", shared / "faqs/docker-practice/errors.md"], practice)
+        calibrate_pack(practice)
+        results.append(measure("shipped Docker pack beside docker-practice", [shipped, practice], shared / "eval" / "dev.tsv", None, "docker-faq"))
     if args.json:
         print(json.dumps(results, indent=2, ensure_ascii=False))
         return
-    head = "| FAQ | entries | top-1 | top-3 | answer precision | coverage | false-answer | suggestion rate | char-TF-IDF top-1 | char-TF-IDF top-3 | import + calibrate |"
+    head = (
+        "| FAQ | entries | top-1 | top-3 | answer precision | coverage | false-answer | suggestion rate | char-TF-IDF top-1 | char-TF-IDF top-3 "
+        "| import + calibrate | ask p50 / p99 |"
+    )
     print(head)
     print("| --- " * (head.count("|") - 1) + "|")
     for r in results:
         took = f"{r['import_and_calibrate_s']:.1f} s" if r["import_and_calibrate_s"] is not None else "–"
         print(
             f"| {r['faq']} | {r['entries']} | {r['top1']:.3f} | {r['top3']:.3f} | {r['answer_precision']:.3f} | {r['coverage']:.3f} | "
-            f"{r['false_answer_rate']:.3f} | {r['suggest_rate']:.3f} | {r['baseline']['top1']:.3f} | {r['baseline']['top3']:.3f} | {took} |"
+            f"{r['false_answer_rate']:.3f} | {r['suggest_rate']:.3f} | {r['baseline']['top1']:.3f} | {r['baseline']['top3']:.3f} | {took} "
+            f"| {r['ask']['p50_ms']:.1f} / {r['ask']['p99_ms']:.1f} ms |"
         )
 
 

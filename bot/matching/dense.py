@@ -72,7 +72,7 @@ class Encoder:
         self.heads = int(config["num_attention_heads"])
         self.eps = float(config.get("layer_norm_eps", 1e-12))
         self.max_positions = int(config.get("max_position_embeddings", 512))
-        w = {k: v.astype(np.float32) for k, v in weights.items()}
+        w = {k: v.astype(np.float32, copy=False) for k, v in weights.items()}  # no second copy at load (peak RSS)
         # weights are stored (out, in); transpose once so a layer is x @ W + b
         t = lambda k: np.ascontiguousarray(w[k].T)  # noqa: E731
         self.word = w["embeddings.word_embeddings.weight"]
