@@ -50,6 +50,9 @@ DENSE_PROFILE_TOKENS = 64
 # a message is read up to this many word pieces by the encoder: a question fits, and a
 # pasted log's first line (what tells it) too; each token more costs time on every unsure message
 DENSE_QUERY_TOKENS = 24
+# characters of a message read into English for the encoder: more than its tokens can hold,
+# and a pasted wall of Chinese is not looked up word by word to be cut at 24 tokens anyway
+DENSE_QUERY_CHARS = 160
 
 _cache_lock = threading.Lock()
 _cache = None  # the process's EmbeddingCache, made on first use
@@ -88,7 +91,12 @@ def prepare_queries(texts: Sequence[str]) -> None:
     (calibration): batched, the encoder reads its weights once per 16 texts."""
     cache = _embeddings()
     if cache is not None and texts:
-        cache.encode(list(dict.fromkeys(map(gloss, texts))), max_tokens=DENSE_QUERY_TOKENS)
+        cache.encode(list(dict.fromkeys(map(_query_text, texts))), max_tokens=DENSE_QUERY_TOKENS)
+
+
+def _query_text(text: str) -> str:
+    """What the encoder reads of a message: its start, Chinese read into English."""
+    return gloss(text[:DENSE_QUERY_CHARS])
 
 
 def _char_doc(entry: "Entry") -> str:
@@ -132,7 +140,7 @@ class SecondOpinion:
         if self.dense_rows is not None:
             cache = _embeddings()
             try:
-                vec = cache.encode([gloss(text)], max_tokens=DENSE_QUERY_TOKENS)[0] if cache is not None else None
+                vec = cache.encode([_query_text(text)], max_tokens=DENSE_QUERY_TOKENS)[0] if cache is not None else None
             except Exception:  # the character score stands alone; the message is still answered
                 log.exception("encoding a message failed")
                 vec = None
