@@ -15,6 +15,7 @@ skipped). Without the package, text is left as it is.
 """
 from __future__ import annotations
 
+import functools
 import gzip
 import importlib.util
 import logging
@@ -27,7 +28,6 @@ log = logging.getLogger("faqbot.gloss")
 
 LONGEST_WORD = 6  # characters tried first when looking a word up
 _HAN_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
-_LINE = re.compile(r"\S+ (\S+) \[[^\]]*\] /(.*)/")
 _NOT_A_SENSE = re.compile(
     r"^(surname |variant of|old variant|archaic variant|erhua variant|Japanese variant|see |see also |used in|CL:|abbr\. for|also written|also pr\.)",
     re.I,
@@ -60,15 +60,28 @@ def _first_sense(senses: str) -> str:
 
 
 def _load(path: Path) -> dict[str, str]:
+    """Simplified word -> its entries' raw senses ("/"-separated, one line per entry); the first ordinary one is picked
+    when the word is looked up (a text looks up a few hundred of the 115 000)."""
     words: dict[str, str] = {}
     with gzip.open(path, "rt", encoding="utf-8") as lines:
         for line in lines:
-            found = _LINE.match(line)
-            if found and found.group(1) not in words:  # the first entry of a word is its commonest reading
-                sense = _first_sense(found.group(2))
-                if sense:
-                    words[found.group(1)] = sense
+            if line.startswith("#"):
+                continue
+            _, _, rest = line.partition(" ")
+            simplified, _, rest = rest.partition(" ")
+            senses = rest.partition(" /")[2].rstrip().rstrip("/")
+            if simplified and senses:  # entries in order: a word's first is its commonest reading
+                words[simplified] = words[simplified] + "\n" + senses if simplified in words else senses
     return words
+
+
+@functools.lru_cache(maxsize=65536)
+def _sense_of(word: str) -> str:
+    for senses in words().get(word, "").split("\n"):  # the first entry with an ordinary sense
+        sense = _first_sense(senses)
+        if sense:
+            return sense
+    return ""
 
 
 def words() -> dict[str, str]:
@@ -93,12 +106,14 @@ def gloss(text: str) -> str:
     table = words()
     if not table:
         return text
+    sense_of = _sense_of
 
     def english(run: "re.Match[str]") -> str:
         chars, out, i = run.group(0), [], 0
         while i < len(chars):
             for size in range(min(LONGEST_WORD, len(chars) - i), 0, -1):
-                sense = table.get(chars[i : i + size])
+                word = chars[i : i + size]
+                sense = sense_of(word) if word in table else ""
                 if sense:
                     out.append(sense)
                     i += size
