@@ -484,15 +484,16 @@ def pack_topics(packs: Sequence[Pack]) -> list[OutOfScope]:
     return [OutOfScope(tuple(topic), pack_name(p)) for p in packs for topic in p.negatives]
 
 
-def calibrate_pack(folder: str | Path, folds: int = FOLDS) -> tuple[Calibration, dict, Path]:
+def calibrate_pack(folder: str | Path, folds: int = FOLDS, seed: int = 1) -> tuple[Calibration, dict, Path]:
     """Fit a pack's calibration as the engine would (its negatives scoped to it, the
     chatter) and write it to its calibration.yaml with the fingerprint the engine
     looks for, so that loading the pack alone needs no fit. Raises PackError for
-    a broken pack, never for a pack with no aliases or negatives."""
+    a broken pack, never for a pack with no aliases or negatives. `seed` draws the
+    made-up questions and folds (benchmarks vary it to show how much a fit moves)."""
     from ..knowledge.pack import load_pack
 
     pack = load_pack(folder)
     negatives = pack_topics([pack])
-    calibration, stats = fit_calibration(pack.entries, negatives, folds=folds)
+    calibration, stats = fit_calibration(pack.entries, negatives, folds=folds, seed=seed)
     key = fingerprint(pack.entries, negatives)
     return calibration, stats, save_calibration(folder, calibration, stats, key)
