@@ -24,7 +24,9 @@ teach encodes only the new entry.
 """
 from __future__ import annotations
 
+import hashlib
 import logging
+import os
 import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Optional, Sequence
@@ -80,10 +82,12 @@ def encoder_name() -> str:
 
 
 def reset_embeddings() -> None:
-    """Forget the memo (tests that switch the encoder on or off)."""
+    """Forget the encoder and the entry vectors in memory (tests that switch the encoder on or off)."""
     global _cache
     with _cache_lock:
         _cache = None
+    with _vectors_lock:
+        _vectors.clear()
 
 
 def prepare_queries(texts: Sequence[str]) -> None:
@@ -177,11 +181,69 @@ def build_second_opinion(
             shorts += short
             owners += [pos] * len(short)
             profiles.append(profile)
-        vectors = [cache.encode(shorts, max_tokens=64)] if shorts else []
-        vectors.append(cache.encode(profiles, max_tokens=DENSE_PROFILE_TOKENS))
+        vectors = [_entry_vectors(cache, shorts, 64)] if shorts else []
+        vectors.append(_entry_vectors(cache, profiles, DENSE_PROFILE_TOKENS))
         dense_rows = np.vstack(vectors).astype(np.float32)
         owner = np.asarray(owners + list(range(len(entries))), dtype=np.int64)
     return SecondOpinion(vectorizer, rows, dense_rows, owner, len(entries), language)
+
+
+# Entry texts' vectors, kept in a file of the cache folder (beside the cached calibrations)
+# so that a restart or a re-import encodes only the entries that changed: a hundred long
+# entries take seconds to encode. Only entry texts are written there, never a message.
+VECTOR_FILE_ROWS = 20_000
+_vectors_lock = threading.Lock()
+_vectors: dict[int, dict[str, np.ndarray]] = {}  # max_tokens -> text digest -> vector (read from its file once)
+
+
+def _vector_file(max_tokens: int) -> "Path":
+    from .calibration import cache_dir
+
+    return cache_dir() / f"entry-vectors-{ENCODER_NAME}-{max_tokens}.npz"
+
+
+def _entry_vectors(cache, texts: Sequence[str], max_tokens: int) -> np.ndarray:
+    """The texts' vectors: from memory, else from the vector file, else encoded (and added to it)."""
+    keys = [hashlib.sha1(t.encode("utf-8", "surrogatepass")).hexdigest() for t in texts]
+    path = _vector_file(max_tokens)
+    with _vectors_lock:
+        known = _vectors.get(max_tokens)
+        if known is None:
+            known = _vectors[max_tokens] = _read_vectors(path)
+        missing = {k: t for k, t in zip(keys, texts) if k not in known}
+    if missing:
+        fresh = cache.encode(list(missing.values()), max_tokens=max_tokens)
+        with _vectors_lock:
+            known.update(zip(missing, fresh))
+            _write_vectors(path, known, keys)
+    with _vectors_lock:
+        return np.stack([known[k] for k in keys])
+
+
+def _read_vectors(path: "Path") -> dict[str, np.ndarray]:
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            keys, rows = data["keys"], data["rows"]
+        if rows.ndim != 2 or len(keys) != len(rows):
+            return {}
+        return {str(k): row for k, row in zip(keys.tolist(), rows.astype(np.float32))}
+    except FileNotFoundError:
+        return {}
+    except Exception as exc:  # a damaged file is only a slower start: it is rewritten
+        log.warning("ignoring the entry vector file %s: %s", path, exc)
+        return {}
+
+
+def _write_vectors(path: "Path", known: dict[str, np.ndarray], first: Sequence[str]) -> None:
+    """Write the vectors (these keys first, then the others, up to VECTOR_FILE_ROWS) atomically."""
+    order = list(dict.fromkeys([*first, *known]))[:VECTOR_FILE_ROWS]
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f"{path.stem}.{os.getpid()}.{threading.get_ident()}.tmp.npz")
+        np.savez(tmp, keys=np.asarray(order), rows=np.stack([known[k] for k in order]).astype(np.float32))
+        os.replace(tmp, path)
+    except OSError as exc:  # a read-only home: encode again next start
+        log.warning("could not keep the entry vectors in %s: %s", path.parent, exc)
 
 
 def second_opinion(index: "Index") -> Optional[SecondOpinion]:

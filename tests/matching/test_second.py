@@ -106,8 +106,10 @@ class _BrokenEncoder:
         raise RuntimeError("model file truncated")
 
 
-def test_a_broken_encoder_never_fails_a_message(raw_pack, monkeypatch, caplog):
+def test_a_broken_encoder_never_fails_a_message(raw_pack, monkeypatch, caplog, tmp_path):
     monkeypatch.setattr(second_mod, "_embeddings", lambda: _BrokenEncoder())
+    monkeypatch.setattr(second_mod, "_vectors", {})  # nothing known: the entries must be encoded
+    monkeypatch.setenv("FAQBOT_CACHE_DIR", str(tmp_path / "cache"))
     engine = Engine.from_packs([str(raw_pack)])
     caplog.set_level(logging.ERROR, "faqbot.second")
     opinion = second_opinion(engine.index)  # built again without the encoder
@@ -206,3 +208,42 @@ def test_the_dictionary_gives_each_word_its_first_ordinary_sense():
     assert "and" in gloss("你和我").split("; ")  # 和's first entry is a surname: the next entry's sense
     assert gloss("docker 镜像") == "docker mirror image"
     assert gloss("𠀀") == "𠀀"  # beyond the scripts read (CJK extension B): left as it is, never an error
+
+
+class _CountingEncoder:
+    """An encoder that counts the texts it is asked to encode (vectors are made up)."""
+
+    def __init__(self):
+        self.texts = 0
+
+    def encode(self, texts, max_tokens=0):
+        self.texts += len(texts)
+        rng = np.random.default_rng(len(texts))
+        rows = rng.normal(size=(len(texts), 8)).astype(np.float32)
+        return rows / np.linalg.norm(rows, axis=1, keepdims=True)
+
+
+def test_entry_vectors_are_kept_on_disk_and_a_damaged_file_is_rewritten(raw_pack, monkeypatch, tmp_path, caplog):
+    counting = _CountingEncoder()
+    monkeypatch.setattr(second_mod, "_embeddings", lambda: counting)
+    monkeypatch.setattr(second_mod, "_vectors", {})
+    monkeypatch.setenv("FAQBOT_CACHE_DIR", str(tmp_path / "cache"))
+    pack = load_pack(raw_pack)
+    phrasings = [[normalize(e.question)] for e in pack.entries]
+    first = build_second_opinion(pack.entries, phrasings)
+    encoded = counting.texts
+    assert encoded >= 2 * len(pack.entries) and list((tmp_path / "cache").glob("entry-vectors-*.npz"))
+    monkeypatch.setattr(second_mod, "_vectors", {})  # a new process: only the file is left
+    again = build_second_opinion(pack.entries, phrasings)
+    assert counting.texts == encoded and np.array_equal(again.dense_rows, first.dense_rows)
+    # a damaged file: a warning, the entries encoded again, the file written anew
+    for path in (tmp_path / "cache").glob("entry-vectors-*.npz"):
+        path.write_bytes(b"not a numpy file")
+    monkeypatch.setattr(second_mod, "_vectors", {})
+    caplog.set_level(logging.WARNING, "faqbot.second")
+    build_second_opinion(pack.entries, phrasings)
+    assert counting.texts > encoded and any("ignoring the entry vector file" in r.getMessage() for r in caplog.records)
+    monkeypatch.setattr(second_mod, "_vectors", {})
+    before = counting.texts
+    build_second_opinion(pack.entries, phrasings)
+    assert counting.texts == before  # rewritten whole
