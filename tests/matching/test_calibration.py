@@ -64,7 +64,7 @@ def test_calibrate_a_pack_with_no_aliases_writes_a_fit_the_engine_then_uses(raw_
     monkeypatch.setattr(cal, "fit_calibration", no_fit)
     engine = Engine.from_packs([str(raw_dir)])
     assert engine.calibration.coef == tuple(data["coef"])
-    assert not cache.exists()  # nothing had to be fitted, so nothing was cached
+    assert not list(cache.glob("calibration-*.yaml"))  # nothing had to be fitted, so no fit was cached
 
 
 def test_calibrate_on_a_broken_or_missing_pack_is_a_message_not_a_traceback(tmp_path, capsys):
