@@ -215,6 +215,10 @@ def _entry_vectors(cache, texts: Sequence[str], max_tokens: int) -> np.ndarray:
         fresh = cache.encode(list(missing.values()), max_tokens=max_tokens)
         with _vectors_lock:
             known.update(zip(missing, fresh))
+            if len(known) > 2 * VECTOR_FILE_ROWS:  # bounded in memory too: this build's, then the newest
+                kept = list(dict.fromkeys([*keys, *reversed(known)]))[:VECTOR_FILE_ROWS]
+                for stale in set(known) - set(kept):
+                    del known[stale]
             _write_vectors(path, known, keys)
     with _vectors_lock:
         return np.stack([known[k] for k in keys])

@@ -247,3 +247,19 @@ def test_entry_vectors_are_kept_on_disk_and_a_damaged_file_is_rewritten(raw_pack
     before = counting.texts
     build_second_opinion(pack.entries, phrasings)
     assert counting.texts == before  # rewritten whole
+
+
+def test_the_entry_vectors_stay_bounded(monkeypatch, tmp_path):
+    counting = _CountingEncoder()
+    monkeypatch.setattr(second_mod, "_vectors", {})
+    monkeypatch.setattr(second_mod, "VECTOR_FILE_ROWS", 5)
+    monkeypatch.setenv("FAQBOT_CACHE_DIR", str(tmp_path / "cache"))
+    for batch in range(6):
+        texts = [f"entry {batch} text {i}" for i in range(3)]
+        rows = second_mod._entry_vectors(counting, texts, 64)
+        assert rows.shape == (3, 8)
+    assert len(second_mod._vectors[64]) <= 10
+    again = second_mod._entry_vectors(counting, [f"entry 5 text {i}" for i in range(3)], 64)  # the newest are kept
+    assert counting.texts == 18 and again.shape == (3, 8)
+    with np.load(next((tmp_path / "cache").glob("entry-vectors-*.npz"))) as data:
+        assert len(data["keys"]) <= 5
