@@ -250,8 +250,6 @@ def fit_calibration(
 ) -> tuple[Calibration, dict]:
     """Fit P(right) from the pack alone (see the module docstring). Never raises for
     want of aliases: a pack too small to fit keeps the default calibration."""
-    from sklearn.linear_model import LogisticRegression
-
     if chatter is None:
         from .chatter import chatter_topics
 
@@ -307,9 +305,9 @@ def fit_calibration(
     # made-up questions miss more often than people's: weigh right and wrong alike,
     # so the base rate of the pseudo-questions does not drag every confidence down
     balance = "balanced" if pseudo else None
-    first = _fit(LogisticRegression, xs, ys, ws, balance)
+    first = _fit(xs, ys, ws, balance)
     calibration = Calibration(coef=first[0], intercept=first[1])
-    if weights.second_gate > 0 and pseudo:  # as Index.wants_second
+    if weights.second_gate > 0 and pseudo:  # raw packs only: a mixed load keeps the first map (see _made_up)
         # the second map is fitted on texts the first pass is unsure of: those are the
         # ones that take the second opinion (Weights.second_gate); a sample of them,
         # since each costs a sentence encoding
@@ -323,18 +321,18 @@ def fit_calibration(
             # here: the unsure messages are where they land, and answering one is the
             # mistake that costs the bot its welcome
             sub_w = [2.0 if ws[i] == unanswered else ws[i] for i in unsure]
-            calibration = _stacked(calibration, sub_x, sub_y, sub_w, balance, LogisticRegression)
+            calibration = _stacked(calibration, sub_x, sub_y, sub_w, balance)
     return calibration, stats
 
 
-def _stacked(first: Calibration, xs, ys, ws, class_weight, model_class) -> Calibration:
+def _stacked(first: Calibration, xs, ys, ws, class_weight) -> Calibration:
     """The second map as a correction of the first: a logistic over the first map's
     log-odds and the second opinion's own features. A few hundred samples fit five
     numbers steadily where a dozen more would swing with the seed; written out as
     one linear map over SECOND_FEATURES (the same file format, the same arithmetic)."""
     n = len(FEATURES)
     stacked = [[first.intercept + sum(c * v for c, v in zip(first.coef, x[:n]))] + list(x[n:]) for x in xs]
-    coef, intercept = _fit(model_class, stacked, ys, ws, class_weight)
+    coef, intercept = _fit(stacked, ys, ws, class_weight)
     scale = coef[0]
     return replace(
         first,
@@ -343,8 +341,11 @@ def _stacked(first: Calibration, xs, ys, ws, class_weight, model_class) -> Calib
     )
 
 
-def _fit(model_class, xs, ys, ws, class_weight) -> tuple[tuple[float, ...], float]:
-    model = model_class(C=1.0, max_iter=2000, class_weight=class_weight).fit(np.asarray(xs), np.asarray(ys), sample_weight=np.asarray(ws))
+def _fit(xs, ys, ws, class_weight) -> tuple[tuple[float, ...], float]:
+    """A logistic regression's coefficients and intercept, rounded as calibration.yaml keeps them."""
+    from sklearn.linear_model import LogisticRegression
+
+    model = LogisticRegression(C=1.0, max_iter=2000, class_weight=class_weight).fit(np.asarray(xs), np.asarray(ys), sample_weight=np.asarray(ws))
     return tuple(round(float(c), 4) for c in model.coef_[0]), round(float(model.intercept_[0]), 4)
 
 

@@ -24,10 +24,12 @@ import threading
 from pathlib import Path
 from typing import Optional
 
+from .vectorize import _HAN
+
 log = logging.getLogger("faqbot.gloss")
 
 LONGEST_WORD = 6  # characters tried first when looking a word up
-_HAN_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+_HAN_RUN = re.compile(_HAN.pattern + "+")  # a run of the characters the TF-IDF space calls Chinese
 _NOT_A_SENSE = re.compile(
     r"^(surname |variant of|old variant|archaic variant|erhua variant|Japanese variant|see |see also |used in|CL:|abbr\. for|also written|also pr\.)",
     re.I,

@@ -151,14 +151,9 @@ class Signals:
     dense: float = 0.0  # the sentence encoder's cosine alone (0 without one): off-topic questions stay low
 
 
-def _log_odds(p: float) -> float:
-    p = min(max(p, 1e-6), 1 - 1e-6)
-    return math.log(p / (1 - p))
-
-
-def _logit(p: float) -> float:
+def _logit(p: float, floor: float = 0.01) -> float:
     # bounded, so that no single piece of evidence can decide alone
-    p = min(max(p, 0.01), 0.99)
+    p = min(max(p, floor), 1 - floor)
     return math.log(p / (1 - p))
 
 
@@ -449,7 +444,7 @@ def _evidence(index: Index, text: str, k: int, whole: Optional[np.ndarray] = Non
     if sec:
         # in log-odds: the first pass's preference among unlikely candidates (0.02 against
         # 0.001) stays a preference, which near-equal second-opinion scores must not undo
-        order_key = [_log_odds(o) + SECOND_RANK * s for o, s in zip(order_key, sec)]
+        order_key = [_logit(o, 1e-6) + SECOND_RANK * s for o, s in zip(order_key, sec)]
     return _Evidence(
         pool, confidence, post, runner, phr_at, prof_at, kws, fzs, sim, margin, agrees, oos_at, neg_at, cover, order_key, specific, unmatched, damping,
         sec, sec_margin, dense_at,
@@ -470,9 +465,9 @@ def _ranked_evidence(index: Index, text: str, k: int, second: Optional[bool] = N
     """The first pass; then, for a message it is unsure of (best confidence under
     Weights.second_gate), the second opinion. `second` forces either (calibration)."""
     ev = None if second else _evidence(index, text, k)
-    if second is False or (ev is None and second is None):
-        return ev
-    if not len(index) or (second is None and (not index.wants_second or max(ev.confidence) >= index.weights.second_gate)):
+    if second is None:
+        second = ev is not None and index.wants_second and max(ev.confidence) < index.weights.second_gate
+    if not second or not len(index):
         return ev
     from .second import second_opinion
 
@@ -481,7 +476,6 @@ def _ranked_evidence(index: Index, text: str, k: int, second: Optional[bool] = N
         return ev
     whole, dense = opinion.scores(text)
     return _evidence(index, text, k, whole, dense)
-
 
 
 def rank(index: Index, text: str, k: int = 5) -> list[Scored]:

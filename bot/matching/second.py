@@ -81,15 +81,6 @@ def encoder_name() -> str:
     return ENCODER_NAME if _embeddings() is not None else ""
 
 
-def reset_embeddings() -> None:
-    """Forget the encoder and the entry vectors in memory (tests that switch the encoder on or off)."""
-    global _cache
-    with _cache_lock:
-        _cache = None
-    with _vectors_lock:
-        _vectors.clear()
-
-
 def prepare_queries(texts: Sequence[str]) -> None:
     """Encode many (normalised) messages in batches ahead of scoring them one by one
     (calibration): batched, the encoder reads its weights once per 16 texts."""
@@ -181,8 +172,9 @@ def build_second_opinion(
             shorts += short
             owners += [pos] * len(short)
             profiles.append(profile)
-        vectors = [_entry_vectors(cache, shorts, 64)] if shorts else []
-        vectors.append(_entry_vectors(cache, profiles, DENSE_PROFILE_TOKENS))
+        # the entries' own memo (and file) stands in for the message memo: each vector is kept once
+        vectors = [_entry_vectors(cache.encoder, shorts, 64)] if shorts else []
+        vectors.append(_entry_vectors(cache.encoder, profiles, DENSE_PROFILE_TOKENS))
         dense_rows = np.vstack(vectors).astype(np.float32)
         owner = np.asarray(owners + list(range(len(entries))), dtype=np.int64)
     return SecondOpinion(vectorizer, rows, dense_rows, owner, len(entries), language)
@@ -202,7 +194,7 @@ def _vector_file(max_tokens: int) -> "Path":
     return cache_dir() / f"entry-vectors-{ENCODER_NAME}-{max_tokens}.npz"
 
 
-def _entry_vectors(cache, texts: Sequence[str], max_tokens: int) -> np.ndarray:
+def _entry_vectors(encoder, texts: Sequence[str], max_tokens: int) -> np.ndarray:
     """The texts' vectors: from memory, else from the vector file, else encoded (and added to it)."""
     keys = [hashlib.sha1(t.encode("utf-8", "surrogatepass")).hexdigest() for t in texts]
     path = _vector_file(max_tokens)
@@ -212,7 +204,7 @@ def _entry_vectors(cache, texts: Sequence[str], max_tokens: int) -> np.ndarray:
             known = _vectors[max_tokens] = _read_vectors(path)
         missing = {k: t for k, t in zip(keys, texts) if k not in known}
     if missing:
-        fresh = cache.encode(list(missing.values()), max_tokens=max_tokens)
+        fresh = encoder.encode(list(missing.values()), max_tokens=max_tokens)
         with _vectors_lock:
             known.update(zip(missing, fresh))
             if len(known) > 2 * VECTOR_FILE_ROWS:  # bounded in memory too: this build's, then the newest

@@ -13,6 +13,7 @@ import yaml
 
 from bot.matching import second as second_mod
 from bot.matching.calibration import _read, fit_calibration, save_calibration
+from bot.matching.dense import EmbeddingCache
 from bot.matching.engine import Engine
 from bot.matching.index import build_index
 from bot.matching.matcher import SECOND_FEATURES, Weights, rank_with_signals
@@ -100,14 +101,14 @@ def test_a_taught_entry_is_in_the_rebuilt_opinion(raw_engine):
 
 
 class _BrokenEncoder:
-    name = "broken"
+    dim = 4
 
     def encode(self, texts, max_tokens=0):
         raise RuntimeError("model file truncated")
 
 
 def test_a_broken_encoder_never_fails_a_message(raw_pack, monkeypatch, caplog, tmp_path):
-    monkeypatch.setattr(second_mod, "_embeddings", lambda: _BrokenEncoder())
+    monkeypatch.setattr(second_mod, "_embeddings", lambda: EmbeddingCache(_BrokenEncoder()))
     monkeypatch.setattr(second_mod, "_vectors", {})  # nothing known: the entries must be encoded
     monkeypatch.setenv("FAQBOT_CACHE_DIR", str(tmp_path / "cache"))
     engine = Engine.from_packs([str(raw_pack)])
@@ -173,13 +174,12 @@ def test_the_second_map_is_the_first_map_corrected():
     """Stacked: the first map's log-odds, rescaled, plus the second opinion's own terms."""
     from bot.matching.calibration import _stacked
     from bot.matching.matcher import FEATURES, Calibration
-    from sklearn.linear_model import LogisticRegression
 
     rng = np.random.default_rng(5)
     first = Calibration()
     xs = rng.normal(size=(200, len(SECOND_FEATURES))).tolist()
     ys = [int(x[len(FEATURES)] + 0.3 * rng.normal() > 0) for x in xs]  # right when the second score is high
-    fitted = _stacked(first, xs, ys, [1.0] * len(xs), None, LogisticRegression)
+    fitted = _stacked(first, xs, ys, [1.0] * len(xs), None)
     n = len(FEATURES)
     ratio = np.asarray(fitted.second_coef[:n]) / np.asarray(first.coef)
     assert np.allclose(ratio, ratio[0], atol=1e-3) and fitted.coef == first.coef
@@ -213,6 +213,8 @@ def test_the_dictionary_gives_each_word_its_first_ordinary_sense():
 class _CountingEncoder:
     """An encoder that counts the texts it is asked to encode (vectors are made up)."""
 
+    dim = 8
+
     def __init__(self):
         self.texts = 0
 
@@ -225,7 +227,7 @@ class _CountingEncoder:
 
 def test_entry_vectors_are_kept_on_disk_and_a_damaged_file_is_rewritten(raw_pack, monkeypatch, tmp_path, caplog):
     counting = _CountingEncoder()
-    monkeypatch.setattr(second_mod, "_embeddings", lambda: counting)
+    monkeypatch.setattr(second_mod, "_embeddings", lambda: EmbeddingCache(counting))
     monkeypatch.setattr(second_mod, "_vectors", {})
     monkeypatch.setenv("FAQBOT_CACHE_DIR", str(tmp_path / "cache"))
     pack = load_pack(raw_pack)
