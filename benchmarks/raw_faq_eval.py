@@ -18,6 +18,12 @@ message (median of three passes' p50 and p99, after a warm-up pass).
 Side by side: antd-zh imported raw and loaded beside the shipped Docker pack
 (antd-zh's rows), and the shipped pack beside docker-practice imported raw (the
 Docker rows; docker-practice's own labels are not shared).
+
+The second opinion's confidence map (bot/matching/second_map.py) is fitted on
+these same FAQs' labelled messages, so each row is measured with a map fitted
+without that FAQ's rows (leave one FAQ out, benchmarks/fit_second_map.py): the
+figures are what a FAQ the map never saw gets. `--shipped-map` measures with
+the shipped map instead (in-sample for these rows).
 """
 from __future__ import annotations
 
@@ -38,13 +44,7 @@ from bot.knowledge.importer import import_markdown  # noqa: E402
 from bot.matching.calibration import calibrate_pack  # noqa: E402
 from bot.matching.engine import Engine  # noqa: E402
 from bot.matching.normalize import normalize  # noqa: E402
-
-DEV_FAQS = {
-    "antd-zh": (["faqs/antd-zh/faq.zh-CN.md"], "faqs/antd-zh/dev.tsv"),
-    "antd-en": (["faqs/antd-en/faq.en-US.md"], "faqs/antd-en/dev.tsv"),
-    "youtube-dl": (["faqs/youtube-dl/README.md"], "faqs/youtube-dl/dev.tsv"),
-    "docker-faq (raw)": (["docker-faq/docker-faq.md"], "eval/dev.tsv"),
-}
+from fit_second_map import DEV_FAQS, collect_all, write_fit  # noqa: E402
 
 
 def baseline(engine: Engine, rows, expected) -> dict[str, float]:
@@ -112,25 +112,31 @@ def main() -> None:
     parser.add_argument("--shared", default=str(REPO.parent / "shared"), help="the shared data folder (default: ../shared)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--seed", type=int, default=1, help="seed of the self-calibration's made-up questions and folds (default: 1, as an import)")
+    parser.add_argument("--shipped-map", action="store_true", help="measure with the shipped second-opinion map, not one fitted without the FAQ measured")
     args = parser.parse_args()
     shared = Path(args.shared)
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         os.environ.setdefault("FAQBOT_CACHE_DIR", str(Path(tmp) / "cache"))
-        for name, (sources, labels) in DEV_FAQS.items():
-            folder = Path(tmp) / name.split(" ")[0]
-            started = time.perf_counter()
-            import_markdown([shared / s for s in sources], folder)
-            calibrate_pack(folder, seed=args.seed)
-            seconds = round(time.perf_counter() - started, 2)
-            results.append(measure(name, folder, shared / labels, seconds))
+        collected = collect_all(shared, Path(tmp), seed=args.seed)
+
+        def unseen(name: str) -> None:
+            """Measure the next rows with the map fitted without `name`'s rows."""
+            if not args.shipped_map:
+                os.environ["FAQBOT_SECOND_MAP"] = str(write_fit(Path(tmp) / f"second-map-{name.split(' ')[0]}.yaml", collected, name))
+
+        for name, (_, labels) in DEV_FAQS.items():
+            unseen(name)
+            results.append(measure(name, collected.folders[name], shared / labels, collected.seconds[name]))
         shipped = REPO / "knowledge" / "docker-faq"
         results.append(measure("docker-faq (shipped pack)", shipped, shared / "eval" / "dev.tsv", None))
         # side by side: a raw import loaded beside the shipped pack, each one's rows
-        results.append(measure("antd-zh beside the shipped Docker pack", [shipped, Path(tmp) / "antd-zh"], shared / DEV_FAQS["antd-zh"][1], None, "antd-zh"))
+        unseen("antd-zh")
+        results.append(measure("antd-zh beside the shipped Docker pack", [shipped, collected.folders["antd-zh"]], shared / DEV_FAQS["antd-zh"][1], None, "antd-zh"))
         practice = Path(tmp) / "docker-practice"
         import_markdown([shared / "faqs/docker-practice/README.md", shared / "faqs/docker-practice/errors.md"], practice)
         calibrate_pack(practice, seed=args.seed)
+        unseen("docker-faq (raw)")
         results.append(measure("shipped Docker pack beside docker-practice", [shipped, practice], shared / "eval" / "dev.tsv", None, "docker-faq"))
     if args.json:
         print(json.dumps(results, indent=2, ensure_ascii=False))

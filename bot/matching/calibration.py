@@ -37,7 +37,7 @@ import numpy as np
 import yaml
 
 from .index import build_index, raw_packs
-from .matcher import FEATURES, SECOND_FEATURES, Calibration, OutOfScope, Weights, feature_vector, rank_with_signals, second_feature_vector
+from .matcher import FEATURES, Calibration, OutOfScope, Weights, feature_vector, rank_with_signals
 from .normalize import normalize
 from ..knowledge.pack import CALIBRATION_FILE
 from .types import Entry, Pack
@@ -45,7 +45,7 @@ from .types import Entry, Pack
 log = logging.getLogger("faqbot.calibration")
 
 # bump when the pseudo-questions or the fitting change, so cached fits are redone
-METHOD_VERSION = 5
+METHOD_VERSION = 6
 FOLDS = 5
 PER_ENTRY = 10  # pseudo-questions per entry
 CONTEXT_WORDS = (1, 2, 2, 3, 4)  # stray words added to a pseudo-question (drawn from these counts)
@@ -56,9 +56,6 @@ MIN_ENTRIES = 15
 # beside real aliases, how much a held-out entry's question counts as a negative
 UNANSWERED_WEIGHT = 0.1
 PSEUDO_UNANSWERED_WEIGHT = 0.5  # beside pseudo-questions (class weights balance the rest)
-# texts the second opinion's map is fitted on (at most): each costs a sentence encoding
-# (about 8 ms in a batch), which bounds the fit of a large pack to a few seconds
-SECOND_SAMPLES = 200
 
 _PIECES = re.compile(r"[a-z0-9][a-z0-9_.:/@+=-]*|--?[a-z][a-z0-9-]*|[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]{1,2}", re.I)
 _SENTENCE_END = re.compile(r"(?<=[。！？!?；;])|(?<=\.)\s+|\n+")
@@ -167,17 +164,14 @@ def pseudo_questions(entry: Entry, rng: random.Random, count: int = PER_ENTRY, c
 @dataclass
 class _Samples:
     """For each text, its top candidate's first-pass features, whether it is the
-    expected entry, the sample's weight and the first pass's damping; and what the
-    second opinion needs to score it again (the index, the text, the expected entry)."""
+    expected entry, and the sample's weight."""
 
     xs: list = field(default_factory=list)
     ys: list = field(default_factory=list)
     ws: list = field(default_factory=list)
-    damping: list = field(default_factory=list)
-    asked: list = field(default_factory=list)  # (index, normalised text, expected entry key or None)
 
     def extend(self, other: "_Samples") -> None:
-        for name in ("xs", "ys", "ws", "damping", "asked"):
+        for name in ("xs", "ys", "ws"):
             getattr(self, name).extend(getattr(other, name))
 
 
@@ -217,23 +211,7 @@ def _samples(index, items: Iterable[tuple[str, Optional[str], float]]) -> _Sampl
         out.xs.append(feature_vector(signals))
         out.ys.append(int(expected is not None and index.entries[pos].key == expected))
         out.ws.append(weight)
-        out.damping.append(signals.damping)
-        out.asked.append((index, norm, expected))
     return out
-
-
-def _second_samples(samples: _Samples, chosen: Sequence[int]) -> tuple[list[list[float]], list[int]]:
-    """The second opinion's features and right/wrong for the chosen samples."""
-    from .second import prepare_queries
-
-    prepare_queries([samples.asked[i][1] for i in chosen])  # batched: the encoder's cost is per batch
-    xs, ys = [], []
-    for i in chosen:
-        index, norm, expected = samples.asked[i]
-        pos, _, signals = rank_with_signals(index, norm, 1, second=True)[0]
-        xs.append(second_feature_vector(signals))
-        ys.append(int(expected is not None and index.entries[pos].key == expected))
-    return xs, ys
 
 
 def _as_topics(negatives: Sequence[Sequence[str] | OutOfScope]) -> list[OutOfScope]:
@@ -306,39 +284,7 @@ def fit_calibration(
     # so the base rate of the pseudo-questions does not drag every confidence down
     balance = "balanced" if pseudo else None
     first = _fit(xs, ys, ws, balance)
-    calibration = Calibration(coef=first[0], intercept=first[1])
-    if weights.second_gate > 0 and pseudo:  # raw packs only: a mixed load keeps the first map (see _made_up)
-        # the second map is fitted on texts the first pass is unsure of: those are the
-        # ones that take the second opinion (Weights.second_gate); a sample of them,
-        # since each costs a sentence encoding
-        unsure = [i for i, (x, d) in enumerate(zip(xs, samples.damping)) if d * calibration.of(x) < weights.second_gate]
-        if len(unsure) > SECOND_SAMPLES:
-            unsure = sorted(rng.sample(unsure, SECOND_SAMPLES))
-        sub_x, sub_y = _second_samples(samples, unsure)
-        stats["second_samples"], stats["second_right"] = len(unsure), int(sum(sub_y))
-        if len(unsure) >= MIN_SAMPLES and len(set(sub_y)) == 2:
-            # in-domain questions the pack does not answer (held-out entries) count in full
-            # here: the unsure messages are where they land, and answering one is the
-            # mistake that costs the bot its welcome
-            sub_w = [2.0 if ws[i] == unanswered else ws[i] for i in unsure]
-            calibration = _stacked(calibration, sub_x, sub_y, sub_w, balance)
-    return calibration, stats
-
-
-def _stacked(first: Calibration, xs, ys, ws, class_weight) -> Calibration:
-    """The second map as a correction of the first: a logistic over the first map's
-    log-odds and the second opinion's own features. A few hundred samples fit five
-    numbers steadily where a dozen more would swing with the seed; written out as
-    one linear map over SECOND_FEATURES (the same file format, the same arithmetic)."""
-    n = len(FEATURES)
-    stacked = [[first.intercept + sum(c * v for c, v in zip(first.coef, x[:n]))] + list(x[n:]) for x in xs]
-    coef, intercept = _fit(stacked, ys, ws, class_weight)
-    scale = coef[0]
-    return replace(
-        first,
-        second_coef=tuple(round(scale * c, 4) for c in first.coef) + tuple(coef[1:]),
-        second_intercept=round(scale * first.intercept + intercept, 4),
-    )
+    return Calibration(coef=first[0], intercept=first[1]), stats
 
 
 def _fit(xs, ys, ws, class_weight) -> tuple[tuple[float, ...], float]:
@@ -354,8 +300,7 @@ def _made_up(entries: Sequence[Entry]) -> bool:
     phrased by hand, alone or beside raw ones, is fitted on its held-out aliases: a fit
     on made-up questions for both was too sure of the hand-phrased pack's near misses
     (the Docker dev set's false answers 0 -> 0.07-0.11 beside antd-zh or docker-practice),
-    and one map fitted per pack was off in the joint index (antd-zh: precision 0.69).
-    Made-up questions mean the second opinion's map, so the fit depends on the encoder."""
+    and one map fitted per pack was off in the joint index (antd-zh: precision 0.69)."""
     return bool(entries) and raw_packs(entries) == {e.pack for e in entries}
 
 
@@ -365,10 +310,7 @@ def fingerprint(entries: Sequence[Entry], negatives: Sequence[Sequence[str] | Ou
     from .chatter import CHATTER_FILE
 
     digest = hashlib.sha256()
-    from .second import encoder_name
-
-    encoder = encoder_name() if weights.second_gate > 0 and _made_up(entries) else ""
-    head = {"method": METHOD_VERSION, "features": SECOND_FEATURES, "weights": repr(weights), "encoder": encoder}
+    head = {"method": METHOD_VERSION, "features": FEATURES, "weights": repr(weights)}
     digest.update(json.dumps(head, sort_keys=True).encode())
     digest.update(CHATTER_FILE.read_bytes())
     for e in entries:
@@ -390,11 +332,6 @@ def _dump(calibration: Calibration, stats: dict, fitted_for: str) -> str:
         "features": list(FEATURES),
         "coef": list(calibration.coef),
         "intercept": calibration.intercept,
-        **(
-            {"second_features": list(SECOND_FEATURES), "second_coef": list(calibration.second_coef), "second_intercept": calibration.second_intercept}
-            if calibration.second_coef
-            else {}
-        ),
         "fitted_for": fitted_for,
         "fitted_on": stats,
     }
@@ -414,9 +351,6 @@ def _read(path: Path) -> tuple[Optional[Calibration], str]:
         if data.get("features") != list(FEATURES) or not isinstance(coef, list) or len(coef) != len(FEATURES):
             return None, ""
         found = Calibration(coef=tuple(float(c) for c in coef), intercept=float(data.get("intercept", 0.0)))
-        coef2 = data.get("second_coef")
-        if data.get("second_features") == list(SECOND_FEATURES) and isinstance(coef2, list) and len(coef2) == len(SECOND_FEATURES):
-            found = replace(found, second_coef=tuple(float(c) for c in coef2), second_intercept=float(data.get("second_intercept", 0.0)))
         return found, str(data.get("fitted_for") or "")
     except (OSError, yaml.YAMLError, TypeError, ValueError, AttributeError):
         return None, ""
@@ -427,15 +361,6 @@ def cache_dir() -> Path:
         os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "faqbot"
     )
     return Path(base)
-
-
-def load_calibration(packs: Sequence[Pack]) -> Optional[Calibration]:
-    """The first pack's calibration.yaml, if it is for the current features (stale or not)."""
-    for pack in packs:
-        found, _ = _read(Path(pack.path) / CALIBRATION_FILE)
-        if found is not None:
-            return found
-    return None
 
 
 def calibration_for(
@@ -450,6 +375,29 @@ def calibration_for(
     then the cache folder; else fitted (a few seconds for a hundred entries) and
     cached. Never raises: a fit that fails leaves the default calibration.
     """
+    return with_second_map(_pack_calibration(packs, entries, negatives, weights), entries, weights)
+
+
+def with_second_map(calibration: Calibration, entries: Sequence[Entry], weights: Weights = Weights()) -> Calibration:
+    """The calibration with the engine's shipped second-opinion map (second_map.py) when
+    a raw import is among the packs (its entries take the second opinion; a hand-phrased
+    pack's keep the first map) and the map is for the loaded encoder; else without one
+    (the first map then rates every second-opinion message)."""
+    if weights.second_gate <= 0 or not raw_packs(entries):
+        return calibration
+    from .second import encoder_name
+    from .second_map import second_map
+
+    shipped = second_map(encoder_name())
+    if shipped is None:
+        return replace(calibration, second_coef=(), second_intercept=0.0)
+    return replace(calibration, second_coef=shipped.coef, second_intercept=shipped.intercept)
+
+
+def _pack_calibration(
+    packs: Sequence[Pack], entries: Sequence[Entry], negatives: Sequence[OutOfScope], weights: Weights
+) -> Calibration:
+    """The pack-alone fit (first map): cached by fingerprint, else fitted and cached."""
     key = fingerprint(entries, negatives, weights)
     if len(packs) == 1:
         found, fitted_for = _read(Path(packs[0].path) / CALIBRATION_FILE)

@@ -217,6 +217,14 @@ class Index:
         count: teaching a hand-phrased pack must not change how it is matched."""
         return self.weights.second_gate > 0 and bool(raw_packs(e for e in self.entries if not e.learned))
 
+    @cached_property
+    def raw_entry(self) -> tuple[bool, ...]:
+        """For each entry, whether it is rated by the second opinion's map when a message
+        takes the second opinion: all but the entries of packs phrased by hand, which keep
+        their own pack's map beside a raw import (second_map.py)."""
+        phrased = {e.pack for e in self.entries if not e.learned} - raw_packs(e for e in self.entries if not e.learned)
+        return tuple(e.pack not in phrased for e in self.entries)
+
     def warm(self) -> "Index":
         """Build what the first query would otherwise build (the stacked postings and
         the fuzzy tables), so that whoever swaps an index in pays for it, not a reader."""

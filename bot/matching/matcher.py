@@ -149,6 +149,7 @@ class Signals:
     second_margin: float = 0.0  # minus the best other entry's (the best's: minus the runner-up's)
     second_used: bool = False
     dense: float = 0.0  # the sentence encoder's cosine alone (0 without one): off-topic questions stay low
+    raw: bool = True  # the entry is rated by the second opinion's map (Index.raw_entry), not its hand-phrased pack's
 
 
 def _logit(p: float, floor: float = 0.01) -> float:
@@ -202,7 +203,7 @@ class Calibration:
     second_intercept: float = 0.0
 
     def confidence(self, sig: Signals) -> float:
-        if sig.second_used and self.second_coef:
+        if sig.second_used and sig.raw and self.second_coef:
             return sig.damping * self.of_second(second_feature_vector(sig))
         return sig.damping * self.of(feature_vector(sig))
 
@@ -427,10 +428,12 @@ def _evidence(index: Index, text: str, k: int, whole: Optional[np.ndarray] = Non
     chatter = negs[0]
     damping = [guard * mm * (CHATTER_DAMPING if chatter >= max(ph, pr) else 1.0) for mm, ph, pr in zip(mismatch, phr_at, prof_at)]
     if sec:
-        of2 = index.calibration.of_second
+        # the second opinion's map rates the raw imports' entries; a hand-phrased pack's
+        # entries keep its own map (Index.raw_entry)
+        of2, raw = index.calibration.of_second, index.raw_entry
         confidence = [
-            d * of2(f + (cv, specific, um, s, m, ds))
-            for f, cv, um, d, s, m, ds in zip(shared, cover, unmatched, damping, sec, sec_margin, dense_at)
+            d * (of2(f + (cv, specific, um, s, m, ds)) if raw[pos] else of(f + (cv, specific, um)))
+            for pos, f, cv, um, d, s, m, ds in zip(pool, shared, cover, unmatched, damping, sec, sec_margin, dense_at)
         ]
     else:
         confidence = [d * of(f + (cv, specific, um)) for f, cv, um, d in zip(shared, cover, unmatched, damping)]
@@ -517,6 +520,7 @@ def rank_with_signals(index: Index, text: str, k: int = 5, second: Optional[bool
                 second_margin=ev.second_margin[i] if used else 0.0,
                 second_used=used,
                 dense=ev.dense[i] if used else 0.0,
+                raw=index.raw_entry[ev.pool[i]],
             ),
         )
         for i in ev.best(k)

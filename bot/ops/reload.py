@@ -104,9 +104,11 @@ class PackReloader:
         with self._lock:
             self._seen = fingerprint(self.folders)
             problems = self._swap()
+            result = ReloadResult(not problems, reason, len(self.engine.entries), tuple(problems))
+            # health and metrics first: whoever reads the log line then finds them up to date
+            self.metrics.inc("reload_failures" if problems else "reloads")
+            self.on_result(result)
             if problems:
-                result = ReloadResult(False, reason, len(self.engine.entries), tuple(problems))
-                self.metrics.inc("reload_failures")
                 log.error(
                     "knowledge reload (%s) refused: %d problem(s); still serving the last good knowledge (%d entries)",
                     reason, len(problems), result.entries,
@@ -114,10 +116,7 @@ class PackReloader:
                 for problem in problems:
                     log.error("reload problem: %s", problem)
             else:
-                result = ReloadResult(True, reason, len(self.engine.entries))
-                self.metrics.inc("reloads")
                 log.info("knowledge reloaded (%s): %d entries from %s", reason, result.entries, ", ".join(self.folders))
-        self.on_result(result)
         return result
 
     def _swap(self) -> list[PackProblem]:

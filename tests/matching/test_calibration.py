@@ -103,7 +103,8 @@ def test_a_fit_that_fails_leaves_the_default_and_the_bot_starts(raw_dir, cache, 
 
     monkeypatch.setattr(cal, "fit_calibration", broken)
     engine = Engine.from_packs([str(raw_dir)])
-    assert engine.calibration == Calibration()
+    # the default first map; the shipped second-opinion map still rates unsure messages
+    assert (engine.calibration.coef, engine.calibration.intercept) == (Calibration().coef, Calibration().intercept)
     assert engine.ask("how do I upgrade gizmo").top.n == 6
 
 

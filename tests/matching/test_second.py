@@ -19,6 +19,7 @@ from bot.matching.index import build_index
 from bot.matching.matcher import SECOND_FEATURES, Weights, rank_with_signals
 from bot.matching.normalize import normalize
 from bot.matching.second import build_second_opinion, second_opinion
+from bot.matching.second_map import second_map, write_second_map
 from bot.matching.types import Entry
 from bot.knowledge.pack import load_pack
 from tests.support.rawpack import RAW_FAQ, write_raw_pack
@@ -72,21 +73,60 @@ def test_a_pack_phrased_by_hand_keeps_the_first_pass_alone(tmp_path):
     assert not off.wants_second
 
 
-def test_calibration_fits_a_second_map_and_writes_it(raw_pack, tmp_path):
+def test_a_raw_pack_is_rated_by_the_shipped_second_map_and_its_file_keeps_the_first(raw_pack, raw_engine, tmp_path):
+    shipped = second_map(second_mod.encoder_name())
+    assert shipped is not None and len(shipped.coef) == len(SECOND_FEATURES)
+    assert (raw_engine.calibration.second_coef, raw_engine.calibration.second_intercept) == (shipped.coef, shipped.intercept)
+    # the pack's own calibration.yaml is the pack-alone fit: the first map only
     pack = load_pack(raw_pack)
     calibration, stats = fit_calibration(pack.entries, [])
-    assert len(calibration.second_coef) == len(SECOND_FEATURES)
-    assert stats["second_samples"] >= 20 and 0 < stats["second_right"] < stats["second_samples"]
+    assert calibration.second_coef == ()
     path = save_calibration(tmp_path, calibration, stats, "abc")
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    assert data["second_features"] == list(SECOND_FEATURES)
-    again, fitted_for = _read(path)
-    assert again == calibration and fitted_for == "abc"
-    # a file from before the second opinion still loads (first map only)
-    del data["second_features"], data["second_coef"], data["second_intercept"]
-    path.write_text(yaml.safe_dump(data), encoding="utf-8")
-    older, _ = _read(path)
-    assert older is not None and older.second_coef == () and older.coef == calibration.coef
+    assert "second_coef" not in yaml.safe_load(path.read_text(encoding="utf-8"))
+    assert _read(path) == (calibration, "abc")
+
+
+def test_a_missing_or_foreign_second_map_leaves_the_first_map(raw_pack, tmp_path, monkeypatch, caplog):
+    monkeypatch.setenv("FAQBOT_CACHE_DIR", str(tmp_path / "cache"))
+    encoder = second_mod.encoder_name()
+    for text in ("features: [posterior]\ncoef: [1.0]\n", "{{{ not yaml", None):
+        path = tmp_path / "map.yaml"
+        if text is None:
+            path.unlink()
+        else:
+            path.write_text(text, encoding="utf-8")
+        monkeypatch.setenv("FAQBOT_SECOND_MAP", str(path))
+        assert second_map(encoder) is None
+        engine = Engine.from_packs([str(raw_pack)])
+        assert engine.calibration.second_coef == ()
+        assert engine.ask("my downloads crawl, is there a closer server I can use").top.id == "q007"
+    # a map for another encoder is not used with this one
+    write_second_map(tmp_path / "other.yaml", [0.1] * len(SECOND_FEATURES), -1.0, "some-other-encoder", {})
+    monkeypatch.setenv("FAQBOT_SECOND_MAP", str(tmp_path / "other.yaml"))
+    assert second_map(encoder) is None and second_map("some-other-encoder").intercept == -1.0
+
+
+def test_beside_a_hand_phrased_pack_the_second_map_rates_only_the_raw_entries():
+    from dataclasses import replace as _replace
+
+    from bot.matching.matcher import Calibration, feature_vector
+
+    phrased = [
+        Entry(id=f"d{i}", n=i + 1, question=q, answer=a, body=a, aliases=(f"{q} please", f"question {i}", f"help {i}"), pack="docker")
+        for i, (q, a) in enumerate(RAW_FAQ)
+    ]
+    raw = [Entry(id=f"r{i}", n=i + 1, question=q, answer=a, body=a, pack="raw") for i, (q, a) in enumerate(RAW_FAQ)]
+    # a second map far from the first: whichever rated a candidate shows in its confidence
+    calibration = _replace(Calibration(), second_coef=(0.0,) * len(SECOND_FEATURES), second_intercept=2.0)
+    index = build_index(phrased + raw, calibration=calibration)
+    ranked = rank_with_signals(index, normalize("my downloads crawl, is there a closer server I can use"), 6, second=True)
+    packs = {index.entries[pos].pack for pos, _, _ in ranked}
+    assert packs == {"docker", "raw"}
+    for pos, confidence, signals in ranked:
+        if index.entries[pos].pack == "raw":
+            assert signals.raw and confidence == pytest.approx(signals.damping / (1 + np.exp(-2.0)))
+        else:
+            assert not signals.raw and confidence == pytest.approx(signals.damping * calibration.of(feature_vector(signals)))
 
 
 def test_a_taught_entry_is_in_the_rebuilt_opinion(raw_engine):
@@ -168,22 +208,6 @@ def test_near_misses_keep_an_entry_s_setting_and_ask_about_a_held_out_one():
     assert {"docker", "pull"} & set(words) and {"sources", "change", "ubuntu"} & set(words)
     assert "proxy" not in words  # one of the kept title's telling (longest) words is gone
     assert near_misses(kept, [], random.Random(3)) == []
-
-
-def test_the_second_map_is_the_first_map_corrected():
-    """Stacked: the first map's log-odds, rescaled, plus the second opinion's own terms."""
-    from bot.matching.calibration import _stacked
-    from bot.matching.matcher import FEATURES, Calibration
-
-    rng = np.random.default_rng(5)
-    first = Calibration()
-    xs = rng.normal(size=(200, len(SECOND_FEATURES))).tolist()
-    ys = [int(x[len(FEATURES)] + 0.3 * rng.normal() > 0) for x in xs]  # right when the second score is high
-    fitted = _stacked(first, xs, ys, [1.0] * len(xs), None)
-    n = len(FEATURES)
-    ratio = np.asarray(fitted.second_coef[:n]) / np.asarray(first.coef)
-    assert np.allclose(ratio, ratio[0], atol=1e-3) and fitted.coef == first.coef
-    assert fitted.second_coef[n] > 1.0  # the second opinion's score carries the decision
 
 
 def test_a_raw_pack_beside_a_hand_phrased_one_takes_it_and_taught_entries_do_not_count():
