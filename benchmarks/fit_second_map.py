@@ -80,8 +80,8 @@ def collect(folders: Sequence[Path], labels: Path, label_pack: str = "") -> list
     out = []
     for row, want in zip(rows, expected):
         ranked = rank_with_signals(engine.index, normalize(row.query), 1)
-        if not ranked or not ranked[0][2].second_used:
-            continue  # the first pass was sure: its own map rates it
+        if not ranked or not ranked[0][2].second_used or not engine.index.raw_entry[ranked[0][0]]:
+            continue  # the first pass was sure (or a hand-phrased pack's entry): the first map rates it
         pos, _, signals = ranked[0]
         key = entry_key(engine.index.entries[pos], aliases)
         out.append(Sample(tuple(second_feature_vector(signals)), bool(row.in_scope and want and key in want), bool(row.in_scope)))

@@ -375,20 +375,20 @@ def calibration_for(
     then the cache folder; else fitted (a few seconds for a hundred entries) and
     cached. Never raises: a fit that fails leaves the default calibration.
     """
-    return with_second_map(_pack_calibration(packs, entries, negatives, weights), entries, weights)
+    return with_second_map(_pack_calibration(packs, entries, negatives, weights), weights)
 
 
-def with_second_map(calibration: Calibration, entries: Sequence[Entry], weights: Weights = Weights()) -> Calibration:
-    """The calibration with the engine's shipped second-opinion map (second_map.py) when
-    a raw import is among the packs (its entries take the second opinion; a hand-phrased
-    pack's keep the first map) and the map is for the loaded encoder; else without one
-    (the first map then rates every second-opinion message)."""
-    if weights.second_gate <= 0 or not raw_packs(entries):
+def with_second_map(calibration: Calibration, weights: Weights = Weights()) -> Calibration:
+    """The calibration with the engine's shipped second-opinion map (second_map.py) when it
+    is for the loaded encoder; else without one (the first map then rates every message).
+    It rates only the entries of raw imports and those taught in chat (Index.raw_entry),
+    and only for messages that take the second opinion (Index.wants_second)."""
+    if weights.second_gate <= 0:
         return calibration
-    from .second import encoder_name
+    from .second import configured_encoder
     from .second_map import second_map
 
-    shipped = second_map(encoder_name())
+    shipped = second_map(configured_encoder())
     if shipped is None:
         return replace(calibration, second_coef=(), second_intercept=0.0)
     return replace(calibration, second_coef=shipped.coef, second_intercept=shipped.intercept)

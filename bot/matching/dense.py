@@ -163,6 +163,11 @@ _shared_lock = threading.Lock()
 _OFF = {"0", "off", "false", "no"}
 
 
+def switched_off() -> bool:
+    """Whether $FAQBOT_EMBED turns the encoder off."""
+    return os.environ.get("FAQBOT_EMBED", "").strip().lower() in _OFF
+
+
 def shared_encoder() -> Optional[Encoder]:
     """The process-wide encoder, loaded on first use (weights are ~90 MB, so
     once); None when $FAQBOT_EMBED is off or the model is unavailable, said
@@ -171,7 +176,7 @@ def shared_encoder() -> Optional[Encoder]:
     with _shared_lock:
         if not _shared_tried:
             _shared_tried = True
-            if os.environ.get("FAQBOT_EMBED", "").strip().lower() in _OFF:
+            if switched_off():
                 log.info("dense encoder off: FAQBOT_EMBED=%s", os.environ["FAQBOT_EMBED"])
             else:
                 try:

@@ -18,7 +18,7 @@ from .calibration import calibration_for, pack_topics
 from .chatter import chatter_topics
 from .index import Index, build_index
 from .matcher import Calibration, OutOfScope, Weights, rank
-from .second import prepare_second_opinion
+from .second import grown_slot, prepare_second_opinion
 from ..chat.commands import parse_number
 from .normalize import detect_lang, has_content, normalize
 from ..knowledge.pack import load_pack
@@ -126,13 +126,19 @@ class Engine:
         self.weights = weights
         self.packs = tuple(packs)
         self._lock = threading.Lock()  # serialises writers; readers take the current state lock-free
+        self._second_builds = threading.Lock()  # one second-opinion build at a time
         self._pack_entries: tuple[Entry, ...] = tuple(entries)
         self._extra_negatives = tuple(negatives)
         self.negatives = self._negatives_for(self.packs)
         self._fixed_calibration = calibration
         self.calibration = self._calibrate(self._pack_entries, self.packs)
         self._state = _State(build_index(list(self._pack_entries), weights, self.negatives, self.calibration).warm())
-        prepare_second_opinion(self._state.index)
+        self._prepare_second(self._state.index)
+
+    def _prepare_second(self, index: Index) -> None:
+        """The second opinion of the index just swapped in, built in the background (one
+        build at a time; an index replaced meanwhile is skipped: second.prepare_second_opinion)."""
+        prepare_second_opinion(index, lambda built: self._state.index is built, self._second_builds)
 
     def _negatives_for(self, packs: Sequence[Pack]) -> tuple[OutOfScope | str | Sequence[str], ...]:
         return (*chatter_topics(), *self._extra_negatives, *pack_topics(packs))
@@ -250,7 +256,7 @@ class Engine:
             self._state = _State(index.warm(), current.overlay, _rejection_map(current.overlay), fitted)
             if packs:
                 self.packs = tuple(packs)
-        prepare_second_opinion(self._state.index)
+        self._prepare_second(self._state.index)
 
     def apply_learned(self, overlay: LearnedOverlay, rebuild: bool = False) -> bool:
         """Make learned knowledge answerable now; False when `overlay` is older than what is applied.
@@ -268,7 +274,7 @@ class Engine:
             if index is None:
                 index, fitted = self._compose(self._pack_entries, overlay), overlay.revision
             self._state = _State(index.warm(), overlay, _rejection_map(overlay), fitted)
-        prepare_second_opinion(index)
+        self._prepare_second(index)
         return True
 
     @staticmethod
@@ -302,8 +308,9 @@ class Engine:
                 index = self._extend(_State(index, start.overlay), current.overlay)
                 if index is None:
                     return False
+            index._second.update(grown_slot(current.index._second))  # messages do not wait for its second opinion
             self._state = _State(index.warm(), current.overlay, current.rejected, start.overlay.revision)
-        prepare_second_opinion(index)
+        self._prepare_second(index)
         return True
 
     def _compose(self, pack_entries: Sequence[Entry], overlay: LearnedOverlay, negatives: Optional[Sequence[str]] = None) -> Index:

@@ -149,7 +149,7 @@ class Signals:
     second_margin: float = 0.0  # minus the best other entry's (the best's: minus the runner-up's)
     second_used: bool = False
     dense: float = 0.0  # the sentence encoder's cosine alone (0 without one): off-topic questions stay low
-    raw: bool = True  # the entry is rated by the second opinion's map (Index.raw_entry), not its hand-phrased pack's
+    raw: bool = False  # rated by the second opinion's map (an entry of a raw import or taught in chat, Index.raw_entry)
 
 
 def _logit(p: float, floor: float = 0.01) -> float:
@@ -203,7 +203,7 @@ class Calibration:
     second_intercept: float = 0.0
 
     def confidence(self, sig: Signals) -> float:
-        if sig.second_used and sig.raw and self.second_coef:
+        if sig.raw and self.second_coef:
             return sig.damping * self.of_second(second_feature_vector(sig))
         return sig.damping * self.of(feature_vector(sig))
 
@@ -247,6 +247,7 @@ class _Evidence:
     second: list[float] = field(default_factory=list)  # empty: the first pass only
     second_margin: list[float] = field(default_factory=list)
     dense: list[float] = field(default_factory=list)
+    rated_second: list[bool] = field(default_factory=list)  # rated by the second opinion's map
 
     def best(self, k: int) -> list[int]:
         """Pool slots of the k best candidates (the earlier slot wins a tie)."""
@@ -336,7 +337,9 @@ def _unmatched(index: Index, pool: Sequence[int], phrasing_sims: np.ndarray, fid
         at += len(rows)
         terms, total = index.phrasing_terms(best)
         matched = sum(map(terms.__getitem__, have.intersection(terms)))
-        out.append((total - matched) / total if total else 0.0)
+        # a phrasing with no telling word in the vocabulary (one taught in chat, before the
+        # refit fits its words) says nothing the message could match: all of it is unmatched
+        out.append((total - matched) / total if total else 1.0)
     return out
 
 
@@ -428,14 +431,17 @@ def _evidence(index: Index, text: str, k: int, whole: Optional[np.ndarray] = Non
     chatter = negs[0]
     damping = [guard * mm * (CHATTER_DAMPING if chatter >= max(ph, pr) else 1.0) for mm, ph, pr in zip(mismatch, phr_at, prof_at)]
     if sec:
-        # the second opinion's map rates the raw imports' entries; a hand-phrased pack's
-        # entries keep its own map (Index.raw_entry)
-        of2, raw = index.calibration.of_second, index.raw_entry
+        # the second opinion's map rates the entries of raw imports and those taught in chat;
+        # a hand-phrased pack's keep its own map (Index.raw_entry); and without the encoder's
+        # scores (it failed to load) the map, fitted with them, rates nothing
+        of2 = index.calibration.of_second
+        rated = [dense is not None and bool(index.calibration.second_coef) and index.raw_entry[pos] for pos in pool]
         confidence = [
-            d * (of2(f + (cv, specific, um, s, m, ds)) if raw[pos] else of(f + (cv, specific, um)))
-            for pos, f, cv, um, d, s, m, ds in zip(pool, shared, cover, unmatched, damping, sec, sec_margin, dense_at)
+            d * (of2(f + (cv, specific, um, s, m, ds)) if r else of(f + (cv, specific, um)))
+            for r, f, cv, um, d, s, m, ds in zip(rated, shared, cover, unmatched, damping, sec, sec_margin, dense_at)
         ]
     else:
+        rated = [False] * len(pool)
         confidence = [d * of(f + (cv, specific, um)) for f, cv, um, d in zip(shared, cover, unmatched, damping)]
     for age, pos in enumerate(reversed(exact)):
         # the message is, after normalisation, one of the entry's own phrasings
@@ -450,7 +456,7 @@ def _evidence(index: Index, text: str, k: int, whole: Optional[np.ndarray] = Non
         order_key = [_logit(o, 1e-6) + SECOND_RANK * s for o, s in zip(order_key, sec)]
     return _Evidence(
         pool, confidence, post, runner, phr_at, prof_at, kws, fzs, sim, margin, agrees, oos_at, neg_at, cover, order_key, specific, unmatched, damping,
-        sec, sec_margin, dense_at,
+        sec, sec_margin, dense_at, rated,
     )
 
 
@@ -520,7 +526,7 @@ def rank_with_signals(index: Index, text: str, k: int = 5, second: Optional[bool
                 second_margin=ev.second_margin[i] if used else 0.0,
                 second_used=used,
                 dense=ev.dense[i] if used else 0.0,
-                raw=index.raw_entry[ev.pool[i]],
+                raw=ev.rated_second[i],
             ),
         )
         for i in ev.best(k)

