@@ -309,11 +309,11 @@ def ensure_second_opinion(index: "Index") -> Optional[SecondOpinion]:
         return slot["built"]
     with _slot_lock(slot):
         if "built" not in slot:
-            base = slot.get("from", {}).get("built")
+            base = _nearest_built(slot)
             got = None
             for dense in (True, False):
                 try:
-                    if base is not None and _extends(base, index.entries) and (base.has_dense or not dense):
+                    if dense and base is not None and _extends(base, index.entries):
                         got = extend_second_opinion(base, index.entries, index.entry_phrasings)
                     else:
                         got = build_second_opinion(index.entries, index.entry_phrasings, dense=dense, language=index.language)
@@ -335,9 +335,17 @@ def grown_slot(previous: dict) -> dict:
     serves (a teach, a refit): it extends the nearest built predecessor's when that has
     the same entries first (else a fresh build, as after the first teach beside a
     hand-phrased pack), and messages never wait for it."""
-    if previous.get("built") is not None:
-        return {"from": previous}
-    return {"from": previous.get("from", {})}
+    return {"from": previous}
+
+
+def _nearest_built(slot: dict) -> Optional[SecondOpinion]:
+    """The opinion of the nearest predecessor already built (a burst of teaches: the
+    ones between were skipped as superseded). A built slot lets its own predecessor go,
+    so the chain is never longer than the unbuilt slots in it."""
+    previous = slot.get("from")
+    while previous is not None and "built" not in previous:
+        previous = previous.get("from")
+    return previous.get("built") if previous is not None else None
 
 
 _slot_guard = threading.Lock()

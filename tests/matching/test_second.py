@@ -350,3 +350,17 @@ def test_a_pair_taught_in_words_the_pack_never_uses_does_not_answer_other_questi
     other = engine.ask("磁盘配额满了写不进去")
     assert other.decision is not Decision.ANSWER, other
     assert engine.ask("编排文件里的变量没有替换").entry.id == "learned-1001"  # its own question still finds it
+
+
+def test_a_burst_of_teaches_extends_the_last_opinion_built(raw_engine):
+    """Teaches faster than builds: the indexes between were never built (skipped as
+    superseded); the newest still extends the last one built instead of refitting."""
+    index = raw_engine.index
+    base = ensure_second_opinion(index)
+    first = index.with_entry(Entry(id="l-a", n=0, question="where is the staging kubeconfig?", answer="in the vault", learned=True))
+    second = first.with_entry(Entry(id="l-b", n=0, question="who approves production deploys?", answer="the on-call lead", learned=True))
+    opinion = ensure_second_opinion(second)
+    assert "built" not in first._second  # skipped
+    assert opinion.char_vectorizer is base.char_vectorizer and opinion.n_entries == len(index.entries) + 2
+    scores, _ = opinion.scores(normalize("who approves deploys to production"))
+    assert second.entries[int(np.argmax(scores))].id == "l-b"
