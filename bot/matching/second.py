@@ -14,13 +14,15 @@ outright, two more scores over *every* entry are read:
   forever" / "docker pull is slow").
 
 They are summed into one score per entry (`SecondOpinion.scores`), which widens
-the candidate pool, adds to the order and feeds the second calibrator. It costs
-a few milliseconds with the encoder (tenths without), which is why only unsure
-messages pay it: confident ones keep the sub-millisecond path.
+the candidate pool, adds to the order and feeds the second opinion's confidence
+map (second_map.py). It costs a few milliseconds with the encoder (tenths
+without), which is why only unsure messages pay it: confident ones keep the
+sub-millisecond path.
 
-Built lazily per index (the first unsure message, or a warm-up thread at start)
-and cached on it; sentence vectors are memoised by text, so the rebuild after a
-teach encodes only the new entry.
+Built per index (a warm-up thread at start, or the first unsure message) and
+cached on it. An index grown by a teach extends its predecessor's opinion in the
+background (the new entries read in its character vocabulary; sentence vectors
+memoised by text, so only new text is encoded), and no message waits for it.
 """
 from __future__ import annotations
 
