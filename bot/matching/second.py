@@ -286,6 +286,24 @@ def _write_vectors(path: "Path", known: dict[str, np.ndarray], first: Sequence[s
         os.replace(tmp, path)
     except OSError as exc:  # a read-only home: encode again next start
         log.warning("could not keep the entry vectors in %s: %s", path.parent, exc)
+        return
+    _remove_stale_parts(path)
+
+
+STALE_PART_S = 3600  # a part file this old was left by a process that died while writing
+
+
+def _remove_stale_parts(path: "Path") -> None:
+    """Remove the part files of writers that died mid-write (each writer's own name, so a
+    live one is never touched: only those an hour old)."""
+    import time
+
+    for part in path.parent.glob(f"{path.stem}.*.tmp.npz"):
+        try:
+            if time.time() - part.stat().st_mtime > STALE_PART_S:
+                part.unlink()
+        except OSError:  # gone meanwhile, or not ours to remove
+            pass
 
 
 def second_opinion(index: "Index") -> Optional[SecondOpinion]:

@@ -312,6 +312,18 @@ def test_entry_vectors_are_kept_on_disk_and_a_damaged_file_is_rewritten(raw_pack
     before = counting.texts
     build_second_opinion(pack.entries, phrasings)
     assert counting.texts == before  # rewritten whole
+    # a part file left by a writer that died mid-write goes at the next write; a fresh one stays
+    import os
+    import time
+
+    vectors = next((tmp_path / "cache").glob("entry-vectors-*64.npz"))
+    stale, live = (vectors.with_name(f"{vectors.stem}.{pid}.1.tmp.npz") for pid in (111, 222))
+    for part in (stale, live):
+        part.write_bytes(b"half written")
+    os.utime(stale, (time.time() - 2 * second_mod.STALE_PART_S,) * 2)
+    monkeypatch.setattr(second_mod, "_vectors", {})
+    build_second_opinion(pack.entries[:1], [[normalize("a question never encoded before")]])
+    assert not stale.exists() and live.exists()
 
 
 def test_the_entry_vectors_stay_bounded(monkeypatch, tmp_path):
