@@ -29,7 +29,7 @@ import logging
 import os
 import random
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Iterable, Optional, Sequence
 
@@ -161,20 +161,6 @@ def pseudo_questions(entry: Entry, rng: random.Random, count: int = PER_ENTRY, c
     return out
 
 
-@dataclass
-class _Samples:
-    """For each text, its top candidate's first-pass features, whether it is the
-    expected entry, and the sample's weight."""
-
-    xs: list = field(default_factory=list)
-    ys: list = field(default_factory=list)
-    ws: list = field(default_factory=list)
-
-    def extend(self, other: "_Samples") -> None:
-        for name in ("xs", "ys", "ws"):
-            getattr(self, name).extend(getattr(other, name))
-
-
 def near_misses(kept: Sequence[Entry], gone: Sequence[Entry], rng: random.Random, per_entry: int = 1) -> list[str]:
     """Questions that sound like a kept entry but ask about a held-out one: the kept
     title with its telling words (the longest ones) swapped for a held-out title's.
@@ -200,18 +186,21 @@ def near_misses(kept: Sequence[Entry], gone: Sequence[Entry], rng: random.Random
     return out
 
 
-def _samples(index, items: Iterable[tuple[str, Optional[str], float]]) -> _Samples:
-    out = _Samples()
+def _samples(index, items: Iterable[tuple[str, Optional[str], float]]) -> tuple[list[list[float]], list[int], list[float]]:
+    """Features of each text's top candidate (first pass), whether it is the expected
+    entry (None: none is right), and the sample's weight."""
+    xs: list[list[float]] = []
+    ys: list[int] = []
+    ws: list[float] = []
     for text, expected, weight in items:
-        norm = normalize(text)
-        ranked = rank_with_signals(index, norm, 1, second=False)
+        ranked = rank_with_signals(index, normalize(text), 1, second=False)
         if not ranked:
             continue
         pos, _, signals = ranked[0]
-        out.xs.append(feature_vector(signals))
-        out.ys.append(int(expected is not None and index.entries[pos].key == expected))
-        out.ws.append(weight)
-    return out
+        xs.append(feature_vector(signals))
+        ys.append(int(expected is not None and index.entries[pos].key == expected))
+        ws.append(weight)
+    return xs, ys, ws
 
 
 def _as_topics(negatives: Sequence[Sequence[str] | OutOfScope]) -> list[OutOfScope]:
@@ -249,9 +238,11 @@ def fit_calibration(
     topic_fold = [[rng.randrange(folds) for _ in t.phrasings] for t in topics]
 
     # right and wrong top candidates on the whole pack
-    samples = _Samples()
+    xs: list[list[float]] = []
+    ys: list[int] = []
+    ws: list[float] = []
     if pseudo:
-        samples = _samples(build_index(list(entries), weights, topics), ((q, e.key, 1.0) for e in entries for q in questions[e.key]))
+        xs, ys, ws = _samples(build_index(list(entries), weights, topics), ((q, e.key, 1.0) for e in entries for q in questions[e.key]))
     # with real aliases, the questions of held-out entries stand for in-domain traffic the
     # pack does not answer, at a fraction of the answerable traffic
     unanswered = PSEUDO_UNANSWERED_WEIGHT if pseudo else UNANSWERED_WEIGHT
@@ -274,25 +265,25 @@ def fit_calibration(
         if pseudo:
             gone = [e for e in entries if entry_fold[e.key] == k]
             held += [(q, None, unanswered) for q in near_misses([e for e in kept if e.pack in raw], gone, rng)]
-        samples.extend(_samples(index, held))
-    xs, ys, ws = samples.xs, samples.ys, samples.ws
+        more_x, more_y, more_w = _samples(index, held)
+        xs += more_x
+        ys += more_y
+        ws += more_w
     stats = {"samples": len(ys), "right": int(sum(ys)), "folds": folds, "method": METHOD_VERSION, "pseudo_questions": pseudo}
     if len(ys) < MIN_SAMPLES or len(set(ys)) < 2:
         stats["note"] = "too few samples to fit; default calibration kept"
         return Calibration(), stats
     # made-up questions miss more often than people's: weigh right and wrong alike,
     # so the base rate of the pseudo-questions does not drag every confidence down
-    balance = "balanced" if pseudo else None
-    first = _fit(xs, ys, ws, balance)
-    return Calibration(coef=first[0], intercept=first[1]), stats
-
-
-def _fit(xs, ys, ws, class_weight) -> tuple[tuple[float, ...], float]:
-    """A logistic regression's coefficients and intercept, rounded as calibration.yaml keeps them."""
     from sklearn.linear_model import LogisticRegression
 
-    model = LogisticRegression(C=1.0, max_iter=2000, class_weight=class_weight).fit(np.asarray(xs), np.asarray(ys), sample_weight=np.asarray(ws))
-    return tuple(round(float(c), 4) for c in model.coef_[0]), round(float(model.intercept_[0]), 4)
+    model = LogisticRegression(C=1.0, max_iter=2000, class_weight="balanced" if pseudo else None).fit(
+        np.asarray(xs), np.asarray(ys), sample_weight=np.asarray(ws)
+    )
+    calibration = Calibration(
+        coef=tuple(round(float(c), 4) for c in model.coef_[0]), intercept=round(float(model.intercept_[0]), 4)
+    )
+    return calibration, stats
 
 
 def _made_up(entries: Sequence[Entry]) -> bool:

@@ -212,9 +212,7 @@ class Calibration:
         return _sigmoid(self.intercept + sum(map(operator.mul, self.coef, features)))
 
     def of_second(self, features: Sequence[float]) -> float:
-        """P(right) for one candidate's features in SECOND_FEATURES order (the first pass's map without a second one)."""
-        if not self.second_coef:
-            return self.of(features[: len(FEATURES)])
+        """P(right) for one candidate's features in SECOND_FEATURES order (by the second map: callers check there is one)."""
         return _sigmoid(self.second_intercept + sum(map(operator.mul, self.second_coef, features)))
 
 

@@ -94,14 +94,6 @@ def configured_encoder() -> str:
     return "" if switched_off() else ENCODER_NAME
 
 
-def prepare_queries(texts: Sequence[str]) -> None:
-    """Encode many (normalised) messages in batches ahead of scoring them one by one
-    (calibration): batched, the encoder reads its weights once per 16 texts."""
-    cache = _embeddings()
-    if cache is not None and texts:
-        cache.encode(list(dict.fromkeys(map(_query_text, texts))), max_tokens=DENSE_QUERY_TOKENS)
-
-
 def _query_text(text: str) -> str:
     """What the encoder reads of a message: its start, Chinese read into English."""
     return gloss(text[:DENSE_QUERY_CHARS])
