@@ -13,6 +13,10 @@ outright, two more scores over *every* entry are read:
   its title plus answer: paraphrases that share no words ("downloads take
   forever" / "docker pull is slow").
 
+A message in the other script (English to a Chinese FAQ, Chinese to an English
+one) shares no character n-grams with the entries: a word TF-IDF over the entries
+read in English (glossed_words.py) takes the character score's place.
+
 They are summed into one score per entry (`SecondOpinion.scores`), which widens
 the candidate pool, adds to the order and feeds the second opinion's confidence
 map (second_map.py). It costs a few milliseconds with the encoder (tenths
@@ -37,8 +41,9 @@ from typing import TYPE_CHECKING, Callable, Optional, Sequence
 import numpy as np
 
 from .gloss import gloss
+from .glossed_words import entry_in_english, fit_words, word_scores
 from .normalize import normalize
-from .vectorize import _HAN
+from .vectorize import other_script
 
 if TYPE_CHECKING:
     from .index import Index
@@ -123,19 +128,22 @@ class SecondOpinion:
     language: str = ""  # of the entries ("zh", "en"; Index.language)
     phrasings: tuple = ()  # each entry's phrasings as encoded (what an extension compares)
     keys: tuple = ()  # each entry's pack/id: an extension needs the same entries first, in order
+    word_vectorizer: object = None  # word TF-IDF over the entries read in English (glossed_words.py)
+    word_rows: object = None  # (entries x words) sparse, L2-normalised
 
     @property
     def has_dense(self) -> bool:
         return self.dense_rows is not None
 
     def scores(self, text: str) -> tuple[np.ndarray, Optional[np.ndarray]]:
-        """Per entry: character TF-IDF cosine + DENSE_WEIGHT x best sentence cosine; and
-        the best sentence cosine alone (None without the encoder)."""
-        if _other_script(self.language, text):
+        """Per entry: character TF-IDF cosine (for a message in the other script, the word
+        cosine read in English) + DENSE_WEIGHT x best sentence cosine; and the best
+        sentence cosine alone (None without the encoder)."""
+        if other_script(self.language, text):
             # character n-grams say nothing across scripts (an English question to a
-            # Chinese FAQ shares only the odd Latin bigram with it): the encoder, reading
-            # both in English (gloss.py), decides alone
-            out = np.zeros(self.n_entries)
+            # Chinese FAQ shares only the odd Latin bigram with it): words read in
+            # English (glossed_words.py) stand in for them
+            out = word_scores(self.word_vectorizer, self.word_rows, text) if self.word_rows is not None else np.zeros(self.n_entries)
         else:
             query = self.char_vectorizer.transform([text[:CHAR_BODY_CHARS]])
             out = (self.char_rows @ query.T).toarray().ravel()
@@ -155,12 +163,6 @@ class SecondOpinion:
         return out, None
 
 
-def _other_script(language: str, text: str) -> bool:
-    """A message without Chinese to a Chinese FAQ, or with Chinese to an English one."""
-    has_han = _HAN.search(text) is not None
-    return (language == "zh" and not has_han) or (language == "en" and has_han)
-
-
 def build_second_opinion(
     entries: Sequence["Entry"], phrasings: Sequence[Sequence[str]], dense: bool = True, language: str = ""
 ) -> SecondOpinion:
@@ -170,10 +172,12 @@ def build_second_opinion(
     docs = [_char_doc(e) for e in entries] or ["empty"]
     vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4), sublinear_tf=True, dtype=np.float32)
     rows = vectorizer.fit_transform(docs).tocsr()
+    word_vectorizer, word_rows = fit_words(entries)
     cache = _embeddings() if dense else None
     dense_rows, owner = _encoded(cache, entries, phrasings, range(len(entries))) if cache is not None and entries else (None, None)
     return SecondOpinion(
-        vectorizer, rows, dense_rows, owner, len(entries), language, tuple(map(tuple, phrasings)), tuple(e.key for e in entries)
+        vectorizer, rows, dense_rows, owner, len(entries), language, tuple(map(tuple, phrasings)), tuple(e.key for e in entries),
+        word_vectorizer, word_rows,
     )
 
 
@@ -184,9 +188,10 @@ def extend_second_opinion(base: SecondOpinion, entries: Sequence["Entry"], phras
     import scipy.sparse as sp
 
     added = list(range(base.n_entries, len(entries)))
-    rows = base.char_rows
+    rows, word_rows = base.char_rows, base.word_rows
     if added:
         rows = sp.vstack([rows, base.char_vectorizer.transform([_char_doc(entries[pos]) for pos in added])], format="csr")
+        word_rows = sp.vstack([word_rows, base.word_vectorizer.transform([entry_in_english(entries[pos]) for pos in added])], format="csr")
     dense_rows, owner = base.dense_rows, base.dense_owner
     cache = _embeddings() if dense_rows is not None else None
     if cache is not None:
@@ -197,7 +202,7 @@ def extend_second_opinion(base: SecondOpinion, entries: Sequence["Entry"], phras
             dense_rows = np.vstack([dense_rows[keep], more_rows])
             owner = np.concatenate([owner[keep], more_owner])
     return replace(
-        base, char_rows=rows, dense_rows=dense_rows, dense_owner=owner, n_entries=len(entries),
+        base, char_rows=rows, word_rows=word_rows, dense_rows=dense_rows, dense_owner=owner, n_entries=len(entries),
         phrasings=tuple(map(tuple, phrasings)), keys=tuple(e.key for e in entries),
     )
 

@@ -31,6 +31,13 @@ MAX_QUERY_FEATURES = 160
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 
 
+def other_script(language: str, text: str) -> bool:
+    """A message without Chinese to a Chinese FAQ, or with Chinese to an English one
+    (`language`: Index.language): character n-grams cannot meet its entries."""
+    has_han = _HAN.search(text) is not None
+    return (language == "zh" and not has_han) or (language == "en" and has_han)
+
+
 def char_ngrams(text: str) -> list[str]:
     """Character 2- and 3-grams inside each space-separated run, padded with a
     space at both ends (so word starts and ends count), as char_wb does; plus

