@@ -70,13 +70,29 @@ def entry_in_english(entry: "Entry") -> str:
 
 
 def fit_words(entries: Sequence["Entry"]) -> tuple[object, object]:
-    """A word TF-IDF fitted on the entries read in English, and their rows (L2-normalised)."""
+    """A word TF-IDF fitted on the entries read in English, and their rows (L2-normalised);
+    (None, None) when the entries hold no word to weigh (only stop words or symbols)."""
     from sklearn.feature_extraction.text import TfidfVectorizer
 
     vectorizer = TfidfVectorizer(analyzer=english_terms, sublinear_tf=True, dtype=np.float32)
-    return vectorizer, vectorizer.fit_transform([entry_in_english(e) for e in entries] or ["empty"]).tocsr()
+    try:
+        return vectorizer, vectorizer.fit_transform([entry_in_english(e) for e in entries] or ["empty"]).tocsr()
+    except ValueError:  # "empty vocabulary"
+        return None, None
+
+
+def add_words(vectorizer, rows, entries: Sequence["Entry"]):
+    """`rows` with the rows of more entries, read in the fitted vocabulary (a teach)."""
+    import scipy.sparse as sp
+
+    if vectorizer is None or not entries:
+        return rows
+    return sp.vstack([rows, vectorizer.transform([entry_in_english(e) for e in entries])], format="csr")
 
 
 def word_scores(vectorizer, rows, text: str) -> np.ndarray:
-    """Per entry: the cosine of the message, read in English, to the entry's words."""
+    """Per entry: the cosine of the message, read in English, to the entry's words
+    (zeros without a vocabulary)."""
+    if vectorizer is None:
+        return np.zeros(rows.shape[0] if rows is not None else 0)
     return (rows @ vectorizer.transform([gloss(text[:ENTRY_CHARS])]).T).toarray().ravel()

@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING, Callable, Optional, Sequence
 import numpy as np
 
 from .gloss import gloss
-from .glossed_words import entry_in_english, fit_words, word_scores
+from .glossed_words import add_words, fit_words, word_scores
 from .normalize import normalize
 from .vectorize import other_script
 
@@ -191,7 +191,7 @@ def extend_second_opinion(base: SecondOpinion, entries: Sequence["Entry"], phras
     rows, word_rows = base.char_rows, base.word_rows
     if added:
         rows = sp.vstack([rows, base.char_vectorizer.transform([_char_doc(entries[pos]) for pos in added])], format="csr")
-        word_rows = sp.vstack([word_rows, base.word_vectorizer.transform([entry_in_english(entries[pos]) for pos in added])], format="csr")
+        word_rows = add_words(base.word_vectorizer, word_rows, [entries[pos] for pos in added])
     dense_rows, owner = base.dense_rows, base.dense_owner
     cache = _embeddings() if dense_rows is not None else None
     if cache is not None:

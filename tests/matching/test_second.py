@@ -242,6 +242,16 @@ def test_english_questions_reach_a_chinese_faq_by_words_without_the_encoder(tmp_
     assert with_words == len(asked) and hits() <= 3  # the first pass alone: the odd Latin letters
 
 
+def test_entries_without_a_word_to_weigh_still_get_an_opinion():
+    # only stop words: the word TF-IDF has no vocabulary, and a message in the other script scores 0, never an error
+    entries = [Entry(id="a", n=1, question="the", answer="of"), Entry(id="b", n=2, question="and", answer="")]
+    opinion = build_second_opinion(entries, [[e.question] for e in entries], dense=False, language="en")
+    assert opinion.word_vectorizer is None
+    assert list(opinion.scores("的")[0]) == [0.0, 0.0]
+    grown = second_mod.extend_second_opinion(opinion, [*entries, Entry(id="c", n=3, question="or", answer="")], [["the"], ["and"], ["or"]])
+    assert len(grown.scores("的")[0]) == 3
+
+
 def test_english_words_are_compared_by_their_stems():
     from bot.matching.glossed_words import english_terms
 
