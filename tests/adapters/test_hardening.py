@@ -163,9 +163,37 @@ def test_normalise_is_total_and_bounded(raw: str) -> None:
     assert not out.startswith(" ") and not CONTROL.search(out) and "  " not in out
 
 
+@pytest.fixture(scope="module")
+def raw_engines(tmp_path_factory) -> list[Engine]:
+    """Packs imported raw, Chinese and English, with their second opinion built: unsure
+    messages take it (whole-entry scores, the encoder if installed, words read in English)."""
+    from bot.matching.second import ensure_second_opinion
+    from tests.matching.test_matcher_glossary import ZH_FAQ
+    from tests.support.rawpack import write_raw_pack
+
+    engines = [
+        Engine.from_packs([str(write_raw_pack(tmp_path_factory.mktemp("raw-zh") / "zh-faq", faq=ZH_FAQ))]),
+        Engine.from_packs([str(write_raw_pack(tmp_path_factory.mktemp("raw-en") / "gizmo-faq"))]),
+    ]
+    for built in engines:
+        assert built.index.wants_second and ensure_second_opinion(built.index) is not None
+    return engines
+
+
 @HARD
 @given(chat_text, st.sampled_from(list(Mode)))
 def test_the_engine_answers_anything_within_its_own_rules(engine: Engine, raw: str, mode: Mode) -> None:
+    _answers_within_its_rules(engine, raw, mode)
+
+
+@HARD
+@given(chat_text, st.sampled_from(list(Mode)))
+def test_raw_packs_answer_anything_within_the_same_rules(raw_engines: list[Engine], raw: str, mode: Mode) -> None:
+    for raw_engine in raw_engines:  # either script against either pack: the cross-script word score too
+        _answers_within_its_rules(raw_engine, raw, mode)
+
+
+def _answers_within_its_rules(engine: Engine, raw: str, mode: Mode) -> None:
     result = engine.ask(raw, mode)
     assert result.text == normalize(raw) and len(result.text) <= MAX_MATCH_CHARS
     assert len(result.candidates) <= engine.thresholds.max_candidates
