@@ -19,7 +19,8 @@ read in English (glossed_words.py) takes the character score's place.
 
 They are summed into one score per entry (`SecondOpinion.scores`), which widens
 the candidate pool, adds to the order and feeds the second opinion's confidence
-map (second_map.py). It costs a few milliseconds with the encoder (tenths
+map (second_map.py). It costs about 15 ms with the encoder (its forward pass
+over a message's first 24 word pieces, one core; tenths of a millisecond
 without), which is why only unsure messages pay it: confident ones keep the
 sub-millisecond path.
 
@@ -150,7 +151,10 @@ class SecondOpinion:
         if self.dense_rows is not None:
             cache = _embeddings()
             try:
-                vec = cache.encode([_query_text(text)], max_tokens=DENSE_QUERY_TOKENS)[0] if cache is not None else None
+                # the encoder itself, not the memo: chat seldom repeats a message word for word,
+                # a memo would keep people's messages in memory, and a benchmark cycling its
+                # queries would time a dictionary lookup instead of the encoder
+                vec = cache.encoder.encode([_query_text(text)], max_tokens=DENSE_QUERY_TOKENS)[0] if cache is not None else None
             except Exception:  # the character score stands alone; the message is still answered
                 log.exception("encoding a message failed")
                 vec = None

@@ -252,6 +252,21 @@ def test_entries_without_a_word_to_weigh_still_get_an_opinion():
     assert len(grown.scores("的")[0]) == 3
 
 
+def test_messages_are_encoded_each_time_and_never_kept(raw_engine):
+    """The memo holds entry texts only: a message is not kept in memory, and a benchmark
+    that repeats its messages times the encoder, not a lookup."""
+    cache = second_mod._embeddings()
+    if cache is None:
+        pytest.skip(f"needs the encoder: {INSTALL_HINT}")
+    ensure_second_opinion(raw_engine.index)
+    held = len(cache._items)
+    message = "my downloads crawl, is there a closer server I can use"
+    for _ in range(2):
+        _, _, signals = _top(raw_engine.index, message)
+        assert signals.second_used and signals.dense > 0
+    assert len(cache._items) == held
+
+
 def test_english_words_are_compared_by_their_stems():
     from bot.matching.glossed_words import english_terms
 
