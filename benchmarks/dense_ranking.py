@@ -28,21 +28,15 @@ from bot.knowledge.importer import import_markdown  # noqa: E402
 from bot.matching import gloss  # noqa: E402
 from bot.matching.dense import INSTALL_HINT, shared_encoder  # noqa: E402
 from bot.matching.engine import Engine  # noqa: E402
-from bot.matching.second import DENSE_PROFILE_TOKENS, DENSE_QUERY_TOKENS, _dense_docs, _query_text  # noqa: E402
+from bot.matching.normalize import normalize  # noqa: E402
+from bot.matching.second import build_second_opinion  # noqa: E402
 from fit_second_map import DEV_FAQS  # noqa: E402
 
 
-def rank_by_encoder(engine: Engine, rows, encoder) -> dict[str, list[int]]:
+def rank_by_encoder(engine: Engine, rows) -> dict[str, list[int]]:
     """lang -> [right first, right in top 3, answerable rows]."""
     index = engine.index
-    shorts, profiles, owner = [], [], []
-    for pos, entry in enumerate(index.entries):
-        short, profile = _dense_docs(entry, index.entry_phrasings[pos])
-        shorts += short
-        owner += [pos] * len(short)
-        profiles.append(profile)
-    vectors = np.vstack([encoder.encode(shorts, max_tokens=64), encoder.encode(profiles, max_tokens=DENSE_PROFILE_TOKENS)])
-    owner = np.asarray(owner + list(range(len(index.entries))))
+    opinion = build_second_opinion(index.entries, index.entry_phrasings, language=index.language)
     aliases = pack_names(engine.packs)
     keys = [entry_key(e, aliases) for e in index.entries]
     expected = resolve(rows, engine.entries, engine.packs).expected
@@ -50,10 +44,8 @@ def rank_by_encoder(engine: Engine, rows, encoder) -> dict[str, list[int]]:
     for row, want in zip(rows, expected):
         if not row.in_scope or not want:
             continue
-        sims = vectors @ encoder.encode([_query_text(row.query)], max_tokens=DENSE_QUERY_TOKENS)[0]
-        best = np.full(len(keys), -1.0)
-        np.maximum.at(best, owner, sims)
-        order = np.argsort(-best)[:3]
+        _, dense = opinion.scores(normalize(row.query))  # the encoder's best cosine per entry, as the bot reads it
+        order = np.argsort(-dense)[:3]
         counts = out.setdefault(row.lang or "-", [0, 0, 0])
         counts[0] += keys[order[0]] in want
         counts[1] += any(keys[i] in want for i in order)
@@ -66,8 +58,7 @@ def main() -> None:
     parser.add_argument("--shared", default=str(REPO.parent / "shared"), help="the shared data folder (default: ../shared)")
     parser.add_argument("--first-sense", action="store_true", help="gloss with each word's first ordinary sense")
     args = parser.parse_args()
-    encoder = shared_encoder()
-    if encoder is None or gloss.dictionary_path() is None:
+    if shared_encoder() is None or gloss.dictionary_path() is None:
         sys.exit(f"needs the encoder and CC-CEDICT: {INSTALL_HINT}")
     if args.first_sense:
         gloss._common = {}  # no vocabulary: gloss.py falls back to the first ordinary sense
@@ -79,7 +70,7 @@ def main() -> None:
         for name, (sources, labels) in DEV_FAQS.items():
             folder = Path(tmp) / name.split(" ")[0]
             import_markdown([shared / s for s in sources], folder)
-            found = rank_by_encoder(Engine.from_packs([str(folder)]), read_rows(shared / labels), encoder)
+            found = rank_by_encoder(Engine.from_packs([str(folder)]), read_rows(shared / labels))
             right, top3, n = (sum(v[i] for v in found.values()) for i in range(3))
             langs = ", ".join(f"{lang} {v[0]}/{v[2]}" for lang, v in found.items())
             print(f"| {name} | {right / n:.3f} | {top3 / n:.3f} | {langs} |")

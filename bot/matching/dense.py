@@ -10,13 +10,11 @@ encoder, never a crash: the bot then ranks lexically as before.
 """
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import json
 import logging
 import os
 import threading
-from collections import OrderedDict
 from pathlib import Path
 from typing import Optional, Sequence
 
@@ -194,37 +192,3 @@ def reset_shared_encoder() -> None:
     global _shared, _shared_tried
     with _shared_lock:
         _shared, _shared_tried = None, False
-
-
-class EmbeddingCache:
-    """A thread-safe bounded memo text -> vector (least recently used goes
-    first), so a refit after a teach only encodes the texts that are new."""
-
-    def __init__(self, encoder: Encoder, max_items: int = 20000) -> None:
-        self.encoder = encoder
-        self.max_items = max_items
-        self._items: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def encode(self, texts: Sequence[str], max_tokens: int = DEFAULT_MAX_TOKENS) -> np.ndarray:
-        """As Encoder.encode; only texts not seen at this max_tokens are encoded."""
-        keys = [hashlib.sha1(f"{max_tokens}\0{t}".encode("utf-8", "surrogatepass")).hexdigest() for t in texts]
-        with self._lock:
-            found = {k: self._items[k] for k in keys if k in self._items}
-            for k in found:
-                self._items.move_to_end(k)
-        todo = {k: t for k, t in zip(keys, texts) if k not in found}
-        if todo:
-            vectors = self.encoder.encode(list(todo.values()), max_tokens)
-            fresh = {k: v.copy() for k, v in zip(todo, vectors)}
-            for v in fresh.values():
-                v.flags.writeable = False
-            found.update(fresh)
-            with self._lock:
-                self._items.update(fresh)
-                while len(self._items) > self.max_items:
-                    self._items.popitem(last=False)
-        out = np.empty((len(texts), self.encoder.dim), dtype=np.float32)
-        for row, k in enumerate(keys):
-            out[row] = found[k]
-        return out

@@ -18,8 +18,8 @@ and the encoder, say "run". How common an English word is comes from the
 encoder's WordPiece vocabulary, whose whole words BERT numbered in order of
 frequency (`common_words`). On the encoder's ranking alone (`python
 benchmarks/dense_ranking.py`, against `--first-sense`) the raw Docker FAQ's
-top-1 went from 0.517 to 0.578 and its top-3 from 0.674 to 0.778; antd-zh's
-top-1 stayed 0.650 (top-3 0.783 -> 0.800). Without the vocabulary (no encoder
+top-1 went from 0.522 to 0.578 and its top-3 from 0.678 to 0.783; antd-zh's
+top-1 from 0.650 to 0.667 (top-3 0.767 -> 0.800). Without the vocabulary (no encoder
 package), each word's first ordinary sense is taken; without the dictionary,
 text is left as it is.
 """

@@ -92,7 +92,5 @@ def add_words(vectorizer, rows, entries: Sequence["Entry"]):
 
 def word_scores(vectorizer, rows, text: str) -> np.ndarray:
     """Per entry: the cosine of the message, read in English, to the entry's words
-    (zeros without a vocabulary)."""
-    if vectorizer is None:
-        return np.zeros(rows.shape[0] if rows is not None else 0)
+    (fit_words' vectorizer and rows: callers without a vocabulary score 0)."""
     return (rows @ vectorizer.transform([gloss(text[:ENTRY_CHARS])]).T).toarray().ravel()

@@ -221,15 +221,20 @@ class Index:
         beside the Docker pack, its dev set's figures were the same with and without it."""
         if self.weights.second_gate <= 0:
             return False
-        return any(e.learned for e in self.entries) or bool(raw_packs(e for e in self.entries if not e.learned))
+        return any(e.learned for e in self.entries) or bool(self._raw_pack_names)
 
     @cached_property
     def raw_entry(self) -> tuple[bool, ...]:
         """For each entry, whether it is rated by the second opinion's map when a message
         takes the second opinion: all but the entries of packs phrased by hand, which keep
         their own pack's map beside a raw import (second_map.py)."""
-        phrased = {e.pack for e in self.entries if not e.learned} - raw_packs(e for e in self.entries if not e.learned)
+        phrased = {e.pack for e in self.entries if not e.learned} - self._raw_pack_names
         return tuple(e.pack not in phrased for e in self.entries)
+
+    @cached_property
+    def _raw_pack_names(self) -> frozenset[str]:
+        """The loaded packs not phrased by hand well enough (raw_packs); taught entries aside."""
+        return raw_packs(e for e in self.entries if not e.learned)
 
     def warm(self) -> "Index":
         """Build what the first query would otherwise build (the stacked postings and

@@ -439,7 +439,8 @@ def _evidence(index: Index, text: str, k: int, whole: Optional[np.ndarray] = Non
         # a hand-phrased pack's keep its own map (Index.raw_entry); and without the encoder's
         # scores (it failed to load) the map, fitted with them, rates nothing
         of2 = index.calibration.of_second
-        rated = [dense is not None and bool(index.calibration.second_coef) and index.raw_entry[pos] for pos in pool]
+        rates = dense is not None and bool(index.calibration.second_coef)
+        rated = [rates and index.raw_entry[pos] for pos in pool]
         confidence = [
             d * (of2(f + (cv, specific, um, s, m, ds)) if r else of(f + (cv, specific, um)))
             for r, f, cv, um, d, s, m, ds in zip(rated, shared, cover, unmatched, damping, sec, sec_margin, dense_at)

