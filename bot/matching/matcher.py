@@ -107,7 +107,7 @@ class Weights:
     expansion: float = 0.5
     # a message whose best first-pass confidence is under this takes the second opinion
     # (bot/matching/second.py: whole-entry character TF-IDF and the optional sentence encoder); 0: never
-    second_gate: float = 0.8
+    second_gate: float = 0.9
 
 
 @dataclass(frozen=True)
