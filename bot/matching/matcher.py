@@ -55,6 +55,20 @@ GENERIC_MESSAGE = 0.05
 # problem, however much path and boilerplate the two share: its confidence is
 # scaled by this. Kinds of failure any software reports, in English and Chinese.
 ERROR_MISMATCH = 0.5
+# The failures every program reports in the same words. Sharing one of them says nothing
+# about which program failed: "git push: Permission denied (publickey)" is not the error
+# "permission denied while trying to connect to the Docker daemon socket", though both
+# say "permission denied". When the message's only link to an error line (the candidate's
+# closest phrasing says one of these) is that boilerplate, sharing less than this share
+# (rarity-weighted) of the rest of the line, it is another error: its confidence is scaled
+# by ERROR_MISMATCH too. Only for entries titled by an error line, not by a question: a
+# question about an error ("Why does gizmo say `permission denied` when it writes the
+# cache?") is reworded by whoever asks it, an error line is pasted. Specific failures ("exec format error", "'v' is not recognized
+# as an internal or external command", "429 Too Many Requests") are not boilerplate: the
+# words of the failure are the error itself, and a message that quotes them is asking
+# about it.
+BOILERPLATE_KINDS = frozenset(("permission", "no-such-file", "refused", "cannot-connect", "timeout", "missing"))
+BEYOND_BOILERPLATE = 0.15
 # A message at least as close to a generic chatter phrasing (bot/matching/data/chatter.yaml)
 # as to an entry's phrasings and text: its confidence for that entry is scaled by this.
 CHATTER_DAMPING = 0.3
@@ -85,6 +99,18 @@ _ERROR_RE = re.compile("|".join(f"(?P<k{i}>{rx})" for i, (_, rx) in enumerate(ER
 def error_kinds(text: str) -> frozenset[int]:
     """The kinds of failure (indexes into ERROR_KINDS) a normalised text reports."""
     return frozenset(int(m.lastgroup[1:]) for m in _ERROR_RE.finditer(text)) if text else frozenset()
+
+
+def _asks(title: str) -> bool:
+    """The title is a question (about an error, say), not an error line."""
+    return "?" in title or "？" in title
+
+
+def boilerplate(text: str) -> str:
+    """The words of the BOILERPLATE_KINDS failures a normalised text reports ("" for none)."""
+    if not text:
+        return ""
+    return " ".join(m.group(0) for m in _ERROR_RE.finditer(text) if ERROR_KINDS[int(m.lastgroup[1:])][0] in BOILERPLATE_KINDS)
 
 
 @dataclass(frozen=True)
@@ -319,22 +345,29 @@ def w_expansion(index: Index) -> float:
     return index.weights.expansion
 
 
-def _unmatched(index: Index, pool: Sequence[int], phrasing_sims: np.ndarray, fids: np.ndarray) -> list[float]:
+def _unmatched(
+    index: Index, pool: Sequence[int], phrasing_sims: np.ndarray, fids: np.ndarray, boiler: frozenset = frozenset()
+) -> tuple[list[float], list[float]]:
     """For each pool entry, how much of its closest phrasing the message leaves out
     (rarity-weighted): "pass the host ip to a container as an environment variable"
     is not the question "how to pass environment variables to a container", nor
     "permission denied while trying to connect to the docker daemon socket" the
-    error "cannot connect to the docker daemon ... is the daemon running?"."""
+    error "cannot connect to the docker daemon ... is the daemon running?".
+
+    And, for a phrasing that says one of the message's boilerplate failures (`boiler`:
+    their vocabulary columns), the share of the rest of it the message says (1.0 when
+    the phrasing says none: see BOILERPLATE_KINDS)."""
     have = set(fids.tolist())
     rows_of = index.phrasing_rows
     groups = [rows_of[pos] if pos < len(rows_of) else () for pos in pool]
     flat = [row for rows in groups for row in rows]
     sims = phrasing_sims[flat].tolist() if flat else []
-    out = []
+    out, beyond = [], []
     at = 0
     for rows in groups:
         if not rows:
             out.append(0.0)
+            beyond.append(1.0)
             continue
         part = sims[at : at + len(rows)]
         best = rows[part.index(max(part))]
@@ -344,7 +377,10 @@ def _unmatched(index: Index, pool: Sequence[int], phrasing_sims: np.ndarray, fid
         # a phrasing with no telling word in the vocabulary (one taught in chat, before the
         # refit fits its words) says nothing the message could match: all of it is unmatched
         out.append((total - matched) / total if total else 1.0)
-    return out
+        rest = {f: v for f, v in terms.items() if f not in boiler} if boiler and not boiler.isdisjoint(terms) else None
+        rest_total = sum(rest.values()) if rest else 0.0
+        beyond.append(sum(map(rest.__getitem__, have.intersection(rest))) / rest_total if rest_total else 1.0)
+    return out, beyond
 
 
 def _second_at(scores: np.ndarray, pool: Sequence[int]) -> tuple[list[float], list[float]]:
@@ -383,7 +419,12 @@ def _evidence(index: Index, text: str, k: int, whole: Optional[np.ndarray] = Non
     kws = keyword_pass(index.keyword_table, pool, text, index.keyword_specificity)
     fzs = fuzzy_phrasing_pass(index.phrasing_table, pool, text)
     cover = _coverage(index, pool, fids, vals)
-    unmatched = _unmatched(index, pool, every[:c1], fids)
+    said = error_kinds(text)
+    boiler = boilerplate(text) if said else ""
+    boiler_fids = frozenset(index.vectorizer.query(boiler)[0].tolist()) if boiler else frozenset()
+    unmatched, beyond = _unmatched(index, pool, every[:c1], fids, boiler_fids)
+    if boiler_fids:
+        beyond = [1.0 if _asks(index.entries[pos].question) else b for pos, b in zip(pool, beyond)]
     # generic words must not decide alone: a message made only of words every entry
     # uses ("docker 有问题" to a Docker FAQ) matches everything a little
     specific = float(np.dot(vals * vals, index.rarity[fids]) / max(float(np.dot(vals, vals)), 1e-12)) if index.rarity is not None else 1.0
@@ -425,10 +466,11 @@ def _evidence(index: Index, text: str, k: int, whole: Optional[np.ndarray] = Non
     dense_at = dense[pool].tolist() if dense is not None else [0.0] * len(sec)
     # words nearly every entry uses cannot decide alone, whatever else agrees
     guard = min(1.0, specific / GENERIC_MESSAGE)
-    said = error_kinds(text)
     errors = index.entry_errors
+    # another kind of failure than the entry's, or the same boilerplate failure of another program
     mismatch = [
-        ERROR_MISMATCH if said and pos < len(errors) and said.isdisjoint(errors[pos]) else 1.0 for pos in pool
+        ERROR_MISMATCH if (said and pos < len(errors) and said.isdisjoint(errors[pos])) or rest < BEYOND_BOILERPLATE else 1.0
+        for pos, rest in zip(pool, beyond)
     ]
     # closer to the engine's generic chatter than to anything the entry says: chit-chat
     # that happens to share a word ("谢谢大佬，问题解决了", "docker 真香 😂") gets no list

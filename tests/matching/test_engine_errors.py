@@ -6,13 +6,17 @@ from __future__ import annotations
 
 import pytest
 
+from bot.knowledge.importer import import_markdown
+from bot.matching.second import ensure_second_opinion
+
 from bot.matching.engine import Engine
-from bot.matching.matcher import ERROR_KINDS, error_kinds
+from bot.matching.matcher import ERROR_KINDS, boilerplate, error_kinds
 from bot.matching.normalize import normalize
 from bot.matching.types import Decision, Mode
 from tests.support import REPO
 
 DOCKER_PACK = REPO / "knowledge" / "docker-faq"
+PRACTICE = REPO.parent / "shared" / "faqs" / "docker-practice"
 NOT_RUNNING = "Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?"
 PERMISSION = (
     "Got permission denied while trying to connect to the Docker daemon socket at unix:///var/run/docker.sock: "
@@ -58,3 +62,52 @@ def test_the_docker_pack_does_not_answer_daemon_not_running_with_the_docker_grou
 def test_the_docker_pack_is_not_sure_an_empty_mount_is_the_mac_only_entry(docker_engine):
     result = docker_engine.ask("docker run -v 挂载后目录是空的", Mode.AMBIENT)
     assert result.decision is Decision.NONE
+
+
+def test_boilerplate_is_the_failures_every_program_reports_in_the_same_words():
+    assert boilerplate(normalize("git push: Permission denied (publickey).")) == "permission denied"
+    assert boilerplate(normalize("ssh: connect to host 10.0.0.5 port 22: Connection refused")) == "connection refused"
+    assert boilerplate(normalize("执行脚本提示没有权限")) == "没有权限"
+    # specific failures: their words are the error itself
+    assert boilerplate(normalize("standard_init_linux.go:228: exec user process caused: exec format error")) == ""
+    assert boilerplate(normalize("'list' is not recognized as an internal or external command")) == ""
+    assert boilerplate(normalize("HTTP Error 429: Too Many Requests")) == ""
+    assert boilerplate("") == "" and boilerplate(normalize("how do I change the default theme")) == ""
+
+
+FOREIGN_PERMISSION = (
+    "git push fails with: Permission denied (publickey). fatal: Could not read from remote repository.",
+    "npm ERR! code EACCES permission denied, mkdir '/usr/lib/node_modules'",
+    "podman rootless 模式下绑定 80 端口报 permission denied",
+)
+
+
+@pytest.fixture(scope="module")
+def practice_engine(tmp_path_factory) -> Engine:
+    if not PRACTICE.is_dir():
+        pytest.skip(f"the public FAQs are not at {PRACTICE} (clone the repo beside shared/ to run this)")
+    folder = tmp_path_factory.mktemp("practice") / "docker-practice"
+    import_markdown([PRACTICE / "README.md", PRACTICE / "errors.md"], folder)
+    engine = Engine.from_packs([str(folder)])
+    ensure_second_opinion(engine.index)  # what the warm-up thread does after a start
+    return engine
+
+
+@pytest.mark.parametrize("pasted", FOREIGN_PERMISSION)
+def test_another_programs_permission_denied_is_not_answered_by_the_docker_socket_error(practice_engine, pasted):
+    """docker_practice's error table, imported raw, has the line "permission denied while
+    trying to connect to the Docker daemon socket": git's, npm's or podman's "permission
+    denied" share only the boilerplate with it (each was answered at 0.83-0.96)."""
+    result = practice_engine.ask(pasted, Mode.REPLY, depth=3)
+    assert result.decision is not Decision.ANSWER, result
+    assert practice_engine.ask(pasted, Mode.AMBIENT).decision is Decision.NONE
+
+
+def test_the_docker_socket_error_and_a_specific_failure_are_still_answered(practice_engine):
+    own = practice_engine.ask(PERMISSION, Mode.REPLY, depth=3)
+    assert own.decision is Decision.ANSWER and "docker daemon socket" in own.entry.question.lower()
+    refused = practice_engine.ask("ssh: connect to host 10.0.0.5 port 22: Connection refused", Mode.REPLY)
+    assert refused.decision is not Decision.ANSWER, refused
+    # "exec format error" is the error itself, not boilerplate: quoted in other words, it is still answered
+    arch = practice_engine.ask("M1 的 mac 上 build 的镜像放到 x86 服务器上跑，报 exec format error", Mode.REPLY, depth=3)
+    assert arch.decision is Decision.ANSWER and "exec format error" in arch.entry.question
