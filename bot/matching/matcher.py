@@ -58,17 +58,16 @@ ERROR_MISMATCH = 0.5
 # The failures every program reports in the same words. Sharing one of them says nothing
 # about which program failed: "git push: Permission denied (publickey)" is not the error
 # "permission denied while trying to connect to the Docker daemon socket", though both
-# say "permission denied". When the message's only link to an error line (the candidate's
-# closest phrasing says one of these) is that boilerplate, sharing less than this share
-# (rarity-weighted) of the rest of the line, it is another error: its confidence is scaled
-# by ERROR_MISMATCH too. Only for entries titled by an error line, not by a question: a
-# question about an error ("Why does gizmo say `permission denied` when it writes the
-# cache?") is reworded by whoever asks it, an error line is pasted. Specific failures ("exec format error", "'v' is not recognized
-# as an internal or external command", "429 Too Many Requests") are not boilerplate: the
-# words of the failure are the error itself, and a message that quotes them is asking
-# about it.
+# say "permission denied". When that boilerplate is a message's only link to an entry
+# titled by an error line (its closest phrasing says the failure, and the message shares
+# no other word of it), the message is another error: its confidence is scaled by
+# ERROR_MISMATCH too. "docker ps says permission denied" shares "docker" with the socket
+# line and is not held back. A title that asks a question about an error ("Why does gizmo
+# say `permission denied` when it writes the cache?") is reworded by whoever asks it, an
+# error line is pasted: only the latter is held to this. Specific failures ("exec format
+# error", "'v' is not recognized as an internal or external command", "429 Too Many
+# Requests") are not boilerplate: their words are the error itself.
 BOILERPLATE_KINDS = frozenset(("permission", "no-such-file", "refused", "cannot-connect", "timeout", "missing"))
-BEYOND_BOILERPLATE = 0.15
 # A message at least as close to a generic chatter phrasing (bot/matching/data/chatter.yaml)
 # as to an entry's phrasings and text: its confidence for that entry is scaled by this.
 CHATTER_DAMPING = 0.3
@@ -347,27 +346,27 @@ def w_expansion(index: Index) -> float:
 
 def _unmatched(
     index: Index, pool: Sequence[int], phrasing_sims: np.ndarray, fids: np.ndarray, boiler: frozenset = frozenset()
-) -> tuple[list[float], list[float]]:
+) -> tuple[list[float], list[bool]]:
     """For each pool entry, how much of its closest phrasing the message leaves out
     (rarity-weighted): "pass the host ip to a container as an environment variable"
     is not the question "how to pass environment variables to a container", nor
     "permission denied while trying to connect to the docker daemon socket" the
     error "cannot connect to the docker daemon ... is the daemon running?".
 
-    And, for a phrasing that says one of the message's boilerplate failures (`boiler`:
-    their vocabulary columns), the share of the rest of it the message says (1.0 when
-    the phrasing says none: see BOILERPLATE_KINDS)."""
+    And whether the message shares a word with the phrasing beyond the boilerplate
+    failures it reports (`boiler`: their vocabulary columns); True when the phrasing
+    says none of them (see BOILERPLATE_KINDS)."""
     have = set(fids.tolist())
     rows_of = index.phrasing_rows
     groups = [rows_of[pos] if pos < len(rows_of) else () for pos in pool]
     flat = [row for rows in groups for row in rows]
     sims = phrasing_sims[flat].tolist() if flat else []
-    out, beyond = [], []
+    out, linked = [], []
     at = 0
     for rows in groups:
         if not rows:
             out.append(0.0)
-            beyond.append(1.0)
+            linked.append(True)
             continue
         part = sims[at : at + len(rows)]
         best = rows[part.index(max(part))]
@@ -377,10 +376,9 @@ def _unmatched(
         # a phrasing with no telling word in the vocabulary (one taught in chat, before the
         # refit fits its words) says nothing the message could match: all of it is unmatched
         out.append((total - matched) / total if total else 1.0)
-        rest = {f: v for f, v in terms.items() if f not in boiler} if boiler and not boiler.isdisjoint(terms) else None
-        rest_total = sum(rest.values()) if rest else 0.0
-        beyond.append(sum(map(rest.__getitem__, have.intersection(rest))) / rest_total if rest_total else 1.0)
-    return out, beyond
+        # a word counts however common it is: "docker" in a Docker FAQ weighs next to nothing
+        linked.append(not boiler or boiler.isdisjoint(terms) or any(f in have for f in terms if f not in boiler))
+    return out, linked
 
 
 def _second_at(scores: np.ndarray, pool: Sequence[int]) -> tuple[list[float], list[float]]:
@@ -422,9 +420,9 @@ def _evidence(index: Index, text: str, k: int, whole: Optional[np.ndarray] = Non
     said = error_kinds(text)
     boiler = boilerplate(text) if said else ""
     boiler_fids = frozenset(index.vectorizer.query(boiler)[0].tolist()) if boiler else frozenset()
-    unmatched, beyond = _unmatched(index, pool, every[:c1], fids, boiler_fids)
+    unmatched, linked = _unmatched(index, pool, every[:c1], fids, boiler_fids)
     if boiler_fids:
-        beyond = [1.0 if _asks(index.entries[pos].question) else b for pos, b in zip(pool, beyond)]
+        linked = [b or _asks(index.entries[pos].question) for pos, b in zip(pool, linked)]
     # generic words must not decide alone: a message made only of words every entry
     # uses ("docker 有问题" to a Docker FAQ) matches everything a little
     specific = float(np.dot(vals * vals, index.rarity[fids]) / max(float(np.dot(vals, vals)), 1e-12)) if index.rarity is not None else 1.0
@@ -469,8 +467,8 @@ def _evidence(index: Index, text: str, k: int, whole: Optional[np.ndarray] = Non
     errors = index.entry_errors
     # another kind of failure than the entry's, or the same boilerplate failure of another program
     mismatch = [
-        ERROR_MISMATCH if (said and pos < len(errors) and said.isdisjoint(errors[pos])) or rest < BEYOND_BOILERPLATE else 1.0
-        for pos, rest in zip(pool, beyond)
+        ERROR_MISMATCH if (said and pos < len(errors) and said.isdisjoint(errors[pos])) or not link else 1.0
+        for pos, link in zip(pool, linked)
     ]
     # closer to the engine's generic chatter than to anything the entry says: chit-chat
     # that happens to share a word ("谢谢大佬，问题解决了", "docker 真香 😂") gets no list
