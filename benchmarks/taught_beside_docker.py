@@ -6,11 +6,11 @@ the bot's unsure messages take the second opinion (Index.wants_second), and the 
 entries are rated by the shipped second map; the Docker pack's own entries keep its
 map. This checks that the Docker pack does not pay for it: the titles and answers of
 two development FAQs (antd-en and youtube-dl, imported raw: 68 pairs) are taught
-beside it (learned entries, as a teach in chat makes them), and `faqbot eval`'s
-metrics on ../shared/eval/dev.tsv are computed with the second opinion on and off
-(Weights.second_gate 0). Both engines fit their first map to the Docker pack plus the
-taught pairs, as the bot does after a teach (the pack's own calibration.yaml no longer
-matches what is loaded).
+beside it through the engine's own path for what is learned in chat
+(Engine.apply_learned with the learned overlay, rebuilt as after a start or a refit),
+and `faqbot eval`'s metrics on ../shared/eval/dev.tsv are computed with the second
+opinion on and off (Weights.second_gate 0). The pack keeps its own calibration: taught
+pairs never refit it.
 """
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ sys.path.insert(0, str(REPO))
 from bot.cli.evaluate import evaluate  # noqa: E402
 from bot.cli.labels import read_rows  # noqa: E402
 from bot.knowledge.pack import load_pack  # noqa: E402
-from bot.matching.engine import Engine  # noqa: E402
+from bot.matching.engine import Engine, LearnedOverlay  # noqa: E402
 from bot.matching.matcher import Weights  # noqa: E402
 from bot.matching.second import ensure_second_opinion  # noqa: E402
 from bot.matching.types import Entry  # noqa: E402
@@ -60,7 +60,8 @@ def main() -> None:
     rows = read_rows(shared / "eval" / "dev.tsv")
     out = {"taught": len(pairs)}
     for label, weights in (("second opinion on", Weights()), ("second opinion off", Weights(second_gate=0.0))):
-        engine = Engine(list(docker.entries) + pairs, packs=[docker], weights=weights)
+        engine = Engine(docker.entries, packs=[docker], weights=weights)
+        engine.apply_learned(LearnedOverlay(revision=1, entries=tuple(pairs)), rebuild=True)
         ensure_second_opinion(engine.index)  # what the warm-up thread does after a teach
         report = evaluate(engine, rows).to_json()
         out[label] = {k: report[k] for k in FIGURES}
