@@ -82,6 +82,33 @@ def _read(path: str, stamp: int) -> Optional[SecondMap]:
         return None
 
 
+def fit_map(
+    features: Sequence[Sequence[float]], right: Sequence[bool], weights: Sequence[float], c: float
+) -> tuple[tuple[float, ...], float]:
+    """A logistic map's coefficients over the raw features, and its intercept.
+
+    Fitted on standardised features, then folded back (a coefficient divided by its
+    feature's spread, the means moved into the intercept), so that the map reads raw
+    features as the engine gives them. Why standardise: the evidence runs over very
+    different ranges (log-odds over +-10, cosines over 0-1), and one penalty on raw
+    features shrinks the narrow ones most, though the second-opinion score and the
+    encoder's cosine tell a right answer best. The fitted map then does not depend on
+    a feature's units: scaling one scales its coefficient back. A feature that never
+    varies in the samples gets 0."""
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+
+    x = np.asarray(features, dtype=float)
+    mean, spread = x.mean(axis=0), x.std(axis=0)
+    still = spread == 0
+    spread[still] = 1.0
+    model = LogisticRegression(C=c, max_iter=5000)
+    model.fit((x - mean) / spread, np.asarray(right, dtype=int), sample_weight=np.asarray(weights, dtype=float))
+    coef = model.coef_[0] / spread
+    coef[still] = 0.0
+    return tuple(float(v) for v in coef), float(model.intercept_[0] - float(np.dot(coef, mean)))
+
+
 def write_second_map(path: str | Path, coef: Sequence[float], intercept: float, encoder: str, fitted_on: dict) -> Path:
     """Write a map as second_map() reads it (the fitting script's output)."""
     data = {
