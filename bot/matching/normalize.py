@@ -160,15 +160,23 @@ def _drop_repeated_lines(text: str) -> str:
     return "\n".join(kept)
 
 
+# Chinese grammar words that a quoted Chinese term seldom holds: particles, question
+# words, "reports" and "in". A message with one of them is written in Chinese, however
+# much English it pastes: "docker push 报 unauthorized: authentication required",
+# "docker daemon.json 在哪". Not 不 or 无: quoted error strings and UI labels hold them
+# ("权限不足", "暂无数据").
+_CHINESE_GRAMMAR = re.compile(r"[吗呢吧啊么怎哪咋啥报里在是的了能要]|提示")
+
+
 def detect_lang(text: str) -> str:
     """'en' when the message is written in English, else 'zh' (Chinese or mixed)."""
     cjk = len(_CJK.findall(text))
     if cjk == 0:
         return LANG_EN if _LATIN_WORD.search(text) else LANG_ZH
     latin = sum(len(w) for w in _LATIN_WORD.findall(text))
-    # A Chinese sentence with commands in it is Chinese; an English one quoting a
-    # Chinese word is English.
-    return LANG_EN if cjk * 6 < latin and cjk <= 4 else LANG_ZH
+    # A Chinese sentence with commands or a pasted error in it is Chinese; an English
+    # one quoting a Chinese word is English.
+    return LANG_EN if cjk * 6 < latin and cjk <= 4 and not _CHINESE_GRAMMAR.search(text) else LANG_ZH
 
 
 def word_tokens(text: str) -> list[str]:

@@ -51,6 +51,12 @@ def test_language_follows_the_question():
     assert detect_lang("what does 镜像 mean in the docker docs you linked") == LANG_EN
     # a Chinese sentence full of commands stays Chinese
     assert detect_lang("docker run -d -p 80:80 nginx 之后访问不了") == LANG_ZH
+    # and so is a short Chinese question around a pasted error or a file name
+    assert detect_lang("docker push 报 unauthorized: authentication required") == LANG_ZH
+    assert detect_lang("docker daemon.json 在哪") == LANG_ZH
+    assert detect_lang("setFieldsValue 传 null ts 报错") == LANG_ZH
+    # while an English one quoting a Chinese error string stays English
+    assert detect_lang("the dashboard shows 权限不足 when I open the settings page") == LANG_EN
 
 
 def test_empty_and_noise_only_input():
