@@ -391,11 +391,14 @@ def _cjk(text: str) -> bool:
     return any("\u4e00" <= ch <= "\u9fff" for ch in text)
 
 
+_SENTENCE_END = re.compile(r"[。！？!?；]|[.;](\s|$)")
+
+
 def _truncate(text: str, limit: int = AUTO_ANSWER_CHARS) -> str:
     if len(text) <= limit:
         return text
     cut = text[:limit]
-    ends = [m.end() for m in re.finditer(r"[。！？!?；]|[.;](\s|$)", cut)]
+    ends = [m.end() for m in _SENTENCE_END.finditer(cut)]
     if ends and ends[-1] >= limit // 3:
         return cut[: ends[-1]].rstrip()
     if cut.count("`") % 2:
@@ -406,33 +409,55 @@ def _truncate(text: str, limit: int = AUTO_ANSWER_CHARS) -> str:
 def auto_answer(blocks: list[_Block]) -> str:
     """A first short answer for packs nobody has curated yet: the leading text,
     inline code in backticks; a code block counts by its first command when the
-    text before it is short (a code-only answer still gets one)."""
+    text before it is short (a code-only answer still gets one) or ends with a colon
+    that introduces it ("… the `-L` option. As in:" then `curl -L https://example.com`).
+    It never ends on such a colon (see _no_dangling_colon)."""
     parts: list[str] = []
     size = 0
     for block in blocks:
+        introduced = bool(parts) and parts[-1].endswith(_COLONS)
         text = ""
         if block.kind in ("paragraph_open", "blockquote_open"):
             text = " ".join(inline_text(t, keep_code=True) for t in block.tokens if t.type == "inline")
         elif block.kind in ("bullet_list_open", "ordered_list_open"):
             text = _list_text(block)
-        elif block.kind in ("fence", "code_block") and size < 80:
+        elif block.kind in ("fence", "code_block") and (size < 80 or introduced):
             line = _code_first_line(block)
-            text = _code_span(line) if line else ""
+            # a colon before a command's output ("if you see this:", the command shown again
+            # above it) introduces the output, not the command
+            text = _code_span(line) if line and not (introduced and line in " ".join(parts)) else ""
         elif block.kind == "table_open" and not parts:
             rows = _table_rows(block)
             text = "; ".join(" | ".join(inline_text(c, keep_code=True) for c in cells) for cells, _ in rows[1:3])
         text = ANSWER_PREFIX.sub("", text.strip()) if not parts else text.strip()
         if not text:
+            if introduced:
+                break  # what the colon introduced is not for a short answer (a table, an image)
             continue
         parts.append(text)
         size += len(text)
-        if size >= AUTO_ANSWER_CHARS // 2:
+        if size >= AUTO_ANSWER_CHARS // 2 and (introduced or not text.endswith(_COLONS)):
             break
     joined = ""
     for part in parts:
         sep = "" if not joined or (_cjk(joined[-1:]) or joined[-1:] in "。，；：！？") and _cjk(part[:1]) else " "
         joined = f"{joined}{sep}{part}"
-    return _truncate(joined.strip())
+    return _no_dangling_colon(_truncate(joined.strip()))
+
+
+_COLONS = (":", "：")
+
+
+def _no_dangling_colon(text: str) -> str:
+    """An answer cut right after a colon ("… do something like:", "如下：") promises what it
+    does not show: it ends at the sentence before instead, or, when there is none worth
+    keeping, with an ellipsis (the reply's link leads to the rest)."""
+    if not text.endswith(_COLONS):
+        return text
+    ends = [m.end() for m in _SENTENCE_END.finditer(text[:-1])]
+    if ends and ends[-1] >= len(text) // 3:
+        return text[: ends[-1]].rstrip()
+    return text[:-1].rstrip() + "…"
 
 
 # ---------------------------------------------------------------- documents

@@ -146,6 +146,46 @@ def test_short_answers_keep_inline_code_and_code_only_answers_get_their_command(
     assert entries[3].answer == "`docker logs -f <CONTAINER>`"
 
 
+COLON_FAQ = """# Tool FAQ
+
+## How do I follow redirects?
+
+The tool does not follow redirects by default. The `Location:` header is only read when you
+use the `-L`/`--location` option, which also re-sends the request to the new place. As in:
+
+    tool -L https://example.com
+
+## Is my daemon exposed?
+
+Nobody should reach the daemon from outside. Check how it was started: `ps -ef | grep toold`. If you see this:
+
+```console
+$ ps -ef | grep toold
+root  1  toold -H tcp://0.0.0.0:2375
+```
+
+then it listens on every interface.
+
+## What are the limits?
+
+See the table below for the limits of each plan:
+
+| plan | limit |
+| --- | --- |
+| free | 10 |
+"""
+
+
+def test_a_short_answer_never_stops_on_a_colon():
+    """A long first paragraph ending "As in:" is completed by the command it introduces;
+    a colon before a command's output, or before a table, ends the answer at the sentence
+    before it (the reply's link leads to the rest)."""
+    redirects, exposed, limits = parse_document(COLON_FAQ).entries
+    assert redirects.answer.endswith("As in: `tool -L https://example.com`")
+    assert exposed.answer == "Nobody should reach the daemon from outside. Check how it was started: `ps -ef | grep toold`."
+    assert limits.answer == "See the table below for the limits of each plan…"
+
+
 def test_links_lose_trailing_punctuation_and_relative_links_need_a_page():
     entries = _doc("title_intro.md", page="https://faq.test/appendix/README.html").entries
     assert entries[1].links == ("https://docs.docker.com/engine/daemon/proxy/",)
