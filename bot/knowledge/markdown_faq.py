@@ -363,13 +363,33 @@ def _is_container(node: _Heading, lone: bool) -> bool:
 
 
 def _code_first_line(block: _Block) -> str:
-    """The first command of a code block: comments skipped, shell prompts removed."""
-    for line in block.tokens[0].content.splitlines():
+    """The first command of a code block: comments skipped, shell prompts removed, a
+    command continued over lines (`\\` at their end) joined into one."""
+    lines = block.tokens[0].content.splitlines()
+    for i, line in enumerate(lines):
         line = line.strip()
         if not line or line.startswith(("#", "//", "--", "<!--", "REM ")):
             continue
-        return re.sub(r"^(\$|>|PS>|C:\\>|\[[^\]]*\][#$]|[\w.-]+@[\w.-]+:\S*[#$])\s+", "", line)
+        command = re.sub(r"^(\$|>|PS>|C:\\>|\[[^\]]*\][#$]|[\w.-]+@[\w.-]+:\S*[#$])\s+", "", line)
+        for more in lines[i + 1 : i + 1 + MAX_CONTINUED_LINES]:
+            if not command.endswith("\\"):
+                break
+            command = f"{command[:-1].rstrip()} {more.strip()}"
+        return command.rstrip("\\ ")
     return ""
+
+
+MAX_CONTINUED_LINES = 3  # of a command continued with `\`: the start says what it runs
+CONFIG_LANGUAGES = frozenset(("yaml", "yml", "json", "toml", "ini", "xml", "conf", "properties", "nginx"))
+
+
+def _is_config(block: _Block, line: str) -> bool:
+    """A code block holding a configuration file, not a command: its first line alone
+    ("delete:", `version: "2"`, "{") says nothing an answer could use. A key with one
+    word of value is configuration; "Error: Cannot access .Option on the server." is an
+    error message, and says what the answer is about."""
+    info = (block.tokens[0].info or "").strip().split(" ")[0].lower()
+    return info in CONFIG_LANGUAGES or bool(re.match(r"^([\w.-]+:(\s*|\s+\S+)$|[{<\[])", line))
 
 
 def _list_text(block: _Block) -> str:
@@ -392,6 +412,7 @@ def _cjk(text: str) -> bool:
 
 
 _SENTENCE_END = re.compile(r"[。！？!?；]|[.;](\s|$)")
+_FULL_STOP = re.compile(r"[。！？!?]|[.](\s|$)")
 
 
 def _truncate(text: str, limit: int = AUTO_ANSWER_CHARS) -> str:
@@ -425,7 +446,8 @@ def auto_answer(blocks: list[_Block]) -> str:
             line = _code_first_line(block)
             # a colon before a command's output ("if you see this:", the command shown again
             # above it) introduces the output, not the command
-            text = _code_span(line) if line and not (introduced and line in " ".join(parts)) else ""
+            # or a configuration file: its first line is not what the colon promised
+            text = _code_span(line) if line and not (introduced and (line in " ".join(parts) or _is_config(block, line))) else ""
         elif block.kind == "table_open" and not parts:
             rows = _table_rows(block)
             text = "; ".join(" | ".join(inline_text(c, keep_code=True) for c in cells) for cells, _ in rows[1:3])
@@ -454,7 +476,7 @@ def _no_dangling_colon(text: str) -> str:
     keeping, with an ellipsis (the reply's link leads to the rest)."""
     if not text.endswith(_COLONS):
         return text
-    ends = [m.end() for m in _SENTENCE_END.finditer(text[:-1])]
+    ends = [m.end() for m in _FULL_STOP.finditer(text[:-1])]  # not at a semicolon: the sentence goes on
     if ends and ends[-1] >= len(text) // 3:
         return text[: ends[-1]].rstrip()
     return text[:-1].rstrip() + "…"

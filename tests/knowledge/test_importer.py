@@ -173,17 +173,42 @@ See the table below for the limits of each plan:
 | plan | limit |
 | --- | --- |
 | free | 10 |
+
+## How do I label a daemon?
+
+Each host can label its daemon when it starts, for example:
+
+```bash
+toold \\
+    --label env="production" \\
+    --label disk="ssd"
+```
+
+## How do I allow deleting images?
+
+By default the registry refuses to delete images; it has to be enabled in `config.yml`:
+
+```yaml
+delete:
+    enabled: true
+```
+
+Then ask the API for the digest of the tag.
 """
 
 
 def test_a_short_answer_never_stops_on_a_colon():
     """A long first paragraph ending "As in:" is completed by the command it introduces;
-    a colon before a command's output, or before a table, ends the answer at the sentence
-    before it (the reply's link leads to the rest)."""
-    redirects, exposed, limits = parse_document(COLON_FAQ).entries
+    a colon before a command's output, a table or a configuration file ends the answer at
+    the sentence before it (the reply's link leads to the rest)."""
+    redirects, exposed, limits, labels, deleting = parse_document(COLON_FAQ).entries
     assert redirects.answer.endswith("As in: `tool -L https://example.com`")
     assert exposed.answer == "Nobody should reach the daemon from outside. Check how it was started: `ps -ef | grep toold`."
     assert limits.answer == "See the table below for the limits of each plan…"
+    # a command continued over lines is one command
+    assert labels.answer.endswith('for example: `toold --label env="production" --label disk="ssd"`')
+    # a configuration file's first line ("delete:") is not what the colon promised
+    assert deleting.answer == "By default the registry refuses to delete images; it has to be enabled in `config.yml`…"
 
 
 def test_links_lose_trailing_punctuation_and_relative_links_need_a_page():
