@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Optional, Sequence
 import numpy as np
 
 from .fuzzy import fuzzy_phrasing_pass, keyword_pass
-from .vectorize import other_script
+from .vectorize import other_script, script_of
 
 if TYPE_CHECKING:
     from .index import Index
@@ -181,6 +181,11 @@ class Signals:
     second_used: bool = False
     dense: float = 0.0  # the sentence encoder's cosine alone (0 without one): off-topic questions stay low
     raw: bool = False  # rated by the second opinion's map (an entry of a raw import or taught in chat, Index.raw_entry)
+    # the message is in the other script than the entry's title (an English question to a
+    # Chinese entry): the first pass's scores are near nothing by construction then. Per
+    # entry: a Chinese FAQ's error table is titled by English error lines, which an English
+    # message meets word for word
+    cross: bool = False
 
 
 def _logit(p: float, floor: float = 0.01) -> float:
@@ -195,11 +200,14 @@ FEATURES = (
 )
 
 
-SECOND_FEATURES = FEATURES + ("second", "second_margin", "dense")
+# "cross" lets the map tell a question in the other script, whose first-pass evidence is
+# near nothing however right the candidate (the raw Docker FAQ's English development
+# questions: 0.37 answered without it, 0.55 with it, leave one FAQ out, offline)
+SECOND_FEATURES = FEATURES + ("second", "second_margin", "dense", "cross")
 
 
 def second_feature_vector(sig: Signals) -> list[float]:
-    return feature_vector(sig) + [sig.second, sig.second_margin, sig.dense]
+    return feature_vector(sig) + [sig.second, sig.second_margin, sig.dense, float(sig.cross)]
 
 
 def feature_vector(sig: Signals) -> list[float]:
@@ -277,6 +285,7 @@ class _Evidence:
     second_margin: list[float] = field(default_factory=list)
     dense: list[float] = field(default_factory=list)
     rated_second: list[bool] = field(default_factory=list)  # rated by the second opinion's map
+    cross: list[bool] = field(default_factory=list)  # per candidate, Signals.cross
 
     def best(self, k: int) -> list[int]:
         """Pool slots of the k best candidates (the earlier slot wins a tie)."""
@@ -419,10 +428,16 @@ def _evidence(index: Index, text: str, k: int, whole: Optional[np.ndarray] = Non
     cover = _coverage(index, pool, fids, vals)
     said = error_kinds(text)
     boiler = boilerplate(text) if said else ""
-    boiler_fids = frozenset(index.vectorizer.query(boiler)[0].tolist()) if boiler else frozenset()
+    # with the glossary's words for it: "permission denied" read as 没权限 is boilerplate too
+    boiler_fids = frozenset(_query(index, boiler)[0].tolist()) if boiler else frozenset()
     unmatched, linked = _unmatched(index, pool, every[:c1], fids, boiler_fids)
     if boiler_fids:
-        linked = [b or _asks(index.entries[pos].question) for pos, b in zip(pool, linked)]
+        # a title asking about an error is reworded by whoever asks it; but a message in the
+        # other script shares only the title's Latin words with it, and when those are the
+        # boilerplate alone ("git push: Permission denied (publickey)" to "为什么执行 docker
+        # 命令会报 permission denied？"), it is another program's failure
+        titles = [index.entries[pos].question for pos in pool]
+        linked = [b or (_asks(t) and not other_script(script_of(t), text)) for t, b in zip(titles, linked)]
     # generic words must not decide alone: a message made only of words every entry
     # uses ("docker 有问题" to a Docker FAQ) matches everything a little
     specific = float(np.dot(vals * vals, index.rarity[fids]) / max(float(np.dot(vals, vals)), 1e-12)) if index.rarity is not None else 1.0
@@ -474,6 +489,11 @@ def _evidence(index: Index, text: str, k: int, whole: Optional[np.ndarray] = Non
     # that happens to share a word ("谢谢大佬，问题解决了", "docker 真香 😂") gets no list
     chatter = negs[0]
     damping = [guard * mm * (CHATTER_DAMPING if chatter >= max(ph, pr) else 1.0) for mm, ph, pr in zip(mismatch, phr_at, prof_at)]
+    # in the other script than both the FAQ and the entry's title (an English question to a
+    # Chinese entry; not to the English error lines titling a Chinese FAQ's error table, nor a
+    # Chinese question to those)
+    crossing = bool(sec) and other_script(index.language, text)
+    cross = [crossing and other_script(script_of(index.entries[pos].question), text) for pos in pool]
     if sec:
         # the second opinion's map rates the entries of raw imports and those taught in chat;
         # a hand-phrased pack's keep its own map (Index.raw_entry); and without the encoder's
@@ -483,8 +503,8 @@ def _evidence(index: Index, text: str, k: int, whole: Optional[np.ndarray] = Non
         rated = [rates and index.raw_entry[pos] for pos in pool]
         seen_by_map = _own_pack_posterior(index, pool, rated, shared, classes, oos_at) if rates else shared
         confidence = [
-            d * (of2(f + (cv, specific, um, s, m, ds)) if r else of(f + (cv, specific, um)))
-            for r, f, cv, um, d, s, m, ds in zip(rated, seen_by_map, cover, unmatched, damping, sec, sec_margin, dense_at)
+            d * (of2(f + (cv, specific, um, s, m, ds, float(c))) if r else of(f + (cv, specific, um)))
+            for r, f, cv, um, d, s, m, ds, c in zip(rated, seen_by_map, cover, unmatched, damping, sec, sec_margin, dense_at, cross)
         ]
     else:
         rated = [False] * len(pool)
@@ -499,11 +519,11 @@ def _evidence(index: Index, text: str, k: int, whole: Optional[np.ndarray] = Non
     if sec:
         # in log-odds: the first pass's preference among unlikely candidates (0.02 against
         # 0.001) stays a preference, which near-equal second-opinion scores must not undo
-        weight = CROSS_SECOND_RANK if other_script(index.language, text) else SECOND_RANK
+        weight = CROSS_SECOND_RANK if crossing else SECOND_RANK
         order_key = [_logit(o, 1e-6) + weight * s for o, s in zip(order_key, sec)]
     return _Evidence(
         pool, confidence, post, runner, phr_at, prof_at, kws, fzs, sim, margin, agrees, oos_at, neg_at, cover, order_key, specific, unmatched, damping,
-        sec, sec_margin, dense_at, rated,
+        sec, sec_margin, dense_at, rated, cross,
     )
 
 
@@ -596,6 +616,7 @@ def rank_with_signals(index: Index, text: str, k: int = 5, second: Optional[bool
                 second_used=used,
                 dense=ev.dense[i] if used else 0.0,
                 raw=ev.rated_second[i],
+                cross=ev.cross[i] if used else False,
             ),
         )
         for i in ev.best(k)

@@ -38,6 +38,11 @@ def other_script(language: str, text: str) -> bool:
     return (language == "zh" and not has_han) or (language == "en" and has_han)
 
 
+def script_of(text: str) -> str:
+    """"zh" for a text with Chinese characters, else "en" (a title's script, as other_script reads it)."""
+    return "zh" if _HAN.search(text) else "en"
+
+
 def char_ngrams(text: str) -> list[str]:
     """Character 2- and 3-grams inside each space-separated run, padded with a
     space at both ends (so word starts and ends count), as char_wb does; plus

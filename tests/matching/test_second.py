@@ -503,3 +503,29 @@ def test_beside_another_pack_the_second_map_reads_a_raw_entry_s_posterior_within
         assert alone_id == beside_id
         assert beside_read > beside_global  # the map reads more than the shared posterior
         assert abs(beside_read - alone_read) < abs(beside_global - alone_read)  # and nearer what it reads alone
+
+
+def test_a_question_in_the_other_script_than_its_candidate_is_told_to_the_map():
+    """An English question to a Chinese entry has next to no first-pass evidence however
+    right the entry: the map reads `cross` for it. Not for an entry titled in the
+    message's own script (the English error lines of a Chinese FAQ's error table), and
+    not for a Chinese question."""
+    from dataclasses import replace as _replace
+
+    from bot.matching.matcher import Calibration
+
+    entries = [
+        Entry(id="pid", n=1, question="如何获取某个容器的 PID 信息？", answer="使用 docker inspect 查看 State.Pid。", pack="zh"),
+        Entry(id="ip", n=2, question="如何获取某个容器的 IP 地址？", answer="使用 docker inspect 查看 IPAddress。", pack="zh"),
+        Entry(id="bind", n=3, question="Bind for 0.0.0.0:8080 failed: port is already allocated", answer="端口被占用，换个端口映射。", pack="zh"),
+    ]
+    # a map that reads nothing but `cross`: a crossing candidate is sure, any other is not
+    coef = (0.0,) * (len(SECOND_FEATURES) - 1) + (8.0,)
+    index = build_index(entries, calibration=_replace(Calibration(), second_coef=coef, second_intercept=-4.0))
+    assert index.language == "zh"
+    english = {index.entries[pos].id: (confidence, signals) for pos, confidence, signals in rank_with_signals(index, normalize("how do I get the pid of a container"), 3, second=True)}
+    assert english["pid"][1].cross and english["ip"][1].cross
+    assert not english["bind"][1].cross  # titled in English, like the message
+    assert english["pid"][0] > 0.95 > 0.05 > english["bind"][0]
+    chinese = rank_with_signals(index, normalize("容器的 PID 怎么看"), 3, second=True)
+    assert not any(signals.cross for _, _, signals in chinese)
