@@ -98,10 +98,13 @@ def collect(folders: Sequence[Path], labels: Path, label_pack: str = "") -> list
     return out
 
 
+def _weights(samples: Sequence[Sample]) -> list[float]:
+    return [1.0 if s.in_scope else OUT_OF_SCOPE_WEIGHT for s in samples]
+
+
 def fit(samples: Sequence[Sample], c: float = C) -> tuple[tuple[float, ...], float]:
     """The map's coefficients over the raw features and intercept (second_map.fit_map)."""
-    weights = [1.0 if s.in_scope else OUT_OF_SCOPE_WEIGHT for s in samples]
-    return fit_map([s.features for s in samples], [s.right for s in samples], weights, c)
+    return fit_map([s.features for s in samples], [s.right for s in samples], _weights(samples), c)
 
 
 def log_loss_left_out(samples: dict[str, list[Sample]], c: float) -> float:
@@ -115,7 +118,7 @@ def log_loss_left_out(samples: dict[str, list[Sample]], c: float) -> float:
         z = intercept + np.asarray([s.features for s in held], dtype=float) @ np.asarray(coef)
         predicted += (1.0 / (1.0 + np.exp(-z))).tolist()
         truth += [int(s.right) for s in held]
-        weights += [1.0 if s.in_scope else OUT_OF_SCOPE_WEIGHT for s in held]
+        weights += _weights(held)
     return float(log_loss(truth, predicted, sample_weight=weights, labels=[0, 1]))
 
 

@@ -22,7 +22,7 @@ from .matcher import Calibration, OutOfScope, Weights, error_kinds
 from .normalize import normalize, word_tokens
 from .second import grown_slot
 from .types import Entry
-from .vectorize import _HAN, Postings, Vectorizer
+from .vectorize import _HAN, Postings, Vectorizer, script_of
 
 MIN_KEYWORD_CHARS = 4
 # with this many hand-written phrasings per entry (aliases, on average), real phrasings
@@ -244,6 +244,12 @@ class Index:
         return np.array([-1 if e.learned else group.get(e.pack, -1) for e in self.entries], dtype=np.int64)
 
     @cached_property
+    def title_scripts(self) -> tuple[str, ...]:
+        """Each entry's title script ("zh" or "en", vectorize.script_of): whether a message is
+        in the other script than a candidate (matcher._evidence), read once per index."""
+        return tuple(script_of(e.question) for e in self.entries)
+
+    @cached_property
     def _raw_pack_names(self) -> frozenset[str]:
         """The loaded packs not phrased by hand well enough (raw_packs); taught entries aside."""
         return raw_packs(e for e in self.entries if not e.learned)
@@ -323,7 +329,7 @@ def _language(entries: Sequence[Entry]) -> str:
     """The language of the entries' questions: "zh" when most have Chinese, else "en"."""
     if not entries:
         return ""
-    chinese = sum(bool(_HAN.search(e.question)) for e in entries)
+    chinese = sum(script_of(e.question) == "zh" for e in entries)
     return "zh" if chinese * 2 >= len(entries) else "en"
 
 

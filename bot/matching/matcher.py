@@ -436,8 +436,8 @@ def _evidence(index: Index, text: str, k: int, whole: Optional[np.ndarray] = Non
         # other script shares only the title's Latin words with it, and when those are the
         # boilerplate alone ("git push: Permission denied (publickey)" to "为什么执行 docker
         # 命令会报 permission denied？"), it is another program's failure
-        titles = [index.entries[pos].question for pos in pool]
-        linked = [b or (_asks(t) and not other_script(script_of(t), text)) for t, b in zip(titles, linked)]
+        said_in, scripts = script_of(text), index.title_scripts
+        linked = [b or (_asks(index.entries[pos].question) and scripts[pos] == said_in) for pos, b in zip(pool, linked)]
     # generic words must not decide alone: a message made only of words every entry
     # uses ("docker 有问题" to a Docker FAQ) matches everything a little
     specific = float(np.dot(vals * vals, index.rarity[fids]) / max(float(np.dot(vals, vals)), 1e-12)) if index.rarity is not None else 1.0
@@ -493,7 +493,11 @@ def _evidence(index: Index, text: str, k: int, whole: Optional[np.ndarray] = Non
     # Chinese entry; not to the English error lines titling a Chinese FAQ's error table, nor a
     # Chinese question to those)
     crossing = bool(sec) and other_script(index.language, text)
-    cross = [crossing and other_script(script_of(index.entries[pos].question), text) for pos in pool]
+    if crossing:
+        said_in, scripts = script_of(text), index.title_scripts
+        cross = [scripts[pos] != said_in for pos in pool]
+    else:
+        cross = [False] * len(pool)
     if sec:
         # the second opinion's map rates the entries of raw imports and those taught in chat;
         # a hand-phrased pack's keep its own map (Index.raw_entry); and without the encoder's
