@@ -191,9 +191,11 @@ def test_slack_list_in_english_pages_with_a_hint(tmp_path, engine):
     with MockSlack() as mock:
         bot = BotUnderTest(mock, BotContext(Config(data_dir=str(tmp_path / "data"), slack=SlackConfig(mode="http")), engine), "http").start()
         try:
+            # one after the other: two commands are answered concurrently, in either order
             bot.command("list network")
+            [page] = mock.wait_for("chat.postEphemeral")
             bot.command("list")
-            page, outline = mock.wait_for("chat.postEphemeral", 2)
+            outline = mock.wait_for("chat.postEphemeral", 2)[1]
         finally:
             bot.stop()
     text = shown(page)
@@ -231,7 +233,9 @@ def test_slack_commands_without_words_follow_the_users_last_question(tmp_path, e
             mock.wait_for("chat.postMessage")
             bot.command("show 4", user="U0001")
             bot.command("show 4", user="U0002")
-            mine, theirs = mock.wait_for("chat.postEphemeral", 2)
+            # the two commands are answered concurrently: each reply is told by whom it is for
+            replies = {call.params.get("user"): call for call in mock.wait_for("chat.postEphemeral", 2)}
+            mine, theirs = replies["U0001"], replies["U0002"]
         finally:
             bot.stop()
     assert "Network question 2" in shown(mine) and "Use -p 8001:8001." in shown(mine)
