@@ -14,11 +14,12 @@ from typing import Collection, Iterable, Mapping, Optional, Sequence
 
 from rapidfuzz import fuzz
 
-from .calibration import calibration_for, pack_topics
+from .calibration import calibration_for, pack_name, pack_topics
 from .chatter import chatter_topics
 from .index import Index, build_index
 from .matcher import Calibration, OutOfScope, Weights, rank
 from .second import grown_slot, prepare_second_opinion
+from .shards import merge, shard_entries, sharded_packs
 from ..chat.commands import parse_number
 from .normalize import detect_lang, has_content, normalize
 from ..knowledge.pack import load_pack
@@ -57,6 +58,12 @@ class _State:
     overlay: LearnedOverlay = LearnedOverlay()
     rejected: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # entry id -> normalised queries
     fitted: int = -1  # revision of the overlay the vocabulary was last fitted with (-1: the packs alone)
+    # two packs or more loaded: each pack's own index by pack name, where its candidates are
+    # rated as when it is loaded alone (shards.py says why); {} with one pack
+    shards: Mapping[str, Index] = field(default_factory=dict)
+
+    def indexes(self) -> tuple[Index, ...]:
+        return (self.index, *self.shards.values())
 
 
 def _rejection_map(overlay: LearnedOverlay) -> dict[str, tuple[str, ...]]:
@@ -81,6 +88,23 @@ def positions(entries: Sequence[Entry]) -> dict[str, int]:
     return out
 
 
+def _shards_with_aliases(shards: Mapping[str, Index], entries: Sequence[Entry], aliases: Sequence[tuple[str, str]]) -> Mapping[str, Index]:
+    """Each pack's own index with the phrasings taught for its entries (no refit), the
+    aliases resolved as the index over all packs (of `entries`) resolves them."""
+    if not shards or not aliases:
+        return shards
+    where = positions(entries)
+    out = dict(shards)
+    for key, text in aliases:
+        entry = entries[where[key]] if key in where else None
+        if entry is None or entry.learned or entry.pack not in out:
+            continue
+        own = positions(out[entry.pack].entries).get(entry.key)
+        if own is not None:
+            out[entry.pack] = out[entry.pack].with_phrasings(own, [text])
+    return out
+
+
 def _with_learned(index: Index, entries: Sequence[Entry], aliases: Sequence[tuple[str, str]]) -> Index:
     """Add learned entries and phrasings in the vocabulary already fitted (no refit)."""
     taken = {e.id for e in index.entries}
@@ -93,6 +117,24 @@ def _with_learned(index: Index, entries: Sequence[Entry], aliases: Sequence[tupl
         if entry_id in position:  # aliases of entries a pack reload removed stay dormant
             index = index.with_phrasings(position[entry_id], [text])
     return index
+
+
+def _kept(
+    state: _State, index: Index, norm: str, ranked: Sequence, allowed: Optional[Collection[str]], limit: int
+) -> list[Candidate]:
+    """The first `limit` ranked entries of `index` that this channel's packs allow and no
+    maintainer rejected for this message."""
+    kept: list[Candidate] = []
+    for scored in ranked:
+        entry = index.entries[scored.index]
+        if allowed is not None and entry.pack and entry.pack not in allowed:
+            continue  # a pack this channel does not use (learned entries serve everywhere)
+        if state.rejected and (is_rejected(state.rejected, entry.key, norm) or is_rejected(state.rejected, entry.id, norm)):
+            continue
+        kept.append(Candidate(entry, round(scored.score, 4)))
+        if len(kept) == limit:
+            break
+    return kept
 
 
 def surest_first(candidates: Sequence[Candidate], bar: float) -> tuple[Candidate, ...]:
@@ -157,13 +199,19 @@ class Engine:
         self.negatives = self._negatives_for(self.packs)
         self._fixed_calibration = calibration
         self.calibration = self._calibrate(self._pack_entries, self.packs)
-        self._state = _State(build_index(list(self._pack_entries), weights, self.negatives, self.calibration).warm())
-        self._prepare_second(self._state.index)
+        self._shard_calibrations = self._calibrate_shards(self._pack_entries, self.packs)
+        index = build_index(list(self._pack_entries), weights, self.negatives, self.calibration).warm()
+        self._state = _State(index, shards=self._shards(self._pack_entries, self.packs, LearnedOverlay(), self._shard_calibrations))
+        self._prepare_second(self._state)
 
-    def _prepare_second(self, index: Index) -> None:
-        """The second opinion of the index just swapped in, built in the background (one
+    def _prepare_second(self, state: _State) -> None:
+        """The second opinions of the indexes just swapped in, built in the background (one
         build at a time; an index replaced meanwhile is skipped: second.prepare_second_opinion)."""
-        prepare_second_opinion(index, lambda built: self._state.index is built, self._second_builds)
+        for index in state.indexes():
+            prepare_second_opinion(index, self._serves, self._second_builds)
+
+    def _serves(self, index: Index) -> bool:
+        return any(index is current for current in self._state.indexes())
 
     def _negatives_for(self, packs: Sequence[Pack]) -> tuple[OutOfScope | str | Sequence[str], ...]:
         return (*chatter_topics(), *self._extra_negatives, *pack_topics(packs))
@@ -174,6 +222,16 @@ class Engine:
         if not packs:
             return Calibration()
         return calibration_for(packs, entries, [*self._extra_negatives, *pack_topics(packs)], self.weights)
+
+    def _calibrate_shards(self, entries: Sequence[Entry], packs: Sequence[Pack]) -> dict[str, Calibration]:
+        """Each pack's calibration as when it is loaded alone (its calibration.yaml, or the
+        cached fit), for its own index (shards.py); {} unless two packs or more are loaded."""
+        out = {}
+        for pack in sharded_packs(packs, pack_name):
+            name = pack_name(pack)
+            mine = [e for e in entries if e.pack == name]
+            out[name] = self._fixed_calibration or calibration_for([pack], mine, [*self._extra_negatives, *pack_topics([pack])], self.weights)
+        return out
 
     @classmethod
     def from_packs(cls, folders: Sequence[str], thresholds: Thresholds = Thresholds(), weights: Weights = Weights()) -> "Engine":
@@ -211,18 +269,11 @@ class Engine:
             return MatchResult(text, norm, lang, mode, Decision.NONE, Reason.EMPTY)
         state = self._state
         index = state.index
-        ranked = rank(index, norm, k=max(RANK_DEPTH, depth) if allowed is None else max(RANK_DEPTH, depth) * 3)
         limit = max(depth or self.thresholds.max_candidates, 1)
-        kept: list[Candidate] = []
-        for scored in ranked:
-            entry = index.entries[scored.index]
-            if allowed is not None and entry.pack and entry.pack not in allowed:
-                continue  # a pack this channel does not use (learned entries serve everywhere)
-            if state.rejected and (is_rejected(state.rejected, entry.key, norm) or is_rejected(state.rejected, entry.id, norm)):
-                continue
-            kept.append(Candidate(entry, round(scored.score, 4)))
-            if len(kept) == limit:
-                break
+        k = max(RANK_DEPTH, depth) if allowed is None else max(RANK_DEPTH, depth) * 3
+        kept = _kept(state, index, norm, rank(index, norm, k=k), allowed, limit)
+        if state.shards:
+            kept = self._own_pack_candidates(state, norm, kept, allowed, limit, depth, self.thresholds.bar(mode))
         candidates = surest_first(kept, self.thresholds.bar(mode))
         decision, reason = decide(candidates, self.thresholds, mode)
         if decision is Decision.SUGGEST and not depth:
@@ -230,6 +281,25 @@ class Engine:
             floor = self.thresholds.suggest / 2
             candidates = candidates[:1] + tuple(c for c in candidates[1:] if c.score >= floor)
         return MatchResult(text, norm, lang, mode, decision, reason, candidates)
+
+    @staticmethod
+    def _own_pack_candidates(
+        state: _State, norm: str, kept: list[Candidate], allowed: Optional[Collection[str]], limit: int, depth: int, bar: float
+    ) -> list[Candidate]:
+        """Each pack's candidates rated in its own index (shards.py), merged; the index over
+        all packs (`kept`, its candidates) says which pack leads and rates the entries taught
+        in chat. The leading pack is read first; once its own first candidate clears the bar,
+        the other packs keep to their first pass (their candidates then only fill the list):
+        the Docker pack's questions do not pay a raw pack's second opinion."""
+        lead = kept[0] if kept else None
+        names = sorted((n for n in state.shards if allowed is None or n in allowed), key=lambda n: lead is None or n != lead.entry.pack)
+        own: dict[str, list[Candidate]] = {}
+        sure = False
+        for name in names:
+            shard = state.shards[name]
+            own[name] = _kept(state, shard, norm, rank(shard, norm, max(RANK_DEPTH, depth), False if sure else None), None, limit)
+            sure = sure or bool(own[name]) and name == (lead and lead.entry.pack) and own[name][0].score >= bar
+        return merge(lead, own, [c for c in kept if c.entry.pack not in state.shards], limit)
 
     def find(self, key: str | int, packs: Optional[Collection[str]] = None) -> Optional[Entry]:
         """An entry by `pack/id`, `pack/n`, id or number n (as typed after `/faq show`);
@@ -264,24 +334,29 @@ class Engine:
         """Swap the pack entries (reload); learned knowledge stays applied on top."""
         negatives = self._negatives_for(packs) if packs else self.negatives
         entries = tuple(entries)
-        if packs:
-            self.calibration = self._calibrate(entries, packs)  # cached unless the knowledge changed
+        shard_calibrations = self._shard_calibrations
+        if packs:  # cached unless the knowledge changed
+            self.calibration = self._calibrate(entries, packs)
+            shard_calibrations = self._calibrate_shards(entries, packs)
+        packs = tuple(packs) or self.packs
         overlay = self._state.overlay
-        index = self._compose(entries, overlay, negatives)  # the slow part, outside the lock
+        # the slow part, outside the lock
+        index, shards = self._compose(entries, overlay, negatives), self._shards(entries, packs, overlay, shard_calibrations)
         with self._lock:
             current = self._state
             fitted = overlay.revision
             if current.overlay is not overlay:  # learned meanwhile: add it, or start over after a removal
-                grown = self._extend(_State(index, overlay), current.overlay)
+                grown = self._extend(_State(index, overlay, shards=shards), current.overlay)
                 if grown is None:
-                    grown, fitted = self._compose(entries, current.overlay, negatives), current.overlay.revision
-                index = grown
+                    grown = self._compose(entries, current.overlay, negatives), self._shards(entries, packs, current.overlay, shard_calibrations)
+                    fitted = current.overlay.revision
+                index, shards = grown
             self._pack_entries = entries
             self.negatives = negatives
-            self._state = _State(index.warm(), current.overlay, _rejection_map(current.overlay), fitted)
-            if packs:
-                self.packs = tuple(packs)
-        self._prepare_second(self._state.index)
+            self.packs = packs
+            self._shard_calibrations = shard_calibrations
+            self._state = _State(index.warm(), current.overlay, _rejection_map(current.overlay), fitted, shards)
+        self._prepare_second(self._state)
 
     def apply_learned(self, overlay: LearnedOverlay, rebuild: bool = False) -> bool:
         """Make learned knowledge answerable now; False when `overlay` is older than what is applied.
@@ -294,23 +369,28 @@ class Engine:
             current = self._state
             if overlay.revision < current.overlay.revision:
                 return False
-            index = None if rebuild else self._extend(current, overlay)
+            grown = None if rebuild else self._extend(current, overlay)
             fitted = current.fitted
-            if index is None:
-                index, fitted = self._compose(self._pack_entries, overlay), overlay.revision
-            self._state = _State(index.warm(), overlay, _rejection_map(overlay), fitted)
-        self._prepare_second(index)
+            if grown is None:
+                grown = self._compose(self._pack_entries, overlay), self._shards(self._pack_entries, self.packs, overlay, self._shard_calibrations)
+                fitted = overlay.revision
+            index, shards = grown
+            self._state = _State(index.warm(), overlay, _rejection_map(overlay), fitted, shards)
+        self._prepare_second(self._state)
         return True
 
     @staticmethod
-    def _extend(current: _State, overlay: LearnedOverlay) -> Optional[Index]:
-        """The current index grown by what `overlay` adds; None when it also removes something."""
+    def _extend(current: _State, overlay: LearnedOverlay) -> Optional[tuple[Index, Mapping[str, Index]]]:
+        """The current index and each pack's own grown by what `overlay` adds; None when it
+        also removes something."""
         # learned entries never change in place (a new one gets a new id), so ids tell what was added
         old_ids, old_aliases = {e.id for e in current.overlay.entries}, set(current.overlay.aliases)
         if not old_ids <= {e.id for e in overlay.entries} or not old_aliases <= set(overlay.aliases):
             return None
         added = [e for e in overlay.entries if e.id not in old_ids]
-        return _with_learned(current.index, added, [a for a in overlay.aliases if a not in old_aliases])
+        aliases = [a for a in overlay.aliases if a not in old_aliases]
+        index = _with_learned(current.index, added, aliases)
+        return index, _shards_with_aliases(current.shards, index.entries, aliases)
 
     def refit(self) -> bool:
         """Rebuild the index with learned entries in the fitted vocabulary.
@@ -319,6 +399,8 @@ class Engine:
         words the packs never use do not count until a refit. The rebuild runs
         outside the lock (ask() and teaching go on); what was learned meanwhile
         is added on top before the swap. False when a reload or a removal won.
+        (Each pack's own index keeps its phrasings taught in place: only learned
+        entries need the refit, and they live in the index over all packs.)
         """
         with self._lock:
             pack_entries, negatives, start = self._pack_entries, self.negatives, self._state
@@ -330,18 +412,18 @@ class Engine:
             if current.fitted > start.overlay.revision:
                 return False  # a refit begun later is in place already: it knows more words than this one
             if current.overlay is not start.overlay:
-                index = self._extend(_State(index, start.overlay), current.overlay)
-                if index is None:
+                grown = self._extend(_State(index, start.overlay), current.overlay)
+                if grown is None:
                     return False
+                index = grown[0]
             index._second.update(grown_slot(current.index._second))  # messages do not wait for its second opinion
-            self._state = _State(index.warm(), current.overlay, current.rejected, start.overlay.revision)
-        self._prepare_second(index)
+            self._state = _State(index.warm(), current.overlay, current.rejected, start.overlay.revision, current.shards)
+        self._prepare_second(self._state)
         return True
 
     def _compose(self, pack_entries: Sequence[Entry], overlay: LearnedOverlay, negatives: Optional[Sequence[str]] = None) -> Index:
         # Learned entries and aliases join the fit, so a rebuild gives their words a place in the vocabulary.
-        pack_ids = {e.id for e in pack_entries}
-        entries = [*pack_entries, *(e for e in overlay.entries if e.id not in pack_ids)]
+        entries = _layout(pack_entries, overlay)
         where = positions(entries)
         learned_aliases: dict[int, tuple[str, ...]] = {}
         for entry_key, text in overlay.aliases:
@@ -349,3 +431,26 @@ class Engine:
                 learned_aliases[where[entry_key]] = learned_aliases.get(where[entry_key], ()) + (text,)
         entries = [replace(e, aliases=e.aliases + learned_aliases[i]) if i in learned_aliases else e for i, e in enumerate(entries)]
         return build_index(entries, self.weights, self.negatives if negatives is None else negatives, self.calibration).warm()
+
+    def _shards(
+        self, pack_entries: Sequence[Entry], packs: Sequence[Pack], overlay: LearnedOverlay, calibrations: Mapping[str, Calibration]
+    ) -> dict[str, Index]:
+        """Each pack's own index (shards.py), with the phrasings taught for its entries
+        resolved as _compose resolves them; {} with fewer than two packs."""
+        if not calibrations:
+            return {}
+        entries = _layout(pack_entries, overlay)
+        where = positions(entries)
+        return {
+            name: build_index(shard_entries(name, entries, overlay.aliases, where), self.weights, self._negatives_for([pack]), calibrations[name]).warm()
+            for pack in sharded_packs(packs, pack_name)
+            for name in (pack_name(pack),)
+            if name in calibrations
+        }
+
+
+def _layout(pack_entries: Sequence[Entry], overlay: LearnedOverlay) -> list[Entry]:
+    """The entries of the index over all packs: the packs', then the learned ones (a pack
+    entry wins over a learned one with the same id)."""
+    pack_ids = {e.id for e in pack_entries}
+    return [*pack_entries, *(e for e in overlay.entries if e.id not in pack_ids)]

@@ -232,18 +232,6 @@ class Index:
         return tuple(e.pack not in phrased for e in self.entries)
 
     @cached_property
-    def raw_pack_of_entry(self) -> Optional[np.ndarray]:
-        """Beside another pack: each entry's raw pack as a small integer, -1 for the entries
-        of packs phrased by hand and for those taught in chat; None with one pack loaded (or
-        no raw one). The second map reads a raw entry's classifier posterior within its own
-        pack (matcher._evidence), as it was fitted: on each development FAQ alone."""
-        raw = sorted(self._raw_pack_names)
-        if not raw or len({e.pack for e in self.entries if not e.learned}) < 2:
-            return None
-        group = {name: i for i, name in enumerate(raw)}
-        return np.array([-1 if e.learned else group.get(e.pack, -1) for e in self.entries], dtype=np.int64)
-
-    @cached_property
     def title_scripts(self) -> tuple[str, ...]:
         """Each entry's title script ("zh" or "en", vectorize.script_of): whether a message is
         in the other script than a candidate (matcher._evidence), read once per index."""

@@ -505,10 +505,9 @@ def _evidence(index: Index, text: str, k: int, whole: Optional[np.ndarray] = Non
         of2 = index.calibration.of_second
         rates = dense is not None and bool(index.calibration.second_coef)
         rated = [rates and index.raw_entry[pos] for pos in pool]
-        seen_by_map = _own_pack_posterior(index, pool, rated, shared, classes, oos_at) if rates else shared
         confidence = [
             d * (of2(f + (cv, specific, um, s, m, ds, float(c))) if r else of(f + (cv, specific, um)))
-            for r, f, cv, um, d, s, m, ds, c in zip(rated, seen_by_map, cover, unmatched, damping, sec, sec_margin, dense_at, cross)
+            for r, f, cv, um, d, s, m, ds, c in zip(rated, shared, cover, unmatched, damping, sec, sec_margin, dense_at, cross)
         ]
     else:
         rated = [False] * len(pool)
@@ -529,28 +528,6 @@ def _evidence(index: Index, text: str, k: int, whole: Optional[np.ndarray] = Non
         pool, confidence, post, runner, phr_at, prof_at, kws, fzs, sim, margin, agrees, oos_at, neg_at, cover, order_key, specific, unmatched, damping,
         sec, sec_margin, dense_at, rated, cross,
     )
-
-
-def _own_pack_posterior(
-    index: Index, pool: Sequence[int], rated: Sequence[bool], shared: Sequence[tuple], classes: np.ndarray, oos_at: Sequence[float]
-) -> list[tuple]:
-    """`shared` with each rated raw entry's posterior read within its own pack, when another
-    pack is loaded beside it. The second map was fitted on each development FAQ alone;
-    beside the Docker pack, a Chinese FAQ's entries share the classifier's mass with a
-    hundred other Chinese entries, and their right answers fell under the bar (antd-zh
-    beside the Docker pack: coverage 0.450 alone, 0.333 beside). The order of the candidates
-    keeps the posterior over everything loaded: which pack answers is not decided here."""
-    own = index.raw_pack_of_entry
-    if own is None:
-        return list(shared)
-    mass = np.bincount(own + 1, weights=classes, minlength=int(own.max()) + 2)
-    out = []
-    for pos, r, f, o in zip(pool, rated, shared, oos_at):
-        group = int(own[pos]) if pos < len(own) else -1
-        if r and group >= 0:
-            f = (_logit(min(1.0, float(classes[pos]) / max(float(mass[group + 1]) + o, 1e-12))),) + tuple(f[1:])
-        out.append(f)
-    return out
 
 
 # The order of the candidates: a fixed logistic score over the same evidence (coverage
@@ -580,9 +557,10 @@ def _ranked_evidence(index: Index, text: str, k: int, second: Optional[bool] = N
     return _evidence(index, text, k, whole, dense)
 
 
-def rank(index: Index, text: str, k: int = 5) -> list[Scored]:
-    """Entries most likely to answer the (already normalised) text, best first."""
-    ev = _ranked_evidence(index, text, k)
+def rank(index: Index, text: str, k: int = 5, second: Optional[bool] = None) -> list[Scored]:
+    """Entries most likely to answer the (already normalised) text, best first; `second`
+    False keeps to the first pass (None: the second opinion when the first is unsure)."""
+    ev = _ranked_evidence(index, text, k, second)
     if ev is None:
         return []
     return [Scored(ev.pool[i], ev.confidence[i]) for i in ev.best(k)]

@@ -152,10 +152,7 @@ class SecondOpinion:
         if self.dense_rows is not None:
             encoder = _encoder()
             try:
-                # never memoised: chat seldom repeats a message word for word, a memo would keep
-                # people's messages in memory, and a benchmark cycling its queries would time a
-                # dictionary lookup instead of the encoder
-                vec = encoder.encode([_query_text(text)], max_tokens=DENSE_QUERY_TOKENS)[0] if encoder is not None else None
+                vec = _message_vector(encoder, text) if encoder is not None else None
             except Exception:  # the character score stands alone; the message is still answered
                 log.exception("encoding a message failed")
                 vec = None
@@ -166,6 +163,23 @@ class SecondOpinion:
                 best = np.maximum(best, 0.0)
                 return out + DENSE_WEIGHT * best, best
         return out, None
+
+
+_last_message = threading.local()
+
+
+def _message_vector(encoder, text: str) -> np.ndarray:
+    """The message's sentence vector. Only the last message of each thread is kept: with two
+    packs or more loaded, the index over all packs and each pack's own (engine shards) read
+    the same message, which is encoded once. Nothing more: chat seldom repeats a message
+    word for word, a memo would keep people's messages in memory, and a benchmark cycling
+    its queries would time a dictionary lookup instead of the encoder."""
+    last = getattr(_last_message, "pair", None)
+    if last is not None and last[0] == text and last[1] is encoder:
+        return last[2]
+    vec = encoder.encode([_query_text(text)], max_tokens=DENSE_QUERY_TOKENS)[0]
+    _last_message.pair = (text, encoder, vec)
+    return vec
 
 
 def build_second_opinion(

@@ -470,41 +470,6 @@ def test_a_burst_of_teaches_extends_the_last_opinion_built(raw_engine):
     assert second.entries[int(np.argmax(scores))].id == "l-b"
 
 
-def test_beside_another_pack_the_second_map_reads_a_raw_entry_s_posterior_within_its_pack():
-    """The second map was fitted on each development FAQ alone; beside another pack, a raw
-    entry shares the classifier's mass with that pack's entries, and its right answers fell
-    under the bar. The map now reads the posterior within the entry's own pack (the order
-    keeps the posterior over everything loaded)."""
-    from dataclasses import replace as _replace
-
-    from bot.matching.matcher import Calibration
-
-    phrased = [
-        Entry(id=f"d{i}", n=i + 1, question=q, answer=a, body=a, aliases=(f"{q} please", f"question {i}", f"help {i}"), pack="docker")
-        for i, (q, a) in enumerate(RAW_FAQ)
-    ]
-    raw = [Entry(id=f"r{i}", n=i + 1, question=q, answer=a, body=a, pack="raw") for i, (q, a) in enumerate(RAW_FAQ)]
-    taught = [Entry(id="t1", n=0, question="where is the company wiki", answer="wiki.example.internal", learned=True)]
-    # a second map that reads the posterior alone: the confidence is the posterior it was given
-    calibration = _replace(Calibration(), second_coef=(1.0,) + (0.0,) * (len(SECOND_FEATURES) - 1), second_intercept=0.0)
-    alone = build_index(raw, calibration=calibration)
-    beside = build_index(phrased + raw + taught, calibration=calibration)
-    assert alone.raw_pack_of_entry is None
-    groups = beside.raw_pack_of_entry
-    assert [int(g) for g, e in zip(groups, beside.entries) if e.pack == "raw"] == [0] * len(raw)
-    assert all(int(g) == -1 for g, e in zip(groups, beside.entries) if e.pack != "raw")  # hand-phrased and taught
-    for text in ("my downloads crawl, is there a closer server I can use", "where do the logs go"):
-        def raw_top(index):
-            pos, confidence, signals = next(r for r in rank_with_signals(index, normalize(text), 6, second=True) if index.entries[r[0]].pack == "raw")
-            return index.entries[pos].id, confidence / signals.damping, signals.posterior
-
-        alone_id, alone_read, _ = raw_top(alone)
-        beside_id, beside_read, beside_global = raw_top(beside)
-        assert alone_id == beside_id
-        assert beside_read > beside_global  # the map reads more than the shared posterior
-        assert abs(beside_read - alone_read) < abs(beside_global - alone_read)  # and nearer what it reads alone
-
-
 def test_a_question_in_the_other_script_than_its_candidate_is_told_to_the_map():
     """An English question to a Chinese entry has next to no first-pass evidence however
     right the entry: the map reads `cross` for it. Not for an entry titled in the
