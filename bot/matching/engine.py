@@ -88,20 +88,24 @@ def positions(entries: Sequence[Entry]) -> dict[str, int]:
     return out
 
 
-def _shards_with_aliases(shards: Mapping[str, Index], entries: Sequence[Entry], aliases: Sequence[tuple[str, str]]) -> Mapping[str, Index]:
-    """Each pack's own index with the phrasings taught for its entries (no refit), the
-    aliases resolved as the index over all packs (of `entries`) resolves them."""
-    if not shards or not aliases:
+def _grown_shards(
+    shards: Mapping[str, Index], entries: Sequence[Entry], added: Sequence[Entry], aliases: Sequence[tuple[str, str]]
+) -> Mapping[str, Index]:
+    """Each pack's own index grown by what a teach adds (no refit): the taught pairs join
+    every pack's index, a phrasing joins its entry's (every one for a taught pair's),
+    resolved as the index over all packs (of `entries`) resolves it."""
+    if not shards or not (added or aliases):
         return shards
+    out = {name: _with_learned(shard, added, ()) for name, shard in shards.items()}
     where = positions(entries)
-    out = dict(shards)
     for key, text in aliases:
-        entry = entries[where[key]] if key in where else None
-        if entry is None or entry.learned or entry.pack not in out:
-            continue
-        own = positions(out[entry.pack].entries).get(entry.key)
-        if own is not None:
-            out[entry.pack] = out[entry.pack].with_phrasings(own, [text])
+        if key not in where:
+            continue  # aliases of entries a pack reload removed stay dormant
+        entry = entries[where[key]]
+        for name in list(out) if entry.learned else [entry.pack] if entry.pack in out else []:
+            own = positions(out[name].entries).get(entry.key)
+            if own is not None:
+                out[name] = out[name].with_phrasings(own, [text])
     return out
 
 
@@ -271,7 +275,10 @@ class Engine:
         index = state.index
         limit = max(depth or self.thresholds.max_candidates, 1)
         k = max(RANK_DEPTH, depth) if allowed is None else max(RANK_DEPTH, depth) * 3
-        kept = _kept(state, index, norm, rank(index, norm, k=k), allowed, limit)
+        # beside each pack's own index, the one over all packs only says which pack leads:
+        # its first pass does (its second opinion changed no figure but two more lists)
+        second = False if state.shards else None
+        kept = _kept(state, index, norm, rank(index, norm, k=k, second=second), allowed, limit)
         if state.shards:
             kept = self._own_pack_candidates(state, norm, kept, allowed, limit, depth, self.thresholds.bar(mode))
         candidates = surest_first(kept, self.thresholds.bar(mode))
@@ -299,7 +306,7 @@ class Engine:
             shard = state.shards[name]
             own[name] = _kept(state, shard, norm, rank(shard, norm, max(RANK_DEPTH, depth), False if sure else None), None, limit)
             sure = sure or bool(own[name]) and name == (lead and lead.entry.pack) and own[name][0].score >= bar
-        return merge(lead, own, [c for c in kept if c.entry.pack not in state.shards], limit)
+        return merge(lead, own, [c for c in kept if c.entry.pack not in state.shards and not c.entry.learned], limit)
 
     def find(self, key: str | int, packs: Optional[Collection[str]] = None) -> Optional[Entry]:
         """An entry by `pack/id`, `pack/n`, id or number n (as typed after `/faq show`);
@@ -390,7 +397,7 @@ class Engine:
         added = [e for e in overlay.entries if e.id not in old_ids]
         aliases = [a for a in overlay.aliases if a not in old_aliases]
         index = _with_learned(current.index, added, aliases)
-        return index, _shards_with_aliases(current.shards, index.entries, aliases)
+        return index, _grown_shards(current.shards, index.entries, [e for e in added if e in index.entries], aliases)
 
     def refit(self) -> bool:
         """Rebuild the index with learned entries in the fitted vocabulary.

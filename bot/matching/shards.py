@@ -33,32 +33,38 @@ def sharded_packs(packs: Sequence[Pack], name_of) -> tuple[Pack, ...]:
 
 
 def shard_entries(name: str, entries: Sequence[Entry], aliases: Sequence[tuple[str, str]], where: Mapping[str, int]) -> list[Entry]:
-    """Pack `name`'s entries among `entries` (those of the index over all packs), with the
-    phrasings taught for them in chat (`aliases`: (entry key or bare id, text)), resolved
-    as that index resolves them: `where` maps a key or id to a position in `entries`."""
+    """Pack `name`'s entries among `entries` (those of the index over all packs), and the
+    pairs taught in chat (every pack's index has them: a taught pair competes with each
+    pack's entries as it does beside one pack), with the phrasings taught for them
+    (`aliases`: (entry key or bare id, text)), resolved as that index resolves them: `where`
+    maps a key or id to a position in `entries`."""
     taught: dict[int, tuple[str, ...]] = {}
     for key, text in aliases:
         pos = where.get(key)
-        if pos is not None and entries[pos].pack == name and not entries[pos].learned:
+        if pos is not None and (entries[pos].pack == name or entries[pos].learned):
             taught[pos] = taught.get(pos, ()) + (text,)
     return [
         replace(e, aliases=e.aliases + taught[i]) if i in taught else e
         for i, e in enumerate(entries)
-        if e.pack == name and not e.learned
+        if e.pack == name or e.learned
     ]
 
 
 def merge(
     lead: Candidate | None, own: Mapping[str, Sequence[Candidate]], unsharded: Sequence[Candidate], limit: int
 ) -> list[Candidate]:
-    """One ranked list from each pack's own candidates and those no pack holds.
+    """One ranked list from each pack's own candidates (a taught pair, in every pack's
+    index, at its best confidence) and those of entries in no pack's index.
 
-    `lead` is the first candidate of the index over all packs: its pack's own first
-    candidate goes first (the pack's own order within it, as when loaded alone); when it
-    is an entry no pack holds, it goes first itself. The rest follow by confidence.
+    `lead` is the first candidate of the index over all packs: the first candidate of its
+    pack's own index goes first (the pack's order, as when loaded alone); for a lead in no
+    pack (a taught pair), its best candidate. The rest follow by confidence.
     (engine.surest_first still moves a much surer one first.)"""
-    pool = sorted([c for found in own.values() for c in found] + list(unsharded), key=lambda c: -c.score)
+    best: dict[str, Candidate] = {}
+    for c in sorted([c for found in own.values() for c in found] + list(unsharded), key=lambda c: -c.score):
+        best.setdefault(c.entry.key, c)
+    ranked = list(best.values())
     if lead is not None:
-        first = own[lead.entry.pack][0] if own.get(lead.entry.pack) else lead
-        pool = [first] + [c for c in pool if c.entry.key != first.entry.key]
-    return pool[:limit]
+        first = own[lead.entry.pack][0] if own.get(lead.entry.pack) else best.get(lead.entry.key, lead)
+        ranked = [first] + [c for c in ranked if c.entry.key != first.entry.key]
+    return ranked[:limit]

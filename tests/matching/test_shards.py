@@ -94,12 +94,28 @@ def test_a_reload_rebuilds_each_packs_own_index(tmp_path):
     assert _top(engine, question) == _top(Engine.from_packs([str(folder)]), question)
 
 
-def test_an_entry_taught_in_chat_is_rated_beside_every_pack(gizmo):
+@pytest.mark.parametrize("rebuild", [False, True])
+def test_a_pair_taught_in_chat_competes_in_every_packs_own_index(gizmo, rebuild):
+    # the case beside two packs: a question about the company's internal registry,
+    # taught once, then asked in other words. Each pack's own index has the taught pair, so
+    # the raw pack's "registry address of the internal mirror" entry, alone in its index,
+    # is not sure of itself against it (it was, at 0.99, with the pair only in the index
+    # over all packs; and in one index over everything the pair got a "did you mean" list)
     engine = Engine.from_packs([DOCKER_PACK, gizmo])
-    taught = Entry(id="l1", n=1001, question="How do I book the meeting room on the third floor?", answer="Use the room calendar.", learned=True)
-    engine.apply_learned(LearnedOverlay(revision=1, entries=(taught,)))
-    result = engine.ask("How do I book the meeting room on the third floor?")
-    assert result.decision is Decision.ANSWER and result.entry.key == "l1"
+    taught = Entry(id="l1", n=1001, question="What is the address of our company's internal registry?", answer="registry.example.internal:5000", learned=True)
+    engine.apply_learned(LearnedOverlay(revision=1, entries=(taught,)), rebuild=rebuild)
+    if not rebuild:  # grown in place: each index's second opinion is built in the background
+        from bot.matching.second import ensure_second_opinion
+
+        for index in engine._state.indexes():
+            ensure_second_opinion(index)
+    for question in ("what's the internal registry address", "where is our internal registry"):
+        result = engine.ask(question)
+        assert result.decision is Decision.ANSWER and result.entry.key == "l1", result
+    # and a phrasing taught for it counts in every pack's index
+    engine.apply_learned(LearnedOverlay(revision=2, entries=(taught,), aliases=(("l1", "artifact box hostname"),)), rebuild=rebuild)
+    assert all("artifact box hostname" in shard.entry_phrasings[-1] for shard in engine._state.shards.values())
+    assert engine.ask("artifact box hostname").entry.key == "l1"
 
 
 def _c(key: str, score: float) -> Candidate:
@@ -108,14 +124,17 @@ def _c(key: str, score: float) -> Candidate:
 
 
 def test_merge_puts_the_leading_packs_own_first_candidate_first():
-    own = {"a": [_c("a/1", 0.6), _c("a/2", 0.2)], "b": [_c("b/1", 0.9)]}
+    own = {"a": [_c("a/1", 0.6), _c("a/2", 0.2), _c("t1", 0.1)], "b": [_c("b/1", 0.9), _c("t1", 0.4)]}
     # the index over all packs ranks pack a's entry first (both packs answer the question):
-    # pack a's own first candidate leads, at its own confidence; the rest by confidence
-    merged = merge(_c("a/2", 0.3), own, [], 3)
-    assert [(c.entry.key, c.score) for c in merged] == [("a/1", 0.6), ("b/1", 0.9), ("a/2", 0.2)]
-    # an entry no pack holds (taught in chat) that leads goes first itself, once
-    merged = merge(_c("t1", 0.7), own, [_c("t1", 0.7)], 2)
-    assert [c.entry.key for c in merged] == ["t1", "b/1"]
+    # pack a's own first candidate leads, at its own confidence; the rest by confidence,
+    # a taught pair (in every pack's index) once, at its best
+    merged = merge(_c("a/2", 0.3), own, [], 4)
+    assert [(c.entry.key, c.score) for c in merged] == [("a/1", 0.6), ("b/1", 0.9), ("t1", 0.4), ("a/2", 0.2)]
+    # a taught pair that leads goes first, at its best confidence
+    merged = merge(_c("t1", 0.05), own, [], 2)
+    assert [(c.entry.key, c.score) for c in merged] == [("t1", 0.4), ("b/1", 0.9)]
+    # an entry in no pack's index keeps its own candidate
+    assert [c.entry.key for c in merge(_c("x/9", 0.5), {"a": []}, [_c("x/9", 0.5)], 3)] == ["x/9"]
     assert merge(None, {"a": []}, [], 3) == []
 
 
@@ -127,6 +146,10 @@ def test_only_two_packs_or_more_with_distinct_names_get_their_own_index(gizmo):
     assert sharded_packs([one], name) == ()
     assert sharded_packs([one, other], name) == (one, other)
     assert sharded_packs([one, one], name) == ()
-    entries = [*one.entries, Entry(id="l1", n=9, question="q", answer="a", learned=True)]
-    mine = shard_entries("gizmo-faq", entries, [("q002", "taught words"), ("l1", "x")], {"q002": 1, "l1": len(entries) - 1})
-    assert len(mine) == len(RAW_FAQ) and mine[1].aliases == ("taught words",)
+    entries = [*other.entries, *one.entries, Entry(id="l1", n=9, question="q", answer="a", learned=True)]
+    where = {"gizmo-faq/q002": len(other.entries) + 1, "l1": len(entries) - 1, "docker-faq/" + other.entries[0].id: 0}
+    taught = [("gizmo-faq/q002", "taught words"), ("l1", "x"), ("docker-faq/" + other.entries[0].id, "y")]
+    mine = shard_entries("gizmo-faq", entries, taught, where)
+    # its own entries and the taught pair, each with its phrasings; not the other pack's
+    assert [e.key for e in mine] == [e.key for e in one.entries] + ["l1"]
+    assert mine[1].aliases == ("taught words",) and mine[-1].aliases == ("x",)
