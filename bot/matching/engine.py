@@ -276,7 +276,8 @@ class Engine:
         limit = max(depth or self.thresholds.max_candidates, 1)
         k = max(RANK_DEPTH, depth) if allowed is None else max(RANK_DEPTH, depth) * 3
         # beside each pack's own index, the one over all packs only says which pack leads:
-        # its first pass does (its second opinion changed no figure but two more lists)
+        # its first pass does (its second opinion too: one top-1 row more and four more lists
+        # for out-of-scope messages on the Docker rows beside docker-practice, 36 ms worst case)
         second = False if state.shards else None
         kept = _kept(state, index, norm, rank(index, norm, k=k, second=second), allowed, limit)
         if state.shards:
