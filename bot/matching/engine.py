@@ -211,7 +211,7 @@ class Engine:
     def _prepare_second(self, state: _State) -> None:
         """The second opinions of the indexes just swapped in, built in the background (one
         build at a time; an index replaced meanwhile is skipped: second.prepare_second_opinion)."""
-        for index in state.indexes():
+        for index in state.shards.values() or (state.index,):  # beside packs' own, the one over all reads its first pass only
             prepare_second_opinion(index, self._serves, self._second_builds)
 
     def _serves(self, index: Index) -> bool:
