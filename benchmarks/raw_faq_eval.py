@@ -101,6 +101,7 @@ def measure(name: str, pack_dir: Path | list[Path], labels: Path, seconds: float
         "coverage": report.coverage,
         "false_answer_rate": report.false_answer_rate,
         "suggest_rate": report.out_of_scope_suggest_rate,
+        "helpful_list_rate": report.helpful_list_rate,
         # top-1 per language of the message (the dev sets' lang column), and how many answerable rows
         "top1_by_language": {
             lang: {"top1": stats["top1"], "rows": sum(1 for r in rows if r.in_scope and r.lang == lang)} for lang, stats in report.by_lang.items()
@@ -146,7 +147,7 @@ def main() -> None:
         print(json.dumps(results, indent=2, ensure_ascii=False))
         return
     head = (
-        "| FAQ | entries | top-1 | top-3 | answer precision | coverage | false-answer | suggestion rate | char-TF-IDF top-1 | char-TF-IDF top-3 "
+        "| FAQ | entries | top-1 | top-3 | answer precision | coverage | false-answer | suggestion rate | lists naming a right entry | char-TF-IDF top-1 | char-TF-IDF top-3 "
         "| import + calibrate | ask p50 / p99 | top-1 by language (answerable rows) |"
     )
     print(head)
@@ -155,7 +156,7 @@ def main() -> None:
         took = f"{r['import_and_calibrate_s']:.1f} s" if r["import_and_calibrate_s"] is not None else "–"
         print(
             f"| {r['faq']} | {r['entries']} | {r['top1']:.3f} | {r['top3']:.3f} | {r['answer_precision']:.3f} | {r['coverage']:.3f} | "
-            f"{r['false_answer_rate']:.3f} | {r['suggest_rate']:.3f} | {r['baseline']['top1']:.3f} | {r['baseline']['top3']:.3f} | {took} "
+            f"{r['false_answer_rate']:.3f} | {r['suggest_rate']:.3f} | {r['helpful_list_rate']:.3f} | {r['baseline']['top1']:.3f} | {r['baseline']['top3']:.3f} | {took} "
             f"| {r['ask']['p50_ms']:.1f} / {r['ask']['p99_ms']:.1f} ms | {_by_language(r['top1_by_language'])} |"
         )
 

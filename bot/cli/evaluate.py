@@ -28,6 +28,9 @@ class AnswerStats:
     answered: int
     # share of out-of-scope rows that got a "did you mean" list (asked directly; 0 in ambient mode)
     out_of_scope_suggest_rate: float = 0.0
+    # share of answerable rows not answered whose "did you mean" list names a right entry
+    # (asked directly): what the lists are for, the other side of the suggestion rate
+    helpful_list_rate: float = 0.0
 
 
 @dataclass
@@ -42,6 +45,7 @@ class Report:
     false_answer_rate: float
     out_of_scope_suggest_rate: float
     ambient: AnswerStats
+    helpful_list_rate: float = 0.0
     labels: str = NUMBERS  # the file's label spelling
     packs: dict[str, int] = field(default_factory=dict)  # pack folder name -> entries loaded (learned ones under "learned")
     label_pack: str = ""  # the pack bare numbers and ids were read against
@@ -76,11 +80,16 @@ def _rank_of(item: _Scored) -> Optional[int]:
     return None
 
 
-def _stats(items: Sequence[_Scored], threshold: float, outcomes: Sequence[Outcome]) -> AnswerStats:
-    answered = correct = false = suggested = 0
-    for item, (decision, top) in zip(items, outcomes):
+def _stats(
+    items: Sequence[_Scored], threshold: float, outcomes: Sequence[Outcome], lists: Optional[Sequence[tuple[EntryKey, ...]]] = None
+) -> AnswerStats:
+    """`lists`: the entries each row's "did you mean" list names (when it got one)."""
+    answered = correct = false = suggested = helpful = 0
+    for n, (item, (decision, top)) in enumerate(zip(items, outcomes)):
         if decision is Decision.SUGGEST and not item.row.in_scope:
             suggested += 1
+        if decision is Decision.SUGGEST and lists is not None and item.expected.intersection(lists[n]):
+            helpful += 1
         if decision is not Decision.ANSWER:
             continue
         answered += 1
@@ -95,11 +104,18 @@ def _stats(items: Sequence[_Scored], threshold: float, outcomes: Sequence[Outcom
         false_answer_rate=round(false / out_scope, 4),
         answered=answered,
         out_of_scope_suggest_rate=round(suggested / out_scope, 4),
+        helpful_list_rate=round(helpful / in_scope, 4),
     )
 
 
 def _reply_stats(items: Sequence[_Scored], thresholds: Thresholds) -> AnswerStats:
-    return _stats(items, thresholds.reply, [(i.reply.decision, i.top) for i in items])
+    from ..matching.engine import listed
+
+    lists = []
+    for item in items:
+        shown = listed(item.reply.candidates, thresholds)
+        lists.append(tuple(k for c, k in zip(item.reply.candidates, item.keys) if c in shown))
+    return _stats(items, thresholds.reply, [(i.reply.decision, i.top) for i in items], lists)
 
 
 def _ranking(items: Sequence[_Scored]) -> dict[str, float]:
@@ -187,6 +203,7 @@ def evaluate(
         coverage=reply.coverage,
         false_answer_rate=reply.false_answer_rate,
         out_of_scope_suggest_rate=reply.out_of_scope_suggest_rate,
+        helpful_list_rate=reply.helpful_list_rate,
         ambient=ambient,
         labels=resolved.spelling,
         packs=_knowledge(engine.entries, aliases),
@@ -213,7 +230,8 @@ def format_report(report: Report, thresholds: Thresholds) -> str:
         f"ranking (in-scope rows): top-1 {report.top1:.3f}  top-3 {report.top3:.3f}  MRR {report.mrr:.3f}",
         f"at reply threshold {thresholds.reply:.2f}: answer precision {report.answer_precision:.3f}  "
         f"coverage {report.coverage:.3f}  false-answer rate {report.false_answer_rate:.3f}  "
-        f"out-of-scope suggestion rate {report.out_of_scope_suggest_rate:.3f}",
+        f"out-of-scope suggestion rate {report.out_of_scope_suggest_rate:.3f}  "
+        f"lists naming a right entry {report.helpful_list_rate:.3f}",
         f"at ambient threshold {thresholds.ambient:.2f}: answer precision {report.ambient.answer_precision:.3f}  "
         f"coverage {report.ambient.coverage:.3f}  false-answer rate {report.ambient.false_answer_rate:.3f}",
         "",

@@ -170,8 +170,9 @@ class Thresholds:
     # bot/matching/calibration.py); the figures in the README were measured at these
     reply: float = 0.65
     ambient: float = 0.75
-    # below reply but at or above this, offer "did you mean" candidates
-    suggest: float = 0.15
+    # below reply, offer "did you mean" candidates when the first max_candidates of them
+    # together are at least this likely to hold the answer (their confidences summed)
+    suggest: float = 0.40
     # top two closer than this (and top under `decisive`) -> offer both instead of guessing
     margin: float = 0.04
     decisive: float = 0.85

@@ -174,3 +174,22 @@ def test_the_sweep_plot_has_a_title_a_y_label_threshold_marks_and_a_legend_that_
     png = tmp_path / "sweep.png"
     plot_sweep(report, str(png), engine.thresholds)
     assert png.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_helpful_list_rate_is_the_share_of_answerable_rows_whose_list_names_a_right_entry(tmp_path, sample_pack_dir):
+    # nothing is answered (reply 0.999), every row with a candidate gets a list (suggest 0):
+    # the rate counts the lists that name a labelled entry, as the list a user sees
+    engine = Engine.from_packs([str(sample_pack_dir)], Thresholds(reply=0.999, ambient=0.999, suggest=0.0, decisive=1.0))
+    labels = ["1", "3", "2", "-", "6,1"]  # the third is labelled wrongly on purpose: its list may miss it
+    rows = read_rows(tsv(tmp_path, labels))
+    report = evaluate(engine, rows)
+    hits = 0
+    for (query, _), label in zip(QUERIES, labels):
+        if label == "-":
+            continue
+        shown = engine.ask(query, Mode.REPLY)
+        assert shown.decision is Decision.SUGGEST
+        hits += any(str(c.entry.n) in label.split(",") for c in shown.candidates)
+    assert 0 < hits < 4
+    assert report.helpful_list_rate == round(hits / 4, 4) and report.coverage == 0.0
+    assert json.loads(json.dumps(report.to_json()))["helpful_list_rate"] == report.helpful_list_rate

@@ -1,11 +1,13 @@
 """Ranking, thresholds and the answer language, on queries written for these tests."""
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
 from sklearn.naive_bayes import MultinomialNB
 
 from bot.matching.classifier import NaiveBayes
-from bot.matching.engine import decide
+from bot.matching.engine import LISTED_FLOOR, decide, listed
 from bot.matching.fuzzy import keyword_score
 from bot.matching.types import LANG_EN, LANG_ZH, Candidate, Decision, Entry, Mode, Reason, Thresholds
 
@@ -76,6 +78,27 @@ def test_decide_thresholds_and_ambiguity():
     assert decide(_cands(0.97, 0.96), t, Mode.REPLY) == (Decision.ANSWER, Reason.CONFIDENT)
     assert decide(_cands(0.90, 0.88), t, Mode.AMBIENT) == (Decision.NONE, Reason.AMBIGUOUS)
     assert decide((), t, Mode.REPLY) == (Decision.NONE, Reason.NO_MATCH)
+
+
+def test_a_list_is_offered_when_its_candidates_together_are_likely_enough():
+    t = Thresholds(reply=0.65, suggest=0.40, max_candidates=3)
+    # no one candidate is at 0.40, but the list holds the answer with chance 0.45
+    assert decide(_cands(0.25, 0.12, 0.08), t, Mode.REPLY) == (Decision.SUGGEST, Reason.LOW_CONFIDENCE)
+    # one middling candidate alone is not enough: 0.35 < 0.40
+    assert decide(_cands(0.35, 0.02, 0.01), t, Mode.REPLY) == (Decision.NONE, Reason.NO_MATCH)
+    # only the candidates a list can name count: the fourth one does not
+    assert decide(_cands(0.15, 0.12, 0.1, 0.1), t, Mode.REPLY)[0] is Decision.NONE
+    assert decide(_cands(0.15, 0.12, 0.1, 0.1), replace(t, max_candidates=4), Mode.REPLY)[0] is Decision.SUGGEST
+    # overheard, the bot never lists: likely enough is only the reason it stays quiet
+    assert decide(_cands(0.25, 0.12, 0.08), t, Mode.AMBIENT) == (Decision.NONE, Reason.LOW_CONFIDENCE)
+
+
+def test_a_list_names_the_first_candidate_and_those_with_some_support():
+    t = Thresholds(max_candidates=3)
+    got = listed(_cands(0.3, LISTED_FLOOR, LISTED_FLOOR - 0.001, 0.2), t)
+    assert [c.score for c in got] == [0.3, LISTED_FLOOR]
+    assert [c.score for c in listed(_cands(0.01, 0.005), t)] == [0.01]  # the first always
+    assert listed((), t) == ()
 
 
 def test_empty_message_is_not_matched(sample_engine):
