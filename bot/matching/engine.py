@@ -317,13 +317,14 @@ class Engine:
         the other packs keep to their first pass (their candidates then only fill the list):
         the Docker pack's questions do not pay a raw pack's second opinion."""
         lead = kept[0] if kept else None
-        names = sorted((n for n in state.shards if allowed is None or n in allowed), key=lambda n: lead is None or n != lead.entry.pack)
+        leading = lead.entry.pack if lead is not None else None
+        names = sorted((n for n in state.shards if allowed is None or n in allowed), key=lambda n: n != leading)
         own: dict[str, list[Candidate]] = {}
         sure = False
         for name in names:
             shard = state.shards[name]
             own[name] = _kept(state, shard, norm, rank(shard, norm, max(RANK_DEPTH, depth), False if sure else None), None, limit)
-            sure = sure or bool(own[name]) and name == (lead and lead.entry.pack) and own[name][0].score >= bar
+            sure = sure or (name == leading and bool(own[name]) and own[name][0].score >= bar)
         return merge(lead, own, [c for c in kept if c.entry.pack not in state.shards and not c.entry.learned], limit)
 
     def find(self, key: str | int, packs: Optional[Collection[str]] = None) -> Optional[Entry]:
@@ -424,12 +425,13 @@ class Engine:
         words the packs never use do not count until a refit. The rebuild runs
         outside the lock (ask() and teaching go on); what was learned meanwhile
         is added on top before the swap. False when a reload or a removal won.
-        (Each pack's own index keeps its phrasings taught in place: only learned
-        entries need the refit, and they live in the index over all packs.)
+        Each pack's own index is rebuilt with it (it holds the learned entries too).
         """
         with self._lock:
             pack_entries, negatives, start = self._pack_entries, self.negatives, self._state
+            packs, calibrations = self.packs, self._shard_calibrations
         index = self._compose(pack_entries, start.overlay, negatives)
+        shards = self._shards(pack_entries, packs, start.overlay, calibrations)
         with self._lock:
             current = self._state
             if self._pack_entries is not pack_entries or self.negatives is not negatives:
@@ -437,12 +439,16 @@ class Engine:
             if current.fitted > start.overlay.revision:
                 return False  # a refit begun later is in place already: it knows more words than this one
             if current.overlay is not start.overlay:
-                grown = self._extend(_State(index, start.overlay), current.overlay)
+                grown = self._extend(_State(index, start.overlay, shards=shards), current.overlay)
                 if grown is None:
                     return False
-                index = grown[0]
-            index._second.update(grown_slot(current.index._second))  # messages do not wait for its second opinion
-            self._state = _State(index.warm(), current.overlay, current.rejected, start.overlay.revision, current.shards)
+                index, shards = grown
+            # messages do not wait for the new indexes' second opinions: each extends its predecessor's
+            index._second.update(grown_slot(current.index._second))
+            for name, shard in shards.items():
+                if name in current.shards:
+                    shard._second.update(grown_slot(current.shards[name]._second))
+            self._state = _State(index.warm(), current.overlay, current.rejected, start.overlay.revision, shards)
         self._prepare_second(self._state)
         return True
 

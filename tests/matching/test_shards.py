@@ -153,3 +153,20 @@ def test_only_two_packs_or_more_with_distinct_names_get_their_own_index(gizmo):
     # its own entries and the taught pair, each with its phrasings; not the other pack's
     assert [e.key for e in mine] == [e.key for e in one.entries] + ["l1"]
     assert mine[1].aliases == ("taught words",) and mine[-1].aliases == ("x",)
+
+
+def test_a_refit_fits_each_packs_own_index_on_the_pairs_taught_in_chat(gizmo):
+    # a pair taught in place is read in the packs' vocabulary: its new words count once a
+    # refit rebuilds the indexes, each pack's own as well as the one over all packs
+    engine = Engine.from_packs([DOCKER_PACK, gizmo])
+    taught = Entry(id="l1", n=1001, question="Where is the quuxfrobnicator dashboard?", answer="dash.example.internal", learned=True)
+    engine.apply_learned(LearnedOverlay(revision=1, entries=(taught,)))
+
+    def knows(index) -> bool:  # the word, not only character n-grams of it
+        words = index.vectorizer.blocks[0][0]
+        return "quuxfrobnicator" in words.vocabulary
+
+    assert not any(knows(shard) for shard in engine._state.shards.values())
+    assert engine.refit()
+    assert knows(engine._state.index) and all(knows(shard) for shard in engine._state.shards.values())
+    assert engine.ask("quuxfrobnicator dashboard").entry.key == "l1"
