@@ -14,7 +14,7 @@ from typing import Collection, Iterable, Mapping, Optional, Sequence
 
 from rapidfuzz import fuzz
 
-from .calibration import calibration_for, pack_name, pack_topics
+from .calibration import calibration_for, pack_name, pack_topics, with_second_map
 from .chatter import chatter_topics
 from .index import Index, build_index
 from .matcher import Calibration, OutOfScope, Weights, rank
@@ -244,6 +244,11 @@ class Engine:
             return self._fixed_calibration
         if not packs:
             return Calibration()
+        if sharded_packs(packs, pack_name):
+            # beside each pack's own index, the one over all packs only orders candidates (by
+            # the fixed RANKING map) to say which pack leads: its confidences are not read, and
+            # a joint fit cost a cold start 8.6 s (the Docker pack beside docker-practice)
+            return with_second_map(Calibration(), self.weights)
         return calibration_for(packs, entries, [*self._extra_negatives, *pack_topics(packs)], self.weights)
 
     def _calibrate_shards(self, entries: Sequence[Entry], packs: Sequence[Pack]) -> dict[str, Calibration]:
