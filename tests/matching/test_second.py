@@ -494,3 +494,25 @@ def test_a_question_in_the_other_script_than_its_candidate_is_told_to_the_map():
     assert english["pid"][0] > 0.95 > 0.05 > english["bind"][0]
     chinese = rank_with_signals(index, normalize("容器的 PID 怎么看"), 3, second=True)
     assert not any(signals.cross for _, _, signals in chinese)
+
+
+def test_the_character_score_reads_an_entrys_title_above_a_body_that_repeats_the_message(monkeypatch):
+    # two siblings about a container's address: one asks how to find it, in its title; the
+    # other pins a fixed one, its body repeating "container" and "address" in every clause.
+    # With the title read once, that body outweighed the title that asks the question
+    find = Entry(id="find", n=1, question="How do I find a container's address?", answer="x", body="Use the inspect command and read the network settings.")
+    pin = Entry(
+        id="pin", n=2, question="Can I pin a fixed address?", answer="x",
+        body="Give the container a fixed address: create a network, run the container with an address, and the "
+        "container's address stays the same; the container address is pinned.",
+    )
+    other = Entry(id="other", n=3, question="Why is my image so large?", answer="x", body="Layers add up; clean caches in the same step.")
+    entries = [find, pin, other]
+
+    def best() -> str:
+        opinion = build_second_opinion(entries, [[normalize(e.question)] for e in entries], dense=False)
+        return entries[int(np.argmax(opinion.scores(normalize("find the container address"))[0]))].id
+
+    assert second_mod.CHAR_TITLE_TIMES == 3 and best() == "find"
+    monkeypatch.setattr(second_mod, "CHAR_TITLE_TIMES", 1)
+    assert best() == "pin"
