@@ -14,7 +14,7 @@ from typing import Collection, Iterable, Mapping, Optional, Sequence
 
 from rapidfuzz import fuzz
 
-from .calibration import calibration_for, pack_name, pack_topics, with_second_map
+from .calibration import calibration_for, pack_name, pack_topics
 from .chatter import chatter_topics
 from .index import Index, build_index
 from .matcher import Calibration, OutOfScope, Weights, rank
@@ -246,9 +246,10 @@ class Engine:
             return Calibration()
         if sharded_packs(packs, pack_name):
             # beside each pack's own index, the one over all packs only orders candidates (by
-            # the fixed RANKING map) to say which pack leads: its confidences are not read, and
-            # a joint fit cost a cold start 8.6 s (the Docker pack beside docker-practice)
-            return with_second_map(Calibration(), self.weights)
+            # the fixed RANKING map, first pass only) to say which pack leads: its confidences
+            # are not read, and a joint fit cost a cold start 8.6 s (the Docker pack beside
+            # docker-practice)
+            return Calibration()
         return calibration_for(packs, entries, [*self._extra_negatives, *pack_topics(packs)], self.weights)
 
     def _calibrate_shards(self, entries: Sequence[Entry], packs: Sequence[Pack]) -> dict[str, Calibration]:
@@ -459,34 +460,34 @@ class Engine:
 
     def _compose(self, pack_entries: Sequence[Entry], overlay: LearnedOverlay, negatives: Optional[Sequence[str]] = None) -> Index:
         # Learned entries and aliases join the fit, so a rebuild gives their words a place in the vocabulary.
-        entries = _layout(pack_entries, overlay)
-        where = positions(entries)
-        learned_aliases: dict[int, tuple[str, ...]] = {}
-        for entry_key, text in overlay.aliases:
-            if entry_key in where:
-                learned_aliases[where[entry_key]] = learned_aliases.get(where[entry_key], ()) + (text,)
-        entries = [replace(e, aliases=e.aliases + learned_aliases[i]) if i in learned_aliases else e for i, e in enumerate(entries)]
+        entries = _with_overlay(pack_entries, overlay)
         return build_index(entries, self.weights, self.negatives if negatives is None else negatives, self.calibration).warm()
 
     def _shards(
         self, pack_entries: Sequence[Entry], packs: Sequence[Pack], overlay: LearnedOverlay, calibrations: Mapping[str, Calibration]
     ) -> dict[str, Index]:
-        """Each pack's own index (shards.py), with the phrasings taught for its entries
-        resolved as _compose resolves them; {} with fewer than two packs."""
+        """Each pack's own index (shards.py), of the entries _compose lays out (taught pairs
+        and phrasings included); {} with fewer than two packs."""
         if not calibrations:
             return {}
-        entries = _layout(pack_entries, overlay)
-        where = positions(entries)
+        entries = _with_overlay(pack_entries, overlay)
         return {
-            name: build_index(shard_entries(name, entries, overlay.aliases, where), self.weights, self._negatives_for([pack]), calibrations[name]).warm()
+            name: build_index(shard_entries(name, entries), self.weights, self._negatives_for([pack]), calibrations[name]).warm()
             for pack in sharded_packs(packs, pack_name)
             for name in (pack_name(pack),)
             if name in calibrations
         }
 
 
-def _layout(pack_entries: Sequence[Entry], overlay: LearnedOverlay) -> list[Entry]:
+def _with_overlay(pack_entries: Sequence[Entry], overlay: LearnedOverlay) -> list[Entry]:
     """The entries of the index over all packs: the packs', then the learned ones (a pack
-    entry wins over a learned one with the same id)."""
+    entry wins over a learned one with the same id), each with the phrasings taught for it
+    (named by `pack/id`, or by a bare id: the first entry with it)."""
     pack_ids = {e.id for e in pack_entries}
-    return [*pack_entries, *(e for e in overlay.entries if e.id not in pack_ids)]
+    entries = [*pack_entries, *(e for e in overlay.entries if e.id not in pack_ids)]
+    where = positions(entries)
+    taught: dict[int, tuple[str, ...]] = {}
+    for entry_key, text in overlay.aliases:
+        if entry_key in where:
+            taught[where[entry_key]] = taught.get(where[entry_key], ()) + (text,)
+    return [replace(e, aliases=e.aliases + taught[i]) if i in taught else e for i, e in enumerate(entries)]

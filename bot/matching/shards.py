@@ -10,14 +10,13 @@ to 0.57 beside the Docker pack (antd-zh imported raw, its dev rows: coverage 0.4
 alone, 0.433 beside). So each pack's candidates are rated in the pack's own index,
 as when it is loaded alone, while the index over all packs says which pack a
 message is for (there both packs' entries compete: a question both packs answer
-keeps the entry it ranks first) and rates what no pack holds (entries taught in chat).
+keeps the entry it ranks first). Pairs taught in chat are in every pack's index.
 
 The engine (engine.py) builds and swaps these with its index; this module holds the
 pure parts: which packs get one, what each holds, and how the candidates merge.
 """
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Mapping, Sequence
 
 from .types import Candidate, Entry, Pack
@@ -32,22 +31,11 @@ def sharded_packs(packs: Sequence[Pack], name_of) -> tuple[Pack, ...]:
     return tuple(packs)
 
 
-def shard_entries(name: str, entries: Sequence[Entry], aliases: Sequence[tuple[str, str]], where: Mapping[str, int]) -> list[Entry]:
-    """Pack `name`'s entries among `entries` (those of the index over all packs), and the
-    pairs taught in chat (every pack's index has them: a taught pair competes with each
-    pack's entries as it does beside one pack), with the phrasings taught for them
-    (`aliases`: (entry key or bare id, text)), resolved as that index resolves them: `where`
-    maps a key or id to a position in `entries`."""
-    taught: dict[int, tuple[str, ...]] = {}
-    for key, text in aliases:
-        pos = where.get(key)
-        if pos is not None and (entries[pos].pack == name or entries[pos].learned):
-            taught[pos] = taught.get(pos, ()) + (text,)
-    return [
-        replace(e, aliases=e.aliases + taught[i]) if i in taught else e
-        for i, e in enumerate(entries)
-        if e.pack == name or e.learned
-    ]
+def shard_entries(name: str, entries: Sequence[Entry]) -> list[Entry]:
+    """Pack `name`'s own index's entries among `entries` (those of the index over all packs,
+    with their taught phrasings): the pack's, and the pairs taught in chat, which every
+    pack's index has (a taught pair competes with each pack's entries as beside one pack)."""
+    return [e for e in entries if e.pack == name or e.learned]
 
 
 def merge(

@@ -146,13 +146,16 @@ def test_only_two_packs_or_more_with_distinct_names_get_their_own_index(gizmo):
     assert sharded_packs([one], name) == ()
     assert sharded_packs([one, other], name) == (one, other)
     assert sharded_packs([one, one], name) == ()
-    entries = [*other.entries, *one.entries, Entry(id="l1", n=9, question="q", answer="a", learned=True)]
-    where = {"gizmo-faq/q002": len(other.entries) + 1, "l1": len(entries) - 1, "docker-faq/" + other.entries[0].id: 0}
-    taught = [("gizmo-faq/q002", "taught words"), ("l1", "x"), ("docker-faq/" + other.entries[0].id, "y")]
-    mine = shard_entries("gizmo-faq", entries, taught, where)
-    # its own entries and the taught pair, each with its phrasings; not the other pack's
+    # a pack's own index holds its own entries and the taught pair, each with the phrasings
+    # taught for it (resolved as the index over all packs resolves them); not the other pack's
+    learned = Entry(id="l1", n=9, question="q", answer="a", learned=True)
+    taught = (("gizmo-faq/q002", "taught words"), ("l1", "x"), ("docker-faq/" + other.entries[0].id, "y"))
+    engine = Engine.from_packs([DOCKER_PACK, gizmo])
+    engine.apply_learned(LearnedOverlay(revision=1, entries=(learned,), aliases=taught), rebuild=True)
+    mine = engine._state.shards["gizmo-faq"].entries
     assert [e.key for e in mine] == [e.key for e in one.entries] + ["l1"]
     assert mine[1].aliases == ("taught words",) and mine[-1].aliases == ("x",)
+    assert shard_entries("gizmo-faq", engine.entries) == list(mine)
 
 
 def test_a_refit_fits_each_packs_own_index_on_the_pairs_taught_in_chat(gizmo):
