@@ -9,7 +9,7 @@ import pytest
 from bot.matching.engine import Engine, LearnedOverlay
 from bot.matching.shards import merge, shard_entries, sharded_packs
 from bot.matching.types import Candidate, Decision, Entry
-from tests.support.rawpack import RAW_FAQ, write_raw_pack
+from tests.support.rawpack import write_raw_pack
 
 DOCKER_PACK = str(Path(__file__).resolve().parents[2] / "knowledge" / "docker-faq")
 
