@@ -19,7 +19,10 @@ read in English (glossed_words.py) takes the character score's place.
 
 They are summed into one score per entry (`SecondOpinion.scores`), which widens
 the candidate pool, adds to the order and feeds the second opinion's confidence
-map (second_map.py). It costs about 15 ms with the encoder (its forward pass
+map (second_map.py). The same message vector is read against the engine's
+chatter phrasings (`SecondOpinion.chatter`), so that a word shared with chit-chat
+does not hold back a question plainly about an entry (matcher.CHATTER_MEANING_GAP).
+It costs about 15 ms with the encoder (its forward pass
 over a message's first 24 word pieces, one core; tenths of a millisecond
 without), which is why only unsure messages pay it: confident ones keep the
 sub-millisecond path.
@@ -143,6 +146,7 @@ class SecondOpinion:
     keys: tuple = ()  # each entry's pack/id: an extension needs the same entries first, in order
     word_vectorizer: object = None  # word TF-IDF over the entries read in English (glossed_words.py)
     word_rows: object = None  # (entries x words) sparse, L2-normalised
+    chatter_rows: Optional[np.ndarray] = None  # the generic chatter phrasings' sentence vectors; None without an encoder
 
     @property
     def has_dense(self) -> bool:
@@ -174,6 +178,30 @@ class SecondOpinion:
                 best = np.maximum(best, 0.0)
                 return out + DENSE_WEIGHT * best, best
         return out, None
+
+    def chatter(self, text: str) -> Optional[float]:
+        """The message's best sentence cosine to the engine's generic chatter phrasings
+        (bot/matching/data/chatter.yaml); None without the encoder. Read beside the
+        entries' (`scores`' second value): chit-chat is closer in meaning to chatter
+        than to any entry, a question that shares a word with it ("容器里 ping 不通外网"
+        and the test message "ping") is not."""
+        encoder = _encoder() if self.chatter_rows is not None and len(self.chatter_rows) else None
+        if encoder is None:
+            return None
+        try:
+            return float(np.max(self.chatter_rows @ _message_vector(encoder, text)))
+        except Exception:  # the words alone then say whether it is chatter
+            log.exception("encoding a message failed")
+            return None
+
+
+def _chatter_vectors(encoder) -> np.ndarray:
+    """The chatter phrasings' sentence vectors, each read as a message is (normalised,
+    Chinese glossed); memoised by text like the entries' (the same vector file)."""
+    from .chatter import chatter_topics
+
+    texts = list(dict.fromkeys(_query_text(normalize(p)) for topic in chatter_topics() for p in topic.phrasings))
+    return _entry_vectors(encoder, texts, DENSE_PROFILE_TOKENS) if texts else np.zeros((0, encoder.dim), dtype=np.float32)
 
 
 _last_message = threading.local()
@@ -207,7 +235,7 @@ def build_second_opinion(
     dense_rows, owner = _encoded(encoder, entries, phrasings, range(len(entries))) if encoder is not None and entries else (None, None)
     return SecondOpinion(
         vectorizer, rows, dense_rows, owner, len(entries), language, tuple(map(tuple, phrasings)), tuple(e.key for e in entries),
-        word_vectorizer, word_rows,
+        word_vectorizer, word_rows, _chatter_vectors(encoder) if dense_rows is not None else None,
     )
 
 
@@ -254,7 +282,8 @@ def _encoded(encoder, entries: Sequence["Entry"], phrasings: Sequence[Sequence[s
 
 # Entry texts' vectors, kept in a file of the cache folder (beside the cached calibrations)
 # so that a restart or a re-import encodes only the entries that changed: a hundred long
-# entries take seconds to encode. Only entry texts are written there, never a message.
+# entries take seconds to encode. Only entry texts (and the shipped chatter phrasings) are
+# written there, never a message.
 VECTOR_FILE_ROWS = 20_000
 _vectors_lock = threading.Lock()
 _vectors: dict[int, dict[str, np.ndarray]] = {}  # max_tokens -> text digest -> vector (read from its file once)

@@ -72,6 +72,11 @@ def test_boilerplate_is_the_failures_every_program_reports_in_the_same_words():
     assert boilerplate(normalize("standard_init_linux.go:228: exec user process caused: exec format error")) == ""
     assert boilerplate(normalize("'list' is not recognized as an internal or external command")) == ""
     assert boilerplate(normalize("HTTP Error 429: Too Many Requests")) == ""
+    # a registry's words for a missing tag name the failure: only "not found" is boilerplate,
+    # and the kind is still "missing" when a message's kinds are compared with an entry's
+    manifest = "Error response from daemon: manifest for nginx:1.99 not found: manifest unknown: manifest unknown"
+    assert boilerplate(normalize(manifest)) == "not found"
+    assert kinds(manifest) == {"missing"} == kinds("docker pull says the image does not exist")
     assert boilerplate("") == "" and boilerplate(normalize("how do I change the default theme")) == ""
 
 
@@ -113,6 +118,12 @@ def test_the_docker_socket_error_and_a_specific_failure_are_still_answered(pract
     # "exec format error" is the error itself, not boilerplate: quoted in other words, it is still answered
     arch = practice_engine.ask("M1 的 mac 上 build 的镜像放到 x86 服务器上跑，报 exec format error", Mode.REPLY, depth=3)
     assert arch.decision is Decision.ANSWER and "exec format error" in arch.entry.question
+    # the error table's "manifest for ... not found: manifest unknown", pasted with a real tag
+    # (offered as a list at 0.50 while "manifest unknown" was read as boilerplate)
+    for pasted in ("Error response from daemon: manifest for mysql:8.0.99 not found: manifest unknown: manifest unknown",
+                   "docker pull myorg/api:1.4.2 报错 manifest unknown"):
+        tag = practice_engine.ask(pasted, Mode.REPLY, depth=3)
+        assert tag.decision is Decision.ANSWER and "manifest unknown" in tag.entry.question, pasted
 
 
 DOCKER_FAQ = REPO.parent / "shared" / "docker-faq" / "docker-faq.md"

@@ -21,7 +21,7 @@ from bot.matching.matcher import SECOND_FEATURES, Weights, rank_with_signals
 from bot.matching.normalize import normalize
 from bot.matching.second import build_second_opinion, ensure_second_opinion, second_opinion
 from bot.matching.second_map import second_map, write_second_map
-from bot.matching.types import Entry
+from bot.matching.types import Decision, Entry
 from bot.knowledge.pack import load_pack
 from tests.support.rawpack import RAW_FAQ, write_raw_pack
 
@@ -253,8 +253,9 @@ def test_entries_without_a_word_to_weigh_still_get_an_opinion():
 
 
 def test_messages_are_encoded_each_time_and_never_kept(raw_engine, monkeypatch):
-    """Only entry texts are memoised: a message is not kept in memory, and a benchmark
-    that repeats its messages times the encoder, not a lookup."""
+    """Only entry texts are memoised: a message is encoded once for all it is compared
+    with (the entries, the chatter), is not kept in memory past the next one, and a
+    benchmark that repeats its messages times the encoder, not a lookup."""
     encoder = second_mod._encoder()
     if encoder is None:
         pytest.skip(f"needs the encoder: {INSTALL_HINT}")
@@ -269,12 +270,13 @@ def test_messages_are_encoded_each_time_and_never_kept(raw_engine, monkeypatch):
             asked.append(list(texts))
             return encoder.encode(texts, max_tokens)
 
-    monkeypatch.setattr(second_mod, "_encoder", lambda: Watching())
-    message = "my downloads crawl, is there a closer server I can use"
-    for _ in range(2):
+    watching = Watching()
+    monkeypatch.setattr(second_mod, "_encoder", lambda: watching)
+    messages = ["my downloads crawl, is there a closer server I can use", "where do the logs go", "my downloads crawl, is there a closer server I can use"]
+    for message in messages:
         _, _, signals = _top(raw_engine.index, message)
         assert signals.second_used and signals.dense > 0
-    assert len(asked) == 2  # encoded each time
+    assert len(asked) == 3  # once per message, the chatter read from the same vector
     assert {cut: len(known) for cut, known in second_mod._vectors.items()} == held  # and kept nowhere
 
 
@@ -516,3 +518,22 @@ def test_the_character_score_reads_an_entrys_title_above_a_body_that_repeats_the
     assert second_mod.CHAR_TITLE_TIMES == 3 and best() == "find"
     monkeypatch.setattr(second_mod, "CHAR_TITLE_TIMES", 1)
     assert best() == "pin"
+
+
+def test_a_word_shared_with_chatter_does_not_hold_back_a_question_plainly_about_an_entry(raw_engine, monkeypatch):
+    """"how do I leave ..." begins as the chatter "how do i leave this group" does, and the
+    logs entry's title shares few of its words: by words alone the message is closer to
+    chatter than to the entry. The encoder reads it as about the logs, far more than as
+    chatter (matcher.CHATTER_MEANING_GAP), so it is answered; chatter itself stays quiet."""
+    if second_mod._encoder() is None:
+        pytest.skip(f"needs the encoder: {INSTALL_HINT}")
+    from bot.matching import matcher
+
+    question = "how do I leave gizmo logs somewhere I can find them"
+    asked = raw_engine.ask(question)
+    assert asked.decision is Decision.ANSWER and asked.entry.n == 11, asked
+    for chatter in ("ping", "how do I leave this group?", "test test"):
+        assert raw_engine.ask(chatter).decision is Decision.NONE, chatter
+    monkeypatch.setattr(matcher, "CHATTER_MEANING_GAP", float("inf"))  # the words alone
+    held = raw_engine.ask(question)
+    assert held.decision is not Decision.ANSWER and held.score < asked.score / 2
