@@ -197,11 +197,12 @@ class SecondOpinion:
 
 def _chatter_vectors(encoder) -> np.ndarray:
     """The chatter phrasings' sentence vectors, each read as a message is (normalised,
-    Chinese glossed); memoised by text like the entries' (the same vector file)."""
+    Chinese glossed, up to DENSE_QUERY_TOKENS); memoised by text like the entries' (in the
+    vector file of that length: a few hundred rows, encoded once per machine)."""
     from .chatter import chatter_topics
 
     texts = list(dict.fromkeys(_query_text(normalize(p)) for topic in chatter_topics() for p in topic.phrasings))
-    return _entry_vectors(encoder, texts, DENSE_PROFILE_TOKENS) if texts else np.zeros((0, encoder.dim), dtype=np.float32)
+    return _entry_vectors(encoder, texts, DENSE_QUERY_TOKENS) if texts else np.zeros((0, encoder.dim), dtype=np.float32)
 
 
 _last_message = threading.local()
