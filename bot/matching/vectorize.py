@@ -34,12 +34,11 @@ _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 def other_script(language: str, text: str) -> bool:
     """A message without Chinese to a Chinese FAQ, or with Chinese to an English one
     (`language`: Index.language): character n-grams cannot meet its entries."""
-    has_han = _HAN.search(text) is not None
-    return (language == "zh" and not has_han) or (language == "en" and has_han)
+    return language in ("zh", "en") and script_of(text) != language
 
 
 def script_of(text: str) -> str:
-    """"zh" for a text with Chinese characters, else "en" (a title's script, as other_script reads it)."""
+    """"zh" for a text with Chinese characters, else "en" (a message's or a title's script)."""
     return "zh" if _HAN.search(text) else "en"
 
 
