@@ -34,6 +34,9 @@ REJECT_SIMILARITY = 95
 SURER_BY = 0.15
 # a candidate under this confidence is not named in a "did you mean" list, but the first
 LISTED_FLOOR = 0.075
+# a candidate's confidence, rounded to 4 places, is at most this: a probability, never
+# certainty (0.99996 must not round to a 1.0 that a bar of 1.0, "never answer", lets through)
+MOST_CONFIDENT = 0.9999
 
 
 @dataclass(frozen=True)
@@ -137,7 +140,7 @@ def _kept(
             continue  # a pack this channel does not use (learned entries serve everywhere)
         if state.rejected and (is_rejected(state.rejected, entry.key, norm) or is_rejected(state.rejected, entry.id, norm)):
             continue
-        kept.append(Candidate(entry, round(scored.score, 4)))
+        kept.append(Candidate(entry, min(round(scored.score, 4), MOST_CONFIDENT)))
         if len(kept) == limit:
             break
     return kept

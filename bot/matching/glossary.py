@@ -53,6 +53,19 @@ class Glossary:
                             added.append(word)
         return " ".join(added[:MAX_ADDED])
 
+    def latin_terms(self, text: str) -> list[tuple[int, int, str]]:
+        """The glossary's English terms in `text` (normalised), as (start, end, term)."""
+        latin, _, _ = self._patterns
+        return [(m.start(), m.end(), m.group(0)) for m in latin.finditer(text)]
+
+    def chinese_for(self, term: str) -> list[str]:
+        """The Chinese words of the groups an English term belongs to, in order."""
+        _, _, where = self._patterns
+        out: list[str] = []
+        for group in where.get(term, ()):
+            out += [w for w in self.groups[group] if not _LATIN.match(w) and w not in out]
+        return out
+
 
 @lru_cache(maxsize=4)
 def _compiled(groups: tuple[tuple[str, ...], ...]) -> tuple[re.Pattern, re.Pattern, dict[str, tuple[int, ...]]]:

@@ -224,6 +224,13 @@ class Index:
         return any(e.learned for e in self.entries) or bool(self._raw_pack_names)
 
     @cached_property
+    def repairs_messages(self) -> bool:
+        """Whether a message taking the second opinion is first repaired into the entries'
+        own words (repair.py): when a raw import is loaded. A pack phrased by hand has
+        aliases for people's slips, and one with taught entries only keeps its reading."""
+        return bool(self._raw_pack_names)
+
+    @cached_property
     def raw_entry(self) -> tuple[bool, ...]:
         """For each entry, whether it is rated by the second opinion's map when a message
         takes the second opinion: all but the entries of packs phrased by hand, which keep

@@ -575,6 +575,8 @@ def _ranked_evidence(index: Index, text: str, k: int, second: Optional[bool] = N
     opinion = second_opinion(index)
     if opinion is None:
         return ev
+    if index.repairs_messages:
+        text = opinion.repaired(text, index.glossary)
     whole, dense = opinion.scores(text)
     return _evidence(index, text, k, whole, dense, opinion.chatter(text) if dense is not None else None)
 

@@ -44,9 +44,10 @@ from typing import TYPE_CHECKING, Callable, Optional, Sequence
 
 import numpy as np
 
-from .gloss import gloss
+from .gloss import common_words, gloss
 from .glossed_words import add_words, fit_words, word_scores
 from .normalize import normalize
+from .repair import PackWords, pack_words, repair
 from .vectorize import other_script
 
 if TYPE_CHECKING:
@@ -147,10 +148,18 @@ class SecondOpinion:
     word_vectorizer: object = None  # word TF-IDF over the entries read in English (glossed_words.py)
     word_rows: object = None  # (entries x words) sparse, L2-normalised
     chatter_rows: Optional[np.ndarray] = None  # the generic chatter phrasings' sentence vectors; None without an encoder
+    words: Optional[PackWords] = None  # the entries' words, which a message is repaired into (repair.py)
 
     @property
     def has_dense(self) -> bool:
         return self.dense_rows is not None
+
+    def repaired(self, text: str, glossary) -> str:
+        """The message with its typos and code-switched words in the entries' own words
+        (repair.py); as it is when the words were not read."""
+        if self.words is None:
+            return text
+        return repair(text, self.words, glossary, self.language, common_words())
 
     def scores(self, text: str) -> tuple[np.ndarray, Optional[np.ndarray]]:
         """Per entry: character TF-IDF cosine (for a message in the other script, the word
@@ -236,7 +245,7 @@ def build_second_opinion(
     dense_rows, owner = _encoded(encoder, entries, phrasings, range(len(entries))) if encoder is not None and entries else (None, None)
     return SecondOpinion(
         vectorizer, rows, dense_rows, owner, len(entries), language, tuple(map(tuple, phrasings)), tuple(e.key for e in entries),
-        word_vectorizer, word_rows, _chatter_vectors(encoder) if dense_rows is not None else None,
+        word_vectorizer, word_rows, _chatter_vectors(encoder) if dense_rows is not None else None, pack_words(entries),
     )
 
 
@@ -263,6 +272,7 @@ def extend_second_opinion(base: SecondOpinion, entries: Sequence["Entry"], phras
     return replace(
         base, char_rows=rows, word_rows=word_rows, dense_rows=dense_rows, dense_owner=owner, n_entries=len(entries),
         phrasings=tuple(map(tuple, phrasings)), keys=tuple(e.key for e in entries),
+        words=pack_words(entries) if added else base.words,
     )
 
 

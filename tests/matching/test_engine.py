@@ -101,6 +101,17 @@ def test_a_list_names_the_first_candidate_and_those_with_some_support():
     assert listed((), t) == ()
 
 
+def test_a_confidence_never_rounds_up_to_certainty(sample_engine, monkeypatch):
+    """A bar of 1.0 means "never answer": a confidence of 0.99996 rounds to 0.9999, not 1.0."""
+    from bot.matching import engine as engine_mod
+    from bot.matching.matcher import Scored
+
+    monkeypatch.setattr(engine_mod, "rank", lambda index, text, k=5, second=None: [Scored(0, 0.99996), Scored(1, 0.00001)])
+    result = sample_engine.ask("docker pull 好慢啊怎么办？")
+    assert result.candidates[0].score == 0.9999
+    assert decide(result.candidates, Thresholds(reply=1.0), Mode.REPLY)[0] is not Decision.ANSWER
+
+
 def test_empty_message_is_not_matched(sample_engine):
     for text in ("", "   ", "[CQ:face,id=1]", "<@U123>", "？？？"):
         result = sample_engine.ask(text)
