@@ -4,11 +4,14 @@ Two slips cost raw imports answers they ranked right, because a one-phrasing ent
 has nothing else to meet them with:
 
 - **Typos in Latin words** ("contianer", "systemclt", "EXPOES"): the word vocabulary
-  does not know them and the character n-grams half match. A word that neither the
-  FAQ nor the sentence encoder's English vocabulary knows is corrected to the FAQ's
-  word one edit away (two for long words), the most frequent if several are. A word
-  that contains the FAQ's word whole is left alone: "undocumented" is not a typo of
-  "documented", nor "buildx" of "build".
+  does not know them and the character n-grams half match. A word of 5 letters or more
+  that neither the FAQ nor the sentence encoder's English vocabulary knows is corrected
+  to the FAQ's word one edit away (two for long words), the most frequent if several
+  are. A word that contains the FAQ's word whole is left alone: "undocumented" is not
+  a typo of "documented", nor "buildx" of "build"; nor a contraction written without
+  its apostrophe ("cant" is not "want"). Only the FAQ's words are targets: corrected
+  to the encoder's English vocabulary as well, a component name it does not know
+  ("modal") became a word it does ("model").
 - **Code-switched words** in a Chinese message to a Chinese FAQ ("container 里的时间跟
   host 差了 8 个小时"): the glossary (glossary.py) already adds 容器 and 宿主 beside
   them, but the English words stay, weigh most (a Chinese FAQ seldom uses them) and
@@ -44,7 +47,9 @@ if TYPE_CHECKING:
 REPLACE_RATIO = 2.0
 # a glossary term in a run of this many Latin words or more is part of English text
 ENGLISH_RUN = 4
-SHORTEST_TYPO = 4  # letters: shorter words are too often another real word one edit away
+# letters: shorter words are too often a name the encoder does not know one edit from the
+# FAQ's words ("vite" and "site", "yarn" and "warn")
+SHORTEST_TYPO = 5
 LONG_WORD = 8  # letters: from here, two edits
 BODY_CHARS = 200_000  # of each entry read for its words
 # a message's first this many unknown words are looked up as typos, and its first this many
@@ -94,6 +99,13 @@ def repair(text: str, words: PackWords, glossary: "Glossary | None", language: s
     return text
 
 
+# written without the apostrophe in chat: words, not typos of the FAQ's words ("cant" is not "want")
+CONTRACTIONS = frozenset(
+    "cant dont doesnt didnt isnt wasnt arent werent wont wouldnt shouldnt couldnt hasnt havent hadnt "
+    "youre theyre thats whats wheres hows theres heres ive youve weve theyve ill youll itll".split()
+)
+
+
 def fix_typos(text: str, words: PackWords, english: Mapping[str, int]) -> str:
     from rapidfuzz import process
     from rapidfuzz.distance import OSA
@@ -103,7 +115,7 @@ def fix_typos(text: str, words: PackWords, english: Mapping[str, int]) -> str:
     def corrected(match: re.Match) -> str:
         nonlocal looked_up
         word = match.group(0)
-        if word in words.counts or word in english or looked_up >= MOST_LOOKED_UP:
+        if word in words.counts or word in english or word in CONTRACTIONS or looked_up >= MOST_LOOKED_UP:
             return word
         looked_up += 1
         edits = 1 if len(word) < LONG_WORD else 2

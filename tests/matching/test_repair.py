@@ -79,7 +79,7 @@ def test_typos_are_corrected_to_the_faq_s_words_and_real_words_are_not():
     assert fix_typos("systemclt says no", words, english) == "systemctl says no"
     # a real word (the encoder's vocabulary knows it), a longer word holding the FAQ's own
     # ("foregrounds"), a short one, and identifiers are left as they are
-    for kept in ("the process hangs", "foregrounds it", "the cnt var", "start.sh and cotainer-x"):
+    for kept in ("the process hangs", "foregrounds it", "the cnt var", "start.sh and cotainer-x", "i cant start it", "the hots"):
         assert fix_typos(kept, words, english) == kept
     # without a vocabulary of real words, nothing is taken for a typo
     assert repair("my contianer exits", words, None, "en", {}) == "my contianer exits"
