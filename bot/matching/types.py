@@ -172,7 +172,7 @@ class Thresholds:
     ambient: float = 0.75
     # below reply, offer "did you mean" candidates when the first max_candidates of them
     # together are at least this likely to hold the answer (their confidences summed)
-    suggest: float = 0.40
+    suggest: float = 0.45
     # top two closer than this (and top under `decisive`) -> offer both instead of guessing
     margin: float = 0.04
     decisive: float = 0.85
