@@ -32,8 +32,8 @@ from __future__ import annotations
 import re
 from bisect import bisect_right
 from collections import Counter
-from itertools import pairwise
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import TYPE_CHECKING, Mapping, Sequence
 
 from .normalize import normalize
@@ -144,15 +144,15 @@ def into_chinese(text: str, words: PackWords, glossary: "Glossary") -> str:
     return "".join(out) + text[at:] if out else text
 
 
-def _runs(text: str) -> list[tuple[int, int, int, list[str]]]:
-    """The runs of Latin words separated by single spaces: (start, end, words, the words)."""
+def _runs(text: str) -> list[tuple[int, int, list[tuple[int, str]]]]:
+    """The runs of Latin words separated by single spaces: (start, end, [(start, word)])."""
     spans = [(m.start(), m.end(), m.group(0)) for m in _LATIN_WORD.finditer(text)]
     runs, i = [], 0
     while i < len(spans):
         j = i
         while j + 1 < len(spans) and text[spans[j][1] : spans[j + 1][0]] == " ":
             j += 1
-        runs.append((spans[i][0], spans[j][1], j - i + 1, [s[2] for s in spans[i : j + 1]]))
+        runs.append((spans[i][0], spans[j][1], [(s[0], s[2]) for s in spans[i : j + 1]]))
         i = j + 1
     return runs
 
@@ -164,15 +164,16 @@ def _kept(text: str, start: int, end: int, run, words: PackWords) -> bool:
         return True
     if run is None or not run[0] <= start < run[1]:
         return False
-    _, _, size, run_words = run
-    if size >= ENGLISH_RUN:
+    run_words = run[2]
+    if len(run_words) >= ENGLISH_RUN:
         return True
-    term_words = text[start:end].split()
-    first = run_words.index(term_words[0]) if term_words[0] in run_words else -1
-    last = first + len(term_words) - 1
-    before = run_words[first - 1] if first > 0 else None
-    after = run_words[last + 1] if 0 <= first and last + 1 < len(run_words) else None
-    return (before, term_words[0]) in words.pairs or (term_words[-1], after) in words.pairs
+    first = next((i for i, (at, _) in enumerate(run_words) if at == start), None)
+    if first is None:
+        return False
+    last = first + len(text[start:end].split()) - 1
+    before = run_words[first - 1][1] if first > 0 else None
+    after = run_words[last + 1][1] if last + 1 < len(run_words) else None
+    return (before, run_words[first][1]) in words.pairs or (run_words[min(last, len(run_words) - 1)][1], after) in words.pairs
 
 
 def _faq_word(term: str, words: PackWords, glossary: "Glossary") -> str:

@@ -61,6 +61,12 @@ def test_commands_names_and_english_lines_are_left_in_english(words, message):
     assert into_chinese(message, words, default_glossary()) == message
 
 
+def test_each_occurrence_is_judged_by_its_own_neighbours():
+    words = pack_words(_entries([("怎么清理镜像？", "镜像多了就用 docker image prune，镜像 会被清理。镜像 镜像")]))
+    # the second "image" follows "docker" as in the FAQ (a command); the first does not
+    assert into_chinese("清理 image docker image 不行", words, default_glossary()) == "清理 镜像 docker image 不行"
+
+
 def test_an_english_message_to_a_chinese_faq_is_not_rewritten(words):
     message = "container time differs from the host"
     assert into_chinese(message, words, default_glossary()) == message
