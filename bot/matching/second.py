@@ -21,7 +21,9 @@ They are summed into one score per entry (`SecondOpinion.scores`), which widens
 the candidate pool, adds to the order and feeds the second opinion's confidence
 map (second_map.py). The same message vector is read against the engine's
 chatter phrasings (`SecondOpinion.chatter`), so that a word shared with chit-chat
-does not hold back a question plainly about an entry (matcher.CHATTER_MEANING_GAP).
+does not hold back a question plainly about an entry (matcher.CHATTER_MEANING_GAP). With a raw
+import loaded, the message is first repaired into the entries' own words (`repaired`,
+repair.py): typos, and English words in a Chinese message to a Chinese FAQ.
 It costs about 15 ms with the encoder (its forward pass
 over a message's first 24 word pieces, one core; tenths of a millisecond
 without), which is why only unsure messages pay it: confident ones keep the
