@@ -36,7 +36,11 @@ from dataclasses import dataclass, field
 from itertools import pairwise
 from typing import TYPE_CHECKING, Mapping, Sequence
 
+from rapidfuzz import process
+from rapidfuzz.distance import OSA
+
 from .normalize import normalize
+from .vectorize import script_of
 
 if TYPE_CHECKING:
     from .glossary import Glossary
@@ -109,9 +113,6 @@ CONTRACTIONS = frozenset(
 
 
 def fix_typos(text: str, words: PackWords, english: Mapping[str, int]) -> str:
-    from rapidfuzz import process
-    from rapidfuzz.distance import OSA
-
     looked_up = 0
 
     def corrected(match: re.Match) -> str:
@@ -129,7 +130,7 @@ def fix_typos(text: str, words: PackWords, english: Mapping[str, int]) -> str:
 
 
 def into_chinese(text: str, words: PackWords, glossary: "Glossary") -> str:
-    if not any("\u3400" <= ch <= "\u9fff" for ch in text):
+    if script_of(text) != "zh":
         return text  # an English message to a Chinese FAQ is read across scripts, not rewritten
     found = glossary.latin_terms(text)[:MOST_TERMS]
     if not found:
