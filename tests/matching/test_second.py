@@ -352,19 +352,39 @@ def test_the_dictionary_gives_each_word_its_plainest_ordinary_sense(monkeypatch)
         pytest.skip(f"needs the encoder's vocabulary: {INSTALL_HINT}")
     # CC-CEDICT's 运行 begins "to move along one's course (of celestial bodies)": the plain word is "run"
     assert gloss("运行") == "run"
-    assert gloss("容器") == "vessel"  # longest match: one word, not two characters ("receptacle" is listed first)
+    assert gloss("数据库") == "database"  # longest match: one word, not 数据 + 库 ("data; library")
+    assert gloss("宿舍") == "hostel"  # of dormitory/dorm room/living quarters/hostel, the plainest
     assert "and" in gloss("你和我").split("; ")  # 和's first entry is a surname: never a sense
-    assert gloss("docker 镜像") == "docker mirror image"
     assert gloss("𠀀") == "𠀀"  # beyond the scripts read (CJK extension B): left as it is, never an error
 
     # without the vocabulary (no encoder package), the first ordinary sense
     gloss_mod._sense_of.cache_clear()
     monkeypatch.setattr(gloss_mod, "_common", {})
     try:
-        assert gloss("容器") == "receptacle"
+        assert gloss("宿舍") == "dormitory"
         assert gloss("运行").startswith("move along")
     finally:
         gloss_mod._sense_of.cache_clear()
+
+
+def test_software_words_are_read_as_the_glossary_says_and_descriptions_are_not_meanings():
+    from bot.matching.gloss import dictionary_path, gloss
+
+    if dictionary_path() is None:
+        pytest.skip("needs CC-CEDICT: pip install 'faqbot[embed]'")
+    # the dictionary's everyday senses ("vessel", "mirror image", "depot") give way to the
+    # engine's glossary of software terms, a longer term first (临时镜像: a dangling image)
+    assert gloss("容器") == "container"
+    assert gloss("docker 镜像") == "docker image"
+    assert gloss("私有仓库") == "private; registry"
+    assert gloss("临时镜像文件") == "dangling image; file"
+    # a sentence particle is not read "My!" or "particle indicating that ...": it is left out
+    said = gloss("这个镜像怎么删除呢？啊")
+    assert said.startswith("this; image; ") and "delete" in said
+    assert "particle" not in said and "!" not in said
+    # a dialect word is read as the word it stands for; an encyclopedic sense is cut at its comma
+    assert gloss("啥") == gloss("什么") and gloss("为啥") == gloss("为什么")
+    assert gloss("北京") == "Beijing"
 
 
 class _CountingEncoder:
@@ -550,7 +570,7 @@ def test_across_scripts_the_encoder_needs_a_smaller_lead_over_chatter(tmp_path, 
     from tests.matching.test_matcher_glossary import ZH_FAQ
 
     pack = load_pack(write_raw_pack(tmp_path / "zh-faq", faq=ZH_FAQ))
-    question = "gotta go: how to change the default theme color"
+    question = "gotta go: how to change the theme color"  # the encoder's lead over chatter: 0.35
 
     def top(engine):
         pos, confidence, signals = rank_with_signals(engine.index, normalize(question), 1)[0]
