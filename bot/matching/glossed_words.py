@@ -5,7 +5,7 @@ only second opinion for such a message, the bot ranked the right Chinese entry
 first for 32 of the raw Docker FAQ's 60 English development questions. Read in
 English (gloss.py), the Chinese entry shares the message's telling words: "my
 container quits right after docker run" and "为什么容器一运行就退出啊" (read
-"why?; vessel; one; run; then; quit; My!") share "run" and "quit". A word
+"why container one run then quit") share "container", "run" and "quit". A word
 TF-IDF over the entries read in English, with English stems ("exits" and
 "exit") and without stop words, scores such a message against every entry. It
 is the second opinion's word score for a message in the other script
