@@ -45,6 +45,17 @@ SECOND_RANK = 6.0
 # preference counts for less. On the Docker FAQ's 60 English development questions,
 # right first 41 -> 48 (12 and 30 alike)
 CROSS_SECOND_RANK = 12.0
+# ... and the sentence encoder's cosine, and the share of the message the entry's text covers,
+# each by its own weight: fitted as a conditional logit (the labelled entry against the rest of
+# its pool) on the development FAQs' messages that take the second opinion, leave one FAQ out
+# (`python benchmarks/fit_second_order.py`): right first 281 -> 292 of 339, the weights per unit
+# of the order key 11.1-11.9 and 4.6-5.6 whichever FAQ is left out (11.6 and 4.9 on all four).
+# Since Chinese is read into English in its software sense (gloss.py) the cosine tells more than
+# its half in the second-opinion score says; before, the same fit found nothing to add (280 -> 281).
+# Coverage reorders here, unlike in RANKING: among candidates the second opinion already finds
+# close, the one whose text has the message's telling words is the one it asks about.
+DENSE_RANK = 12.0
+COVER_RANK = 5.0
 EXACT_PHRASING_CONFIDENCE = 0.99
 # a message whose features are this common among the entries (on average, by
 # weight) or more is "generic": its confidence is scaled down in proportion
@@ -554,6 +565,7 @@ def _evidence(
         # 0.001) stays a preference, which near-equal second-opinion scores must not undo
         weight = CROSS_SECOND_RANK if crossing else SECOND_RANK
         order_key = [_logit(o, 1e-6) + weight * s for o, s in zip(order_key, sec)]
+        order_key = [o + DENSE_RANK * d + COVER_RANK * cv for o, d, cv in zip(order_key, dense_at, cover)]
     return _Evidence(
         pool, confidence, post, runner, phr_at, prof_at, kws, fzs, sim, margin, agrees, oos_at, neg_at, cover, order_key, specific, unmatched, damping,
         sec, sec_margin, dense_at, rated, cross,
