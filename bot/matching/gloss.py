@@ -33,7 +33,7 @@ meanings: sentence particles and other function words (的 了 吗 呢 啊 ...) 
 out instead of read "My!" or "particle indicating that a previously asked
 question...", senses that describe a particle, classifier or marker, or end in
 "!", are skipped, a dialect word is read as the word it stands for (啥 as 什么,
-"what?"), and a sense is cut at its first comma ("Baidu, Internet portal and
+"what"), and a sense is cut at its first comma ("Baidu, Internet portal and
 search engine, ..." -> "Baidu"). On the encoder's ranking alone (`python
 benchmarks/dense_ranking.py`), the raw Docker FAQ's top-1 went from 0.578 to
 0.722 (English questions 31 -> 44 of 60, mixed 16 -> 24 of 39, Chinese 86 -> 98
