@@ -178,9 +178,9 @@ def decide(candidates: Sequence[Candidate], thresholds: Thresholds, mode: Mode) 
     got a list 0.15-0.39 of the time with the first candidate at 0.15 or more; with the sum
     at 0.40, 0.05-0.30 (the issue's bar: 0.30), keeping about four in five of the lists
     that hold the right entry, where the first one at 0.30 kept three in five for the
-    same bar. Since the second map weighs an out-of-scope message 2.5 instead of 3
-    (benchmarks/fit_second_map.py), confidences run higher, and the sum is 0.45:
-    0.05-0.27 (Thresholds.suggest)."""
+    same bar. Since unsure messages are repaired into the FAQ's words (repair.py), right
+    answers are surer and the sum is 0.45 (Thresholds.suggest): 0.05-0.29 on the four
+    development FAQs (benchmarks/raw_faq_eval.py)."""
     if not candidates:
         return Decision.NONE, Reason.NO_MATCH
     top = candidates[0].score

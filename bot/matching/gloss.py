@@ -64,6 +64,7 @@ import threading
 from pathlib import Path
 from typing import Optional
 
+from .glossary import default_glossary
 from .vectorize import _HAN
 
 log = logging.getLogger("faqbot.gloss")
@@ -199,21 +200,6 @@ def words() -> dict[str, str]:
         return _words
 
 
-@functools.lru_cache(maxsize=1)
-def glossary_english() -> dict[str, str]:
-    """Chinese term -> its English reading, from the engine's glossary: its group's first
-    English word."""
-    from .glossary import default_glossary
-
-    out: dict[str, str] = {}
-    for group in default_glossary().groups:
-        english = next((w for w in group if w.isascii()), "")
-        for term in group:
-            if english and not term.isascii():
-                out.setdefault(term, english)
-    return out
-
-
 def _longest(chars: str, i: int, known) -> int:
     """Length of the longest word of `known` at chars[i:] (0: none)."""
     return next((n for n in range(min(LONGEST_WORD, len(chars) - i), 0, -1) if chars[i : i + n] in known), 0)
@@ -227,7 +213,7 @@ def gloss(text: str) -> str:
     table = words()
     if not table:
         return text
-    sense_of, terms = _sense_of, glossary_english()
+    sense_of, terms = _sense_of, default_glossary().english_readings
 
     def english(run: "re.Match[str]") -> str:
         chars, out, i = run.group(0), [], 0

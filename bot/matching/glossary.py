@@ -66,6 +66,12 @@ class Glossary:
             out += [w for w in self.groups[group] if not _LATIN.match(w) and w not in out]
         return out
 
+    @property
+    def english_readings(self) -> dict[str, str]:
+        """Chinese term -> the English it is read as (gloss.py): the first English word of the
+        first group that holds the term and has one."""
+        return _english_readings(self.groups)
+
 
 @lru_cache(maxsize=4)
 def _compiled(groups: tuple[tuple[str, ...], ...]) -> tuple[re.Pattern, re.Pattern, dict[str, tuple[int, ...]]]:
@@ -79,6 +85,17 @@ def _compiled(groups: tuple[tuple[str, ...], ...]) -> tuple[re.Pattern, re.Patte
     latin_re = re.compile(r"(?<![a-z0-9_-])(?:" + "|".join(map(re.escape, latin)) + r")(?![a-z0-9_])" if latin else never)
     cjk_re = re.compile("|".join(map(re.escape, cjk)) if cjk else never)
     return latin_re, cjk_re, where
+
+
+@lru_cache(maxsize=4)
+def _english_readings(groups: tuple[tuple[str, ...], ...]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for group in groups:
+        english = next((w for w in group if _LATIN.match(w)), "")
+        for term in group:
+            if english and not _LATIN.match(term):
+                out.setdefault(term, english)
+    return out
 
 
 def load_glossary(path: Path = GLOSSARY_FILE) -> Glossary:

@@ -564,8 +564,9 @@ def _evidence(
         # in log-odds: the first pass's preference among unlikely candidates (0.02 against
         # 0.001) stays a preference, which near-equal second-opinion scores must not undo
         weight = CROSS_SECOND_RANK if crossing else SECOND_RANK
-        order_key = [_logit(o, 1e-6) + weight * s for o, s in zip(order_key, sec)]
-        order_key = [o + DENSE_RANK * d + COVER_RANK * cv for o, d, cv in zip(order_key, dense_at, cover)]
+        order_key = [
+            _logit(o, 1e-6) + weight * s + DENSE_RANK * d + COVER_RANK * cv for o, s, d, cv in zip(order_key, sec, dense_at, cover)
+        ]
     return _Evidence(
         pool, confidence, post, runner, phr_at, prof_at, kws, fzs, sim, margin, agrees, oos_at, neg_at, cover, order_key, specific, unmatched, damping,
         sec, sec_margin, dense_at, rated, cross,
